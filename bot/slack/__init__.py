@@ -1,0 +1,1 @@
+from bot.slack.app import setup  # noqa: F401

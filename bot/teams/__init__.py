@@ -1,0 +1,1 @@
+from bot.teams.app import setup  # noqa: F401

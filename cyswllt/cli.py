@@ -1,0 +1,119 @@
+"""The ``cyswllt`` command line. Each command's work lives with the part of the product it
+belongs to; this module only parses arguments and reports errors plainly."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from cyswllt.settings import Settings
+
+# command -> "module:function"; each function takes (settings, args) and returns an exit code.
+COMMANDS = {
+    "serve": "cyswllt.serve:run",
+    "demo": "storage.demo:run",
+    "chat": "bot.console:run_chat",
+    "import actions": "storage.imports:run_import_actions",
+    "import members": "storage.imports:run_import_members",
+    "responses import": "engagement.paper:run_import",
+    "analyse": "engagement.analysis.csvtool:run",
+    "meetings add": "storage.imports:run_add_meeting",
+    "db upgrade": "storage.migrate:run_upgrade",
+    "jobs list": "scheduler.cli:run_jobs_list",
+    "jobs run": "scheduler.cli:run_jobs_run",
+    "outbox list": "scheduler.cli:run_outbox_list",
+    "outbox retry": "scheduler.cli:run_outbox_retry",
+    "teams package": "bot.teams.package:run",
+}
+
+
+class CommandError(Exception):
+    """A problem to report to the operator in one plain line (exit code 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cyswllt", description="Cyswllt: board actions, scrutiny and consultations.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def cmd(name: str, help: str, parent=sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help, description=help)
+        p.set_defaults(target=name)
+        return p
+
+    def group(name: str, help: str):
+        p = sub.add_parser(name, help=help, description=help)
+        return p.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+
+    cmd("serve", "Run the web service (chat endpoints, consultation pages and API).")
+    cmd("demo", "Load a demo board from the seed action plans and an open demo consultation.")
+    chat = cmd("chat", "A local chat console that runs the same commands as Slack and Teams.")
+    chat.add_argument("--as", dest="as_email", required=True, metavar="EMAIL", help="the member to act as")
+    chat.add_argument("--board", help="board name, for members of several boards")
+
+    imp = group("import", "Import an action plan or a member list from CSV.")
+    for what in ("actions", "members"):
+        p = imp.add_parser(what, help=f"Import {what} from CSV (all or nothing).")
+        p.set_defaults(target=f"import {what}")
+        p.add_argument("file", metavar="FILE.csv")
+        p.add_argument("--board", required=True, metavar="NAME", help="created when named for the first time")
+
+    resp = group("responses", "Consultation responses.")
+    p = resp.add_parser("import", help="Import paper, email and event responses from CSV (all or nothing).")
+    p.set_defaults(target="responses import")
+    p.add_argument("file", metavar="FILE.csv")
+    p.add_argument("--consultation", required=True, metavar="SLUG")
+
+    p = cmd("analyse", "Add language, sentiment and themes to a CSV's rows (writes CSV to standard output).")
+    p.add_argument("file", metavar="FILE.csv")
+
+    meetings = group("meetings", "Board meeting dates.")
+    p = meetings.add_parser("add", help="Add a board meeting date.")
+    p.set_defaults(target="meetings add")
+    p.add_argument("--board", required=True, metavar="NAME")
+    p.add_argument("date", metavar="DATE", help="YYYY-MM-DD")
+    p.add_argument("--kind", default="board", choices=["board", "scrutiny"], help="board meeting or scrutiny committee")
+
+    db = group("db", "Database schema.")
+    p = db.add_parser("upgrade", help="Bring the database schema to the latest version.")
+    p.set_defaults(target="db upgrade")
+
+    jobs = group("jobs", "Scheduled jobs.")
+    p = jobs.add_parser("list", help="List scheduled jobs and their next run.")
+    p.set_defaults(target="jobs list")
+    p = jobs.add_parser("run", help="Run one job now.")
+    p.set_defaults(target="jobs run")
+    p.add_argument("name")
+
+    outbox = group("outbox", "Outbound messages.")
+    p = outbox.add_parser("list", help="List outbound messages.")
+    p.set_defaults(target="outbox list")
+    p.add_argument("--failed", action="store_true", help="only messages that failed or were dead-lettered")
+    p = outbox.add_parser("retry", help="Send a failed message again.")
+    p.set_defaults(target="outbox retry")
+    p.add_argument("id", type=int)
+
+    teams = group("teams", "Microsoft Teams.")
+    p = teams.add_parser("package", help="Write a Teams app package (manifest.json and icons, zipped).")
+    p.set_defaults(target="teams package")
+    p.add_argument("--output", default="cyswllt-teams.zip", metavar="FILE.zip")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    module_name, func_name = COMMANDS[args.target].split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(func(Settings(), args) or 0)
+    except CommandError as exc:
+        print(f"cyswllt: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""English and Welsh message catalogues.
+
+Catalogues are TOML files under ``cyswllt/locales/{en,cy}/{area}.toml``; a key is
+``area.name`` (``handlers.help_title`` lives in ``handlers.toml``). An entry is either a
+string or a table of CLDR plural categories (zero, one, two, few, many, other) chosen by
+the ``count`` argument with Babel's plural rules — Welsh uses all six.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from string import Formatter
+from typing import Any
+
+from babel import Locale
+
+LANGUAGES = ("en", "cy")
+DEFAULT_LANGUAGE = "en"
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+
+
+class MissingMessage(KeyError):
+    pass
+
+
+def normalise_language(lang: str | None) -> str:
+    lang = (lang or "").strip().lower()[:2]
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+def plural_category(lang: str, count: int | float) -> str:
+    return _locale(normalise_language(lang)).plural_form(abs(count))
+
+
+@cache
+def catalogue(lang: str, area: str) -> dict[str, Any]:
+    path = resources.files("cyswllt") / "locales" / lang / f"{area}.toml"
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def areas(lang: str) -> list[str]:
+    folder = resources.files("cyswllt") / "locales" / lang
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def raw(lang: str, key: str) -> Any:
+    area, _, name = key.partition(".")
+    node: Any = catalogue(normalise_language(lang), area)
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise MissingMessage(f"{lang}:{key}")
+        node = node[part]
+    return node
+
+
+def t(lang: str | None, key: str, /, count: int | float | None = None, **kwargs: Any) -> str:
+    """The message ``key`` in ``lang``, formatted with ``kwargs`` (and ``count``)."""
+    lang = normalise_language(lang)
+    entry = raw(lang, key)
+    if isinstance(entry, dict):
+        if count is None:
+            raise MissingMessage(f"{lang}:{key} needs a count")
+        category = plural_category(lang, count)
+        entry = entry.get(category, entry.get("other"))
+        if entry is None:
+            raise MissingMessage(f"{lang}:{key}[{category}]")
+    if count is not None:
+        kwargs.setdefault("count", count)
+    return entry.format(**kwargs) if kwargs else entry
+
+
+def placeholders(template: str) -> set[str]:
+    return {field for _, field, _, _ in Formatter().parse(template) if field}

@@ -1,0 +1,64 @@
+"""Settings from the environment; the names are part of the interface contract."""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field("sqlite:///cyswllt.db", alias="CYSWLLT_DATABASE_URL")
+    host: str = Field("127.0.0.1", alias="CYSWLLT_HOST")
+    port: int = Field(8080, alias="CYSWLLT_PORT")
+    base_url: str | None = Field(None, alias="CYSWLLT_BASE_URL")
+    admin_token: str | None = Field(None, alias="CYSWLLT_ADMIN_TOKEN")
+    timezone: str = Field("Europe/London", alias="CYSWLLT_TIMEZONE")
+    rate_limit: str = Field("20/minute", alias="CYSWLLT_RATE_LIMIT")
+    smtp_url: str | None = Field(None, alias="CYSWLLT_SMTP_URL")
+    # Secret for signed links, CSRF tokens and the client-IP hash salt; generated per process if unset.
+    secret_key: str | None = Field(None, alias="CYSWLLT_SECRET_KEY")
+
+    slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+
+    teams_app_id: str | None = Field(None, alias="TEAMS_APP_ID")
+    teams_app_password: str | None = Field(None, alias="TEAMS_APP_PASSWORD")
+    teams_tenant_id: str | None = Field(None, alias="TEAMS_TENANT_ID")
+    teams_anonymous: bool = Field(False, alias="CYSWLLT_TEAMS_ANONYMOUS")
+
+    # Operational knobs (not in the contract's list, but named the same way).
+    scheduler_enabled: bool = Field(True, alias="CYSWLLT_SCHEDULER")
+    outbox_enabled: bool = Field(True, alias="CYSWLLT_OUTBOX")
+    outbox_poll_seconds: float = Field(1.0, alias="CYSWLLT_OUTBOX_POLL_SECONDS")
+    outbox_max_attempts: int = Field(8, alias="CYSWLLT_OUTBOX_MAX_ATTEMPTS")
+    working_hours: str = Field("09:00-17:30", alias="CYSWLLT_WORKING_HOURS")
+    analysis_enabled: bool = Field(True, alias="CYSWLLT_ANALYSIS")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_signing_secret)
+
+    @property
+    def teams_credentials(self) -> bool:
+        return bool(self.teams_app_id)
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def slack_api_base(self) -> str:
+        # slack_sdk joins method names onto the base URL, so it must end with a slash.
+        url = self.slack_api_url
+        return url if url.endswith("/") else url + "/"
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,110 @@
+"""The platform-neutral shape of a command and its reply.
+
+Slack, Teams and the local console each turn their input into a ``Command`` and render
+the ``Reply`` their own way (Block Kit, Adaptive Card, terminal text). Every string in a
+``Reply`` is plain text — user-supplied text included — so each adapter escapes *all* of
+it for its own markup and adds formatting itself; nothing in a reply can ping or inject.
+Buttons and forms carry command words, so a click is just another ``Command``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Command:
+    platform: str  # "slack" | "teams" | "console"
+    user_id: str  # Slack user id, Teams AAD object id, or the console user's email
+    text: str  # the words after /lsb, e.g. "update A-12 red Funding agreed"
+    channel_id: str | None = None  # Slack channel / Teams conversation, when not a DM
+    source: str = "command"  # "command" | "button" | "form" — how the words arrived
+
+
+@dataclass
+class Button:
+    label: str
+    command: str  # the command words a click runs, e.g. "history A-12"
+    style: Literal["primary", "danger"] | None = None
+    # When set, a click opens this form (Slack modal, Teams card inputs) instead of running.
+    form: "Form | None" = None
+
+
+@dataclass
+class Choice:
+    label: str
+    value: str
+
+
+@dataclass
+class FormField:
+    name: str  # "rag", "note", "date", "text"
+    label: str
+    kind: Literal["choice", "text", "date"] = "text"
+    choices: list[Choice] = field(default_factory=list)
+    optional: bool = False
+    multiline: bool = False
+    initial: str | None = None
+
+
+@dataclass
+class Form:
+    title: str
+    submit_label: str
+    # Command words with {field} placeholders filled from the submitted values,
+    # e.g. "update A-12 {rag} {note}".
+    command: str
+    fields: list[FormField] = field(default_factory=list)
+
+
+@dataclass
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass
+class Section:
+    """One block of a reply: a heading and/or text, facts, and buttons."""
+
+    text: str = ""
+    heading: str | None = None
+    facts: list[Fact] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    rag: str | None = None  # red | amber | green | complete — adapters show colour/emoji
+    ref: str | None = None  # the action / request this section is about
+
+
+@dataclass
+class Reply:
+    language: str
+    text: str  # the whole reply as plain text (console, notifications, fallbacks)
+    sections: list[Section] = field(default_factory=list)
+    ephemeral: bool = True  # seen only by the person who asked, where the platform allows
+    image_url: str | None = None
+    image_alt: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Reply":
+        def form(d):
+            if d is None:
+                return None
+            fields = [FormField(**{**f, "choices": [Choice(**c) for c in f.get("choices", [])]})
+                      for f in d.get("fields", [])]
+            return Form(**{**d, "fields": fields})
+
+        sections = [
+            Section(
+                **{
+                    **s,
+                    "facts": [Fact(**f) for f in s.get("facts", [])],
+                    "buttons": [Button(**{**b, "form": form(b.get("form"))}) for b in s.get("buttons", [])],
+                }
+            )
+            for s in data.get("sections", [])
+        ]
+        return cls(**{**data, "sections": sections})

@@ -1,0 +1,52 @@
+"""The outbox: every outbound message is a row first, then delivered by a worker.
+
+``enqueue`` adds a row in the caller's transaction (so a message exists exactly when the
+change that caused it was committed) and does nothing when a row with the same
+idempotency key exists already.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import OutboxMessage, OutboxState, utcnow
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    platform: str,
+    channel: str,
+    payload: dict[str, Any],
+    language: str = "en",
+    kind: str = "message",
+    recipient_id: int | None = None,
+    not_before: datetime | None = None,
+    working_hours: bool = False,
+) -> bool:
+    """Queue a message; True when a new row was added, False when the key was known."""
+    values = dict(
+        idempotency_key=key[:300],
+        platform=platform,
+        channel=channel,
+        payload=payload,
+        language=language,
+        kind=kind,
+        recipient_id=recipient_id,
+        state=OutboxState.pending,
+        attempts=0,
+        next_attempt_at=not_before or utcnow(),
+        respect_working_hours=working_hours,
+        created_at=utcnow(),
+    )
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    result = await session.exec(stmt)  # type: ignore[call-overload]
+    return bool(result.rowcount)

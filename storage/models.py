@@ -1,0 +1,394 @@
+"""The domain's tables: boards and their members, priorities and actions, scrutiny,
+meetings, consultations and their responses, stakeholder groups, digests and the outbox.
+
+Personal data is declared in ``PERSONAL_DATA`` at the foot of this module, next to the
+tables that hold it, so export and erasure have one list to work from.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ts(**kw: Any) -> Any:
+    """A timezone-aware timestamp column (TIMESTAMPTZ on PostgreSQL)."""
+    nullable = kw.pop("nullable", False)
+    index = kw.pop("index", False)
+    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index), **kw)
+
+
+class Role(StrEnum):
+    chair = "chair"
+    secretariat = "secretariat"
+    core = "core"
+    wider = "wider"
+    officer = "officer"
+    scrutiny = "scrutiny"
+    coordinator = "coordinator"
+
+
+class Rag(StrEnum):
+    red = "red"
+    amber = "amber"
+    green = "green"
+    complete = "complete"
+
+
+class PriorityScope(StrEnum):
+    local = "local"
+    national = "national"
+
+
+class ScrutinyStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    scheduled = "scheduled"
+    responded = "responded"
+
+
+class AnalysisState(StrEnum):
+    pending = "pending"
+    done = "done"
+    failed = "failed"
+
+
+class ModerationState(StrEnum):
+    visible = "visible"
+    hidden = "hidden"
+
+
+class OutboxState(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    dead = "dead"
+
+
+# --- boards and people -------------------------------------------------------------
+
+
+class Board(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    # A Slack channel / Teams conversation linked to the board: commands there use this board,
+    # and notices (red / complete actions) are posted there.
+    slack_channel_id: str | None = Field(default=None, max_length=64, index=True)
+    teams_conversation_id: str | None = Field(default=None, max_length=300, index=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Organisation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=300, sa_column_kwargs={"unique": True})
+    sector: str | None = Field(default=None, max_length=100)
+
+
+class Person(SQLModel, table=True):
+    """Someone who uses the bot; may sit on several boards (see ``Member``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=200)
+    language: str = Field(default="en", max_length=2)
+    slack_user_id: str | None = Field(default=None, max_length=64, index=True)
+    teams_user_id: str | None = Field(default=None, max_length=128, index=True)
+    current_board_id: int | None = Field(default=None, foreign_key="board.id")
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Member(SQLModel, table=True):
+    """A person's seat on one board."""
+
+    __table_args__ = (UniqueConstraint("board_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    sector: str | None = Field(default=None, max_length=100)
+    role: str = Field(default=Role.core, max_length=20)
+
+
+# --- the agreement: priorities and actions ----------------------------------------
+
+
+class Priority(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("board_id", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    ref: str = Field(max_length=20)  # "P-2"
+    title: str = Field(max_length=500)
+    title_cy: str | None = Field(default=None, max_length=500)
+    scope: str = Field(default=PriorityScope.local, max_length=10)
+
+
+class Action(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("board_id", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    priority_id: int | None = Field(default=None, foreign_key="priority.id")
+    ref: str = Field(max_length=20)  # "A-12"
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    owner_email: str | None = Field(default=None, max_length=320)
+    owner_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    due: date | None = Field(default=None, index=True)
+    due_text: str | None = Field(default=None, max_length=500)  # the original "by when" words
+    rag: str | None = Field(default=None, max_length=10)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class ActionLead(SQLModel, table=True):
+    """An action's lead organisations ("by whom"), in the order given."""
+
+    action_id: int = Field(foreign_key="action.id", primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    position: int = 0
+
+
+class ActionUpdate(SQLModel, table=True):
+    """Append-only: an update is never edited or deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="person.id")
+    rag: str = Field(max_length=10)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    source: str = Field(default="console", max_length=20)
+    created_at: datetime = _ts(default_factory=utcnow, index=True)
+
+
+class ScrutinyRequest(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    requester_id: int = Field(foreign_key="person.id")
+    action_id: int | None = Field(default=None, foreign_key="action.id")
+    priority_id: int | None = Field(default=None, foreign_key="priority.id")
+    subject_ref: str = Field(max_length=20)  # the ref as asked: "A-12" or "P-2"
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=ScrutinyStatus.open, max_length=20, index=True)
+    due: date | None = None  # when a response is expected
+    committee_date: date | None = None
+    response: str | None = Field(default=None, sa_column=Column(Text))
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="person.id")
+    responded_by_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Meeting(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("board_id", "held_on", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    held_on: date
+    kind: str = Field(default="board", max_length=20)  # board | scrutiny
+
+
+class Snooze(SQLModel, table=True):
+    """A member asked not to be reminded about an action until a date."""
+
+    __table_args__ = (UniqueConstraint("action_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id")
+    person_id: int = Field(foreign_key="person.id")
+    until: datetime = _ts()
+
+
+class ConversationReference(SQLModel, table=True):
+    """Teams conversation references kept for proactive messages."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(max_length=300, sa_column_kwargs={"unique": True})
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    scope: str = Field(default="personal", max_length=20)  # personal | channel | groupChat
+    reference: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+# --- consultations -------------------------------------------------------------------
+
+
+class StakeholderGroup(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, sa_column_kwargs={"unique": True})
+    name_en: str = Field(max_length=200)
+    name_cy: str = Field(max_length=200)
+    slack_channel_id: str | None = Field(default=None, max_length=64)
+    teams_conversation_id: str | None = Field(default=None, max_length=300)
+    # The language(s) the group's channel reads: en, cy or both.
+    language: str = Field(default="both", max_length=4)
+    # Five-field cron expression in CYSWLLT_TIMEZONE, e.g. "0 9 * * mon".
+    digest_schedule: str | None = Field(default="0 9 * * mon", max_length=100)
+
+
+class GroupCoordinator(SQLModel, table=True):
+    group_id: int = Field(foreign_key="stakeholdergroup.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+
+
+class Consultation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=120, sa_column_kwargs={"unique": True})
+    board_id: int | None = Field(default=None, foreign_key="board.id")
+    title_en: str = Field(max_length=300)
+    title_cy: str = Field(max_length=300)
+    summary_en: str = Field(sa_column=Column(Text, nullable=False))
+    summary_cy: str = Field(sa_column=Column(Text, nullable=False))
+    executive_summary_en: str | None = Field(default=None, sa_column=Column(Text))
+    executive_summary_cy: str | None = Field(default=None, sa_column=Column(Text))
+    opens_at: datetime = _ts()
+    closes_at: datetime = _ts()
+    # Why a consultation runs for under the normal 12 weeks (required under 8).
+    short_period_reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class ConsultationGroup(SQLModel, table=True):
+    consultation_id: int = Field(foreign_key="consultation.id", primary_key=True)
+    group_id: int = Field(foreign_key="stakeholdergroup.id", primary_key=True)
+
+
+class Question(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("consultation_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    key: str = Field(max_length=40)  # stable public id, e.g. "q1", "welsh-language"
+    position: int = 0
+    text_en: str = Field(sa_column=Column(Text, nullable=False))
+    text_cy: str = Field(sa_column=Column(Text, nullable=False))
+    hint_en: str | None = Field(default=None, sa_column=Column(Text))
+    hint_cy: str | None = Field(default=None, sa_column=Column(Text))
+    # "welsh_language" marks the always-present question on effects on the Welsh language.
+    kind: str = Field(default="open", max_length=20)
+
+
+class Response(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_response_consultation_received", "consultation_id", "received_at"),
+        Index("ix_response_analysis_state", "analysis_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    reference: str = Field(max_length=20, sa_column_kwargs={"unique": True})
+    withdrawal_token_hash: str = Field(max_length=128)
+    text: str | None = Field(default=None, sa_column=Column(Text))  # the general response
+    language: str | None = Field(default=None, max_length=2)  # given or detected
+    language_given: bool = False
+    group_id: int | None = Field(default=None, foreign_key="stakeholdergroup.id", index=True)
+    anonymous: bool = True
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    contact_consent: bool = False
+    channel: str = Field(default="web", max_length=20)  # web | api | paper | email | event
+    client_hash: str | None = Field(default=None, max_length=64)
+    text_hash: str | None = Field(default=None, max_length=64, index=True)
+    duplicate_of_id: int | None = Field(default=None, foreign_key="response.id")
+    received_at: datetime = _ts(default_factory=utcnow)
+    # Analysis, filled in after the response is stored.
+    analysis_state: str = Field(default=AnalysisState.pending, max_length=10)
+    analysis_attempts: int = 0
+    analysis_error: str | None = Field(default=None, sa_column=Column(Text))
+    analysed_at: datetime | None = _ts(default=None, nullable=True)
+    sentiment: str | None = Field(default=None, max_length=10)
+    polarity: float | None = None
+    confidence: float | None = None
+    themes: list | None = Field(default=None, sa_column=Column(JSON))
+    redacted_text: str | None = Field(default=None, sa_column=Column(Text))
+    # Moderation and withdrawal.
+    moderation_state: str = Field(default=ModerationState.visible, max_length=10)
+    moderation_reason: str | None = Field(default=None, sa_column=Column(Text))
+    withdrawn_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class Answer(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    question_id: int = Field(foreign_key="question.id", index=True)
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    language: str | None = Field(default=None, max_length=2)
+    sentiment: str | None = Field(default=None, max_length=10)
+    polarity: float | None = None
+    confidence: float | None = None
+    themes: list | None = Field(default=None, sa_column=Column(JSON))
+    redacted_text: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Digest(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    group_id: int | None = Field(default=None, foreign_key="stakeholdergroup.id")
+    period_start: datetime = _ts()
+    period_end: datetime = _ts()
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class YouSaidWeDid(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    theme: str = Field(max_length=200)
+    you_said_en: str = Field(sa_column=Column(Text, nullable=False))
+    you_said_cy: str = Field(sa_column=Column(Text, nullable=False))
+    we_did_en: str = Field(sa_column=Column(Text, nullable=False))
+    we_did_cy: str = Field(sa_column=Column(Text, nullable=False))
+    created_by: str | None = Field(default=None, max_length=320)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+# --- outbound messages -------------------------------------------------------------
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every outbound chat message or mail. The idempotency key makes enqueueing the same
+    message twice a no-op; the delivery worker moves rows pending → sending → sent."""
+
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=300, sa_column_kwargs={"unique": True})
+    platform: str = Field(max_length=20)  # slack | teams | console | email
+    channel: str = Field(max_length=300)  # channel / conversation / user id / address
+    recipient_id: int | None = Field(default=None, foreign_key="person.id")
+    language: str = Field(default="en", max_length=4)
+    kind: str = Field(default="message", max_length=40)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default=OutboxState.pending, max_length=10)
+    attempts: int = 0
+    # Not before this time; working hours are applied by moving this forward.
+    next_attempt_at: datetime = _ts(default_factory=utcnow)
+    respect_working_hours: bool = False
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    external_id: str | None = Field(default=None, max_length=200)  # the platform's message id
+    created_at: datetime = _ts(default_factory=utcnow)
+    claimed_at: datetime | None = _ts(default=None, nullable=True)
+    sent_at: datetime | None = _ts(default=None, nullable=True)
+
+
+# Personal data by table: what export and erasure must cover, and what is redacted from
+# anything shown to others.
+PERSONAL_DATA: dict[str, tuple[str, ...]] = {
+    "person": ("email", "name", "slack_user_id", "teams_user_id"),
+    "action": ("owner_email",),
+    "response": ("text", "name", "email", "client_hash", "redacted_text"),
+    "answer": ("text", "redacted_text"),
+    "conversationreference": ("reference",),
+    "outboxmessage": ("channel", "payload"),
+    "yousaidwedid": ("created_by",),
+}
