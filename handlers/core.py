@@ -108,3 +108,18 @@ class Reply:
             for s in data.get("sections", [])
         ]
         return cls(**{**data, "sections": sections})
+
+
+@dataclass
+class Context:
+    """What a handler may use: the store, the settings and the clock (tests control it)."""
+
+    db: Any  # storage.db.Database
+    settings: Any  # cyswllt.settings.Settings
+    now: Any = None  # () -> aware datetime; defaults to the real UTC clock
+
+    def __post_init__(self) -> None:
+        if self.now is None:
+            from storage.models import utcnow
+
+            self.now = utcnow

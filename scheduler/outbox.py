@@ -8,13 +8,43 @@ idempotency key exists already.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, OutboxState, utcnow
+
+
+class RetryAfter(Exception):
+    """The platform asked us to wait (HTTP 429 Retry-After, Slack's ``ratelimited``)."""
+
+    def __init__(self, seconds: float, reason: str = "rate limited") -> None:
+        super().__init__(f"{reason}; retry after {seconds}s")
+        self.seconds = float(seconds)
+
+
+class PermanentFailure(Exception):
+    """Sending can never succeed (unknown channel, revoked token): dead-letter at once."""
+
+
+class Sender(Protocol):
+    """Delivers one outbox row on one platform.
+
+    ``payload`` conventions: ``{"reply": Reply.to_dict()}`` for chat messages, optionally with
+    ``"files": [{"filename", "title", "alt_text", "content_b64"}]`` (e.g. a digest chart);
+    ``{"subject", "body", "to"}`` for mail. Raise ``RetryAfter`` / ``PermanentFailure``; any
+    other exception is retried with backoff.
+    """
+
+    async def send(self, message: OutboxMessage) -> str | None:
+        """Send; return the platform's id for the message when it gives one."""
+        ...
+
+    async def find_sent(self, message: OutboxMessage) -> str | None:
+        """After a crash: the id of this row's message if the platform already has it, else None."""
+        ...
 
 
 async def enqueue(
