@@ -1,7 +1,11 @@
-"""The citizens' side: consultation pages, the public JSON API and the admin consultation API."""
+"""The citizens' side: consultation pages (``pages``), the public and admin JSON API
+(``api``), and the analysis worker that runs after responses are stored."""
 
 from aiohttp import web
 
 
 def setup(app: web.Application) -> None:
-    """Register consultation pages and API routes."""
+    from engagement import api, pages
+
+    api.setup(app)
+    pages.setup(app)
