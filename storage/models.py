@@ -214,6 +214,8 @@ class ConversationReference(SQLModel, table=True):
     conversation_id: str = Field(max_length=300, sa_column_kwargs={"unique": True})
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     scope: str = Field(default="personal", max_length=20)  # personal | channel | groupChat
+    # The Teams user (AAD object id) of a personal chat, so a member added later is still reachable.
+    teams_user_id: str | None = Field(default=None, max_length=128, index=True)
     reference: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _ts(default_factory=utcnow)
 
@@ -388,7 +390,7 @@ PERSONAL_DATA: dict[str, tuple[str, ...]] = {
     "action": ("owner_email",),
     "response": ("text", "name", "email", "client_hash", "redacted_text"),
     "answer": ("text", "redacted_text"),
-    "conversationreference": ("reference",),
+    "conversationreference": ("reference", "teams_user_id"),
     "outboxmessage": ("channel", "payload"),
     "yousaidwedid": ("created_by",),
 }
