@@ -1,0 +1,92 @@
+"""The Teams endpoint over HTTP: who may post, what is ignored, what is remembered."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient, TestServer
+from sqlmodel import select
+
+from cyswllt.app import create_app
+from storage.models import ConversationReference
+from tests.teams.conftest import AAD_CERI, BOT, CHANNEL, PERSONAL_CONVERSATION, activity, teams_settings
+
+
+async def _serve(settings, db):
+    client = TestClient(TestServer(create_app(settings, db=db), host="127.0.0.1"))
+    await client.start_server()
+    return client
+
+
+async def test_with_app_credentials_a_request_without_token_gets_401(db, database_url, connector):
+    settings = teams_settings(database_url, teams_anonymous=True, teams_app_id="00000000-0000-4000-8000-00000000a99",
+                              teams_app_password="secret", teams_tenant_id="72f988bf-0000-4000-8000-000000000001")
+    client = await _serve(settings, db)
+    try:
+        response = await client.post("/api/messages", json=activity(connector.url, text="help"))
+        assert response.status == 401
+        forged = await client.post("/api/messages", json=activity(connector.url, text="help"),
+                                   headers={"Authorization": "Bearer not-a-token"})
+        assert forged.status == 401
+    finally:
+        await client.close()
+    assert connector.calls == []
+    async with db.session() as s:
+        assert (await s.exec(select(ConversationReference))).all() == []
+
+
+async def test_with_nothing_configured_everything_is_refused(db, database_url, connector):
+    client = await _serve(teams_settings(database_url, teams_anonymous=False), db)
+    try:
+        response = await client.post("/api/messages", json=activity(connector.url, text="help"))
+        assert response.status == 401
+        assert "TEAMS_APP_ID" in await response.text()
+        assert "teams" not in client.server.app[__import__("cyswllt.appkeys").appkeys.SENDERS]
+    finally:
+        await client.close()
+    assert connector.calls == []
+
+
+async def test_not_an_activity_is_a_clear_400(teams, connector):
+    assert (await teams.post("/api/messages", data=b"{not json", headers={"Content-Type": "application/json"})).status == 400
+    assert (await teams.post("/api/messages", json=[1, 2])).status == 400
+    assert (await teams.post("/api/messages", json={"type": "message"})).status == 400
+    assert connector.calls == []
+
+
+async def test_channel_message_without_mention_is_ignored(teams, connector, db):
+    response = await teams.post("/api/messages", json=activity(
+        connector.url, text="status", conversation=f"{CHANNEL};messageid=1700000000001", conversation_type="channel"))
+    assert response.status == 202
+    assert connector.calls == []
+    async with db.session() as s:
+        assert (await s.exec(select(ConversationReference))).all() == []
+
+
+async def test_install_in_personal_scope_stores_the_reference(teams, connector, db):
+    response = await teams.post("/api/messages", json=activity(
+        connector.url, type="installationUpdate", action="add"))
+    assert response.status == 202
+    async with db.session() as s:
+        row = (await s.exec(select(ConversationReference))).one()
+    assert row.conversation_id == PERSONAL_CONVERSATION
+    assert row.scope == "personal"
+    assert row.teams_user_id == AAD_CERI
+    assert row.reference["serviceUrl"] == connector.url
+    assert row.reference["bot"]["id"] == BOT["id"]
+    assert "activityId" not in row.reference
+
+
+async def test_bot_added_to_a_channel_stores_the_channel_reference(teams, connector, db):
+    response = await teams.post("/api/messages", json=activity(
+        connector.url, type="conversationUpdate", conversation=CHANNEL, conversation_type="channel",
+        membersAdded=[dict(BOT)]))
+    assert response.status == 202
+    async with db.session() as s:
+        row = (await s.exec(select(ConversationReference))).one()
+    assert (row.conversation_id, row.scope, row.teams_user_id, row.person_id) == (CHANNEL, "channel", None, None)
+    # Removing the bot forgets it: nothing could be delivered there any more.
+    await teams.post("/api/messages", json=activity(
+        connector.url, type="conversationUpdate", conversation=CHANNEL, conversation_type="channel",
+        membersRemoved=[dict(BOT)]))
+    async with db.session() as s:
+        assert (await s.exec(select(ConversationReference))).all() == []
+    assert connector.calls == []
