@@ -90,3 +90,15 @@ async def test_bot_added_to_a_channel_stores_the_channel_reference(teams, connec
     async with db.session() as s:
         assert (await s.exec(select(ConversationReference))).all() == []
     assert connector.calls == []
+
+
+def test_the_mode_is_logged_at_start_up(database_url, caplog):
+    caplog.set_level("INFO", logger="cyswllt.teams")
+    create_app(teams_settings(database_url, teams_anonymous=True))
+    assert "ANONYMOUS mode" in caplog.text
+    caplog.clear()
+    create_app(teams_settings(database_url, teams_anonymous=True, teams_app_id="00000000-0000-4000-8000-00000000a99"))
+    assert "CYSWLLT_TEAMS_ANONYMOUS is ignored" in caplog.text and "credentials mode" in caplog.text
+    caplog.clear()
+    create_app(teams_settings(database_url, teams_anonymous=False))
+    assert "Teams: off" in caplog.text
