@@ -1,7 +1,102 @@
-"""The local console: a sender that prints outbound messages, and `cyswllt chat`."""
+"""The local console: ``cyswllt chat --as EMAIL`` drives the same handlers as Slack and Teams,
+and a console sender that logs what the outbox would deliver when no chat platform is set up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
 
 from aiohttp import web
 
+from cyswllt.appkeys import SENDERS
+from handlers.core import Command, Context, Reply
+from storage.models import OutboxMessage
+
+log = logging.getLogger("cyswllt.console")
+
+RAG_MARKS = {"red": "🔴", "amber": "🟠", "green": "🟢", "complete": "✅"}
+
+
+def render(reply: Reply) -> str:
+    """A Reply as terminal text: headings, facts, RAG marks and the commands buttons would run."""
+    if not reply.sections:
+        return reply.text
+    lines: list[str] = []
+    for section in reply.sections:
+        mark = RAG_MARKS.get(section.rag or "", "")
+        if section.heading:
+            lines.append("")
+            lines.append(f"{mark} {section.heading}".strip())
+        if section.text:
+            lines.append(section.text if section.heading else f"{mark} {section.text}".strip())
+        for fact in section.facts:
+            lines.append(f"  {fact.label}: {fact.value}")
+        if section.buttons:
+            lines.append("  " + "  ".join(f"[{b.label}: {b.command}]" for b in section.buttons))
+    return "\n".join(lines).strip("\n")
+
+
+class ConsoleSender:
+    """Delivers outbox rows to the service log (the embedded default with no chat platform)."""
+
+    async def send(self, message: OutboxMessage) -> str | None:
+        reply = Reply.from_dict(message.payload.get("reply", {"language": message.language, "text": str(message.payload)}))
+        log.info("message for %s (%s):\n%s", message.channel, message.kind, render(reply))
+        return None
+
+    async def find_sent(self, message: OutboxMessage) -> str | None:
+        return None
+
 
 def setup(app: web.Application) -> None:
-    """Register the console sender with the outbox."""
+    app[SENDERS]["console"] = ConsoleSender()
+
+
+async def _chat(settings, email: str, board: str | None, stream_in, stream_out) -> int:
+    from storage.db import Database
+
+    db = Database.from_url(settings.database_url)
+    ctx = Context(db, settings)
+    interactive = stream_in.isatty()
+    try:
+        from handlers.dispatch import find_person
+
+        async with db.session() as session:
+            known = await find_person(session, Command(platform="console", user_id=email, text=""))
+        if known is None:
+            print((await handle_line(ctx, email, "help")).text, file=sys.stderr)
+            return 2
+        if board:
+            print(render(await handle_line(ctx, email, f"board {board}")), file=stream_out)
+        if interactive:
+            print("Cyswllt — type help (or cymorth); Ctrl-D to leave.", file=stream_out)
+        while True:
+            if interactive:
+                print("lsb> ", end="", file=stream_out, flush=True)
+            line = await asyncio.to_thread(stream_in.readline)
+            if not line:
+                return 0
+            line = line.strip()
+            if not line:
+                continue
+            if line in ("quit", "exit", "gadael"):
+                return 0
+            print(render(await handle_line(ctx, email, line)), file=stream_out, flush=True)
+            print("", file=stream_out)
+    finally:
+        await db.dispose()
+
+
+async def handle_line(ctx: Context, email: str, line: str) -> Reply:
+    from handlers.dispatch import handle
+
+    return await handle(ctx, Command(platform="console", user_id=email, text=line))
+
+
+def run_chat(settings, args) -> int:
+    from storage.migrate import upgrade
+
+    if settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)
+    return asyncio.run(_chat(settings, args.as_email, args.board, sys.stdin, sys.stdout))

@@ -30,6 +30,11 @@ def normalise_language(lang: str | None) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def babel_locale(lang: str | None) -> str:
+    """The locale for dates and numbers: British English, or Welsh."""
+    return "cy_GB" if normalise_language(lang) == "cy" else "en_GB"
+
+
 @cache
 def _locale(lang: str) -> Locale:
     return Locale.parse(lang)

@@ -1,0 +1,94 @@
+"""The one entry point for every platform: a ``Command`` in, a ``Reply`` out."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import select
+
+from cyswllt.i18n import normalise_language, t
+from handlers import actions, boards, digest, scrutiny, snooze, status
+from handlers.core import Command, Context, Reply
+from handlers.language import looks_welsh
+from handlers.turn import Turn
+from handlers.words import verb_of
+from storage.models import Board, Member, Person, Role
+
+log = logging.getLogger(__name__)
+
+ROUTES = {
+    "help": None,
+    "actions": actions.list_actions,
+    "update": actions.update,
+    "history": actions.history,
+    "home": actions.home,
+    "status": status.status,
+    "scrutiny": scrutiny.scrutiny,
+    "digest": digest.digest,
+    "lang": boards.set_language,
+    "board": boards.board,
+    "snooze": snooze.snooze,
+}
+
+
+async def find_person(session, command: Command) -> Person | None:
+    column = {"slack": Person.slack_user_id, "teams": Person.teams_user_id}.get(command.platform, Person.email)
+    user_id = command.user_id.strip()
+    if not user_id:
+        return None
+    if column is Person.email:
+        user_id = user_id.lower()
+    return (await session.exec(select(Person).where(column == user_id))).first()
+
+
+def reply_language(person: Person | None, word_language: str | None, rest: str) -> str:
+    if word_language == "cy" or looks_welsh(rest):
+        return "cy"
+    if person is not None:
+        return normalise_language(person.language)
+    return "en"
+
+
+async def handle(ctx: Context, command: Command) -> Reply:
+    words = command.text.split()
+    verb, word_language = verb_of(words[0]) if words else ("help", None)
+    rest = " ".join(words[1:])
+    async with ctx.db.session() as session:
+        person = await find_person(session, command)
+        language = reply_language(person, word_language, rest if verb else command.text)
+        if person is None:
+            return await _stranger(session, language)
+        turn = Turn(ctx, session, command, person, language, args=words[1:])
+        if verb is None:
+            return turn.reply(turn.t("handlers.unknown_command", word=words[0]))
+        if verb == "help":
+            return help_reply(language)
+        if verb not in ("lang", "board"):
+            problem = await boards.choose_board(turn)
+            if problem is not None:
+                return problem
+        reply = await ROUTES[verb](turn)
+        await session.commit()
+        return reply
+
+
+def help_reply(language: str) -> Reply:
+    title = t(language, "handlers.help_title")
+    body = t(language, "handlers.help_body").strip()
+    from handlers.core import Section
+
+    return Reply(language=language, text=f"{title}\n{body}", sections=[Section(heading=title, text=body)])
+
+
+async def _stranger(session, language: str) -> Reply:
+    # Name a secretariat (or chair) people can ask, when there is one.
+    row = (await session.exec(
+        select(Person.name, Board.name)
+        .join(Member, Member.person_id == Person.id)
+        .join(Board, Board.id == Member.board_id)
+        .where(Member.role.in_([Role.secretariat, Role.chair]))
+        .order_by(Member.role.desc())
+    )).first()
+    who = f"{row[0]} ({row[1]})" if row else t(language, "handlers.unknown_user_who")
+    text = t(language, "handlers.unknown_user", who=who)
+    return Reply(language=language, text=text)
