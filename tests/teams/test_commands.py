@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.teams.escape import escape_markdown
+from cyswllt.i18n import t
 from storage.models import Action, ActionUpdate, ConversationReference, Person, ScrutinyRequest
 from tests.fakes.teams_connector import ConnectorCall
 from tests.teams.conftest import AAD_CERI, CHANNEL, PERSONAL_CONVERSATION, actions, activity, new_conversation, texts
@@ -151,7 +153,11 @@ async def test_unknown_user_gets_guidance_and_nothing_is_stored(teams, connector
     stranger = "6d0c4b5e-9999-4000-8000-000000000099"
     conversation = new_conversation()
     card = one_reply(*await say(teams, connector, "update A-1 red Not mine", user=stranger, conversation=conversation))
-    assert card["body"], "the stranger is told something"
+    welsh = one_reply(*await say(teams, connector, "camau", user=stranger, conversation=conversation))
+    for lang, reply in (("en", card), ("cy", welsh)):
+        assert reply["lang"] == lang
+        guidance = t(lang, "handlers.unknown_user", who="\0").split("\0")[0]  # the words before who to ask
+        assert escape_markdown(guidance) in shown(reply)
     async with db.session() as s:
         assert (await s.exec(select(ActionUpdate))).all() == []
         row = (await s.exec(select(ConversationReference).where(ConversationReference.conversation_id == conversation))).one()
