@@ -35,7 +35,7 @@ async def _enqueue(db, key: str, channel: str, recipient_id: int | None = None) 
 
 
 async def _deliver(teams, db, message: OutboxMessage) -> str | None:
-    """Through the outbox worker when the scheduler provides one, else the sender itself."""
+    """The registered Teams sender given the enqueued row, as the outbox worker will (scheduler/worker.py is not written yet)."""
     return await teams.server.app[SENDERS]["teams"].send(message)
 
 
