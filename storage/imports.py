@@ -1,0 +1,419 @@
+"""Importing an action plan and a member list from CSV: all or nothing, idempotent.
+
+Every row is checked before anything is written; any problem is reported with its line,
+column and reason and nothing is imported. Re-importing the same file changes nothing
+(actions are matched by ref within the board, members by email).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.duedates import parse_due
+from storage.models import (
+    Action, ActionLead, ActionUpdate, Board, Meeting, Member, Organisation, Person, Priority, Role, utcnow,
+)
+
+ACTION_COLUMNS = ("ref", "priority", "title", "lead", "owner_email", "due", "rag")
+ACTION_REQUIRED = ("ref", "title")
+MEMBER_COLUMNS = ("name", "email", "organisation", "sector", "role", "language", "slack_user_id", "teams_user_id")
+MEMBER_REQUIRED = ("name", "email")
+
+RAG_WORDS = {"red": "red", "amber": "amber", "green": "green", "complete": "complete", "completed": "complete",
+             "coch": "red", "ambr": "amber", "gwyrdd": "green", "cwblhawyd": "complete"}
+LANGUAGES = {"en": "en", "english": "en", "saesneg": "en", "cy": "cy", "welsh": "cy", "cymraeg": "cy"}
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+ACTION_REF = re.compile(r"^[Aa]-?(\d{1,6})$")
+PRIORITY_REF = re.compile(r"^[Pp]-?(\d{1,6})$")
+SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.reason}"
+
+
+class ImportRefused(Exception):
+    """Nothing was imported; ``errors`` says why, row by row."""
+
+    def __init__(self, message: str, errors: list[RowError] | None = None) -> None:
+        self.errors = errors or []
+        detail = "".join(f"\n  {e}" for e in self.errors)
+        super().__init__(f"{message}{detail}")
+
+
+@dataclass
+class ImportResult:
+    board: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    board_created: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def read_rows(text: str, columns: tuple[str, ...], required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs; refuses unknown, missing and repeated columns."""
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise ImportRefused("the file is empty: it needs a header row (" + ",".join(columns) + ")")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in next(reader)]
+    unknown = [h for h in header if h not in columns]
+    if unknown:
+        raise ImportRefused(f"unknown column(s) {', '.join(repr(h) for h in unknown)}; "
+                            f"the columns are: {','.join(columns)}")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ImportRefused(f"missing required column(s): {', '.join(missing)}")
+    repeated = {h for h in header if header.count(h) > 1}
+    if repeated:
+        raise ImportRefused(f"column(s) named twice: {', '.join(sorted(repeated))}")
+    rows = []
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) > len(header):
+            rows.append((line, {"__error__": f"{len(values)} values but the header has {len(header)} columns"}))
+            continue
+        row = {c: "" for c in columns}
+        row.update({h: v.strip() for h, v in zip(header, values)})
+        rows.append((line, row))
+    return rows
+
+
+def decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportRefused(f"the file is not UTF-8 (byte {exc.start}): save it as CSV UTF-8") from exc
+
+
+async def board_named(session: AsyncSession, name: str, *, create: bool) -> tuple[Board | None, bool]:
+    name = " ".join(name.split())
+    board = (await session.exec(select(Board).where(func.lower(Board.name) == name.lower()))).first()
+    if board is None and create:
+        board = Board(name=name)
+        session.add(board)
+        await session.flush()
+        return board, True
+    return board, False
+
+
+async def organisation_named(session: AsyncSession, name: str, sector: str | None = None) -> Organisation:
+    org = (await session.exec(select(Organisation).where(func.lower(Organisation.name) == name.lower()))).first()
+    if org is None:
+        org = Organisation(name=name, sector=sector or None)
+        session.add(org)
+        await session.flush()
+    elif sector and not org.sector:
+        org.sector = sector
+        session.add(org)
+    return org
+
+
+# --- actions --------------------------------------------------------------------------
+
+
+def check_action_rows(rows) -> list[RowError]:
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        if "__error__" in row:
+            errors.append(RowError(line, "-", row["__error__"]))
+            continue
+        match = ACTION_REF.match(row["ref"])
+        if not match:
+            errors.append(RowError(line, "ref", f"“{row['ref']}” is not an action ref like A-12"))
+        else:
+            ref = f"A-{int(match.group(1))}"
+            if ref in seen:
+                errors.append(RowError(line, "ref", f"{ref} is already on line {seen[ref]}"))
+            seen[ref] = line
+        if not row["title"]:
+            errors.append(RowError(line, "title", "an action needs a title"))
+        elif len(row["title"]) > 2000:
+            errors.append(RowError(line, "title", "the title is over 2,000 characters"))
+        if row["owner_email"] and not EMAIL.match(row["owner_email"]):
+            errors.append(RowError(line, "owner_email", f"“{row['owner_email']}” is not an email address"))
+        if row["rag"] and row["rag"].lower() not in RAG_WORDS:
+            errors.append(RowError(line, "rag", f"“{row['rag']}” is not red, amber, green or complete"))
+        if len(row["due"]) > 500:
+            errors.append(RowError(line, "due", "the “by when” words are over 500 characters"))
+        if any(len(org) > 300 for org in row["lead"].split(";")):
+            errors.append(RowError(line, "lead", "an organisation name is over 300 characters"))
+    return errors
+
+
+async def _priority(session: AsyncSession, board: Board, value: str) -> Priority | None:
+    if not value:
+        return None
+    match = PRIORITY_REF.match(value)
+    if match:
+        ref = f"P-{int(match.group(1))}"
+        priority = (await session.exec(select(Priority).where(Priority.board_id == board.id, Priority.ref == ref))).first()
+        if priority is None:
+            priority = Priority(board_id=board.id, ref=ref, title=ref)
+    else:
+        priority = (await session.exec(select(Priority).where(
+            Priority.board_id == board.id, func.lower(Priority.title) == value.lower()))).first()
+        if priority is None:
+            refs = (await session.exec(select(Priority.ref).where(Priority.board_id == board.id))).all()
+            number = max((int(r.split("-")[1]) for r in refs if r.split("-")[-1].isdigit()), default=0) + 1
+            priority = Priority(board_id=board.id, ref=f"P-{number}", title=value[:500])
+    session.add(priority)
+    await session.flush()
+    return priority
+
+
+async def import_actions(session: AsyncSession, board_name: str, text: str) -> ImportResult:
+    rows = read_rows(text, ACTION_COLUMNS, ACTION_REQUIRED)
+    errors = check_action_rows(rows)
+    if errors:
+        raise ImportRefused(f"nothing was imported: {len(errors)} problem(s) in the file", errors)
+    board, created_board = await board_named(session, board_name, create=True)
+    result = ImportResult(board=board.name, board_created=created_board)
+    people = {p.email.lower(): p for p in (await session.exec(select(Person))).all()}
+    for _, row in rows:
+        ref = f"A-{int(ACTION_REF.match(row['ref']).group(1))}"
+        action = (await session.exec(select(Action).where(Action.board_id == board.id, Action.ref == ref))).first()
+        priority = await _priority(session, board, row["priority"])
+        owner = people.get(row["owner_email"].lower()) if row["owner_email"] else None
+        values = dict(
+            title=row["title"], priority_id=priority.id if priority else None,
+            owner_email=row["owner_email"].lower() or None, owner_id=owner.id if owner else None,
+            due_text=row["due"] or None, due=parse_due(row["due"]),
+        )
+        leads = [name.strip() for name in row["lead"].split(";") if name.strip()]
+        rag = RAG_WORDS[row["rag"].lower()] if row["rag"] else None
+        if action is None:
+            action = Action(board_id=board.id, ref=ref, **values)
+            session.add(action)
+            await session.flush()
+            result.created += 1
+            changed = is_new = True
+        else:
+            is_new = False
+            changed = any(getattr(action, k) != v for k, v in values.items())
+            for k, v in values.items():
+                setattr(action, k, v)
+        org_ids = [(await organisation_named(session, name)).id for name in leads]
+        current = (await session.exec(select(ActionLead.organisation_id).where(ActionLead.action_id == action.id)
+                                      .order_by(ActionLead.position))).all()
+        if list(current) != org_ids:
+            changed = True
+            await session.exec(delete(ActionLead).where(ActionLead.action_id == action.id))
+            for position, org_id in enumerate(dict.fromkeys(org_ids)):
+                session.add(ActionLead(action_id=action.id, organisation_id=org_id, position=position))
+        if rag and rag != action.rag:
+            # Ratings are history: an imported rating is an update like any other.
+            session.add(ActionUpdate(action_id=action.id, rag=rag, note="", source="import"))
+            action.rag = rag
+            changed = True
+        if changed:
+            action.updated_at = utcnow()
+            session.add(action)
+        if is_new:
+            continue
+        if changed:
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    await session.flush()
+    return result
+
+
+# --- members --------------------------------------------------------------------------
+
+
+def check_member_rows(rows, existing_slack: dict[str, str], existing_teams: dict[str, str]) -> list[RowError]:
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        if "__error__" in row:
+            errors.append(RowError(line, "-", row["__error__"]))
+            continue
+        email = row["email"].lower()
+        if not row["name"]:
+            errors.append(RowError(line, "name", "a member needs a name"))
+        if not EMAIL.match(email):
+            errors.append(RowError(line, "email", f"“{row['email']}” is not an email address"))
+        elif email in seen:
+            errors.append(RowError(line, "email", f"{email} is already on line {seen[email]}"))
+        seen.setdefault(email, line)
+        if row["role"] and row["role"].lower() not in Role.__members__:
+            errors.append(RowError(line, "role", f"“{row['role']}” is not one of {', '.join(Role.__members__)}"))
+        if row["language"] and row["language"].lower() not in LANGUAGES:
+            errors.append(RowError(line, "language", f"“{row['language']}” is not en or cy"))
+        slack = row["slack_user_id"]
+        if slack and not SLACK_ID.match(slack):
+            errors.append(RowError(line, "slack_user_id", f"“{slack}” is not a Slack user id like U012AB3CD"))
+        elif slack and existing_slack.get(slack, email) != email:
+            errors.append(RowError(line, "slack_user_id", f"{slack} already belongs to {existing_slack[slack]}"))
+        teams = row["teams_user_id"]
+        if len(teams) > 128:
+            errors.append(RowError(line, "teams_user_id", "the Teams user id is over 128 characters"))
+        elif teams and existing_teams.get(teams, email) != email:
+            errors.append(RowError(line, "teams_user_id", f"{teams} already belongs to {existing_teams[teams]}"))
+        if len(row["name"]) > 200 or len(row["organisation"]) > 300:
+            errors.append(RowError(line, "name" if len(row["name"]) > 200 else "organisation", "the value is too long"))
+    return errors
+
+
+async def import_members(session: AsyncSession, board_name: str, text: str) -> ImportResult:
+    rows = read_rows(text, MEMBER_COLUMNS, MEMBER_REQUIRED)
+    people = (await session.exec(select(Person))).all()
+    in_file_slack = {r["slack_user_id"]: r["email"].lower() for _, r in rows if r.get("slack_user_id")}
+    existing_slack = {p.slack_user_id: p.email for p in people if p.slack_user_id}
+    existing_teams = {p.teams_user_id: p.email for p in people if p.teams_user_id}
+    errors = check_member_rows(rows, existing_slack, existing_teams)
+    clashes = {}
+    for line, r in rows:
+        slack = r.get("slack_user_id")
+        if slack and in_file_slack.get(slack) != r.get("email", "").lower():
+            clashes.setdefault(line, RowError(line, "slack_user_id", f"{slack} is given to two members in the file"))
+    errors += list(clashes.values())
+    if errors:
+        raise ImportRefused(f"nothing was imported: {len(errors)} problem(s) in the file",
+                            sorted(errors, key=lambda e: e.line))
+    board, created_board = await board_named(session, board_name, create=True)
+    result = ImportResult(board=board.name, board_created=created_board)
+    by_email = {p.email.lower(): p for p in people}
+    for _, row in rows:
+        email = row["email"].lower()
+        person = by_email.get(email)
+        language = LANGUAGES[row["language"].lower()] if row["language"] else None
+        created = person is None
+        if created:
+            person = Person(email=email, name=row["name"], language=language or "en")
+        before = (person.name, person.language, person.slack_user_id, person.teams_user_id)
+        person.name = row["name"]
+        if language:
+            person.language = language
+        person.slack_user_id = row["slack_user_id"] or person.slack_user_id
+        person.teams_user_id = row["teams_user_id"] or person.teams_user_id
+        changed = created or before != (person.name, person.language, person.slack_user_id, person.teams_user_id)
+        session.add(person)
+        await session.flush()
+        by_email[email] = person
+        org = await organisation_named(session, row["organisation"], row["sector"]) if row["organisation"] else None
+        member = (await session.exec(select(Member).where(Member.board_id == board.id, Member.person_id == person.id))).first()
+        role = row["role"].lower() if row["role"] else (member.role if member else Role.core)
+        seat = (org.id if org else None, row["sector"] or None, role)
+        if member is None:
+            session.add(Member(board_id=board.id, person_id=person.id, organisation_id=seat[0], sector=seat[1], role=role))
+            changed = True
+        elif (member.organisation_id, member.sector, member.role) != seat:
+            member.organisation_id, member.sector, member.role = seat
+            session.add(member)
+            changed = True
+        if created:
+            result.created += 1
+        elif changed:
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    # Actions that named these people as owners before they were members now point at them.
+    for action in (await session.exec(select(Action).where(Action.board_id == board.id, Action.owner_id.is_(None),
+                                                            Action.owner_email.is_not(None)))).all():
+        owner = by_email.get(action.owner_email.lower())
+        if owner is not None:
+            action.owner_id = owner.id
+            session.add(action)
+    await session.flush()
+    return result
+
+
+async def add_meeting(session: AsyncSession, board_name: str, held_on: date, kind: str = "board") -> bool:
+    board, _ = await board_named(session, board_name, create=False)
+    if board is None:
+        raise ImportRefused(f"there is no board called “{board_name}”")
+    exists = (await session.exec(select(Meeting).where(
+        Meeting.board_id == board.id, Meeting.held_on == held_on, Meeting.kind == kind))).first()
+    if exists:
+        return False
+    session.add(Meeting(board_id=board.id, held_on=held_on, kind=kind))
+    await session.flush()
+    return True
+
+
+# --- the command line -----------------------------------------------------------------
+
+
+def _run(settings, work) -> object:
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    if settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)
+
+    async def main():
+        db = Database.from_url(settings.database_url)
+        try:
+            async with db.session() as session:
+                outcome = await work(session)
+                await session.commit()
+                return outcome
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def _import_file(settings, args, importer, noun: str) -> int:
+    from cyswllt.cli import CommandError
+
+    try:
+        with open(args.file, "rb") as handle:
+            text = decode(handle.read())
+        result = _run(settings, lambda s: importer(s, args.board, text))
+    except FileNotFoundError:
+        raise CommandError(f"no such file: {args.file}")
+    except ImportRefused as exc:
+        raise CommandError(str(exc))
+    made = " (a new board)" if result.board_created else ""
+    print(f"Imported {result.total} {noun} into {result.board}{made}: "
+          f"{result.created} new, {result.updated} updated, {result.unchanged} unchanged.")
+    return 0
+
+
+def run_import_actions(settings, args) -> int:
+    return _import_file(settings, args, import_actions, "actions")
+
+
+def run_import_members(settings, args) -> int:
+    return _import_file(settings, args, import_members, "members")
+
+
+def run_add_meeting(settings, args) -> int:
+    from cyswllt.cli import CommandError
+
+    try:
+        held_on = date.fromisoformat(args.date)
+    except ValueError:
+        raise CommandError(f"“{args.date}” is not a date in the form YYYY-MM-DD")
+    try:
+        added = _run(settings, lambda s: add_meeting(s, args.board, held_on, args.kind))
+    except ImportRefused as exc:
+        raise CommandError(str(exc))
+    print(f"{'Added' if added else 'Already there:'} {args.kind} meeting on {held_on.isoformat()} for {args.board}.")
+    return 0
