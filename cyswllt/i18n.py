@@ -75,7 +75,8 @@ def t(lang: str | None, key: str, /, count: int | float | None = None, **kwargs:
     if isinstance(entry, dict):
         if count is None:
             raise MissingMessage(f"{lang}:{key} needs a count")
-        category = plural_category(lang, count)
+        # An explicit "zero" phrase ("no actions") is used for nought in any language.
+        category = "zero" if count == 0 and "zero" in entry else plural_category(lang, count)
         entry = entry.get(category, entry.get("other"))
         if entry is None:
             raise MissingMessage(f"{lang}:{key}[{category}]")

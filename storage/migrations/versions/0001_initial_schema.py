@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:32:13.853327
+Create Date: 2026-11-23 02:11:52.863163
 """
 from alembic import op
 import sqlalchemy as sa
@@ -146,6 +146,7 @@ def upgrade() -> None:
     sa.Column('conversation_id', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('teams_user_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('reference', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
@@ -154,6 +155,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversationreference', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conversationreference_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conversationreference_teams_user_id'), ['teams_user_id'], unique=False)
 
     op.create_table('digest',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -428,6 +430,7 @@ def downgrade() -> None:
 
     op.drop_table('digest')
     with op.batch_alter_table('conversationreference', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conversationreference_teams_user_id'))
         batch_op.drop_index(batch_op.f('ix_conversationreference_person_id'))
 
     op.drop_table('conversationreference')
