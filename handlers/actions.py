@@ -10,7 +10,7 @@ from sqlmodel import select
 from handlers.core import Button, Choice, Fact, Form, FormField, Reply, Section
 from handlers.notify import to_board
 from handlers.turn import Turn
-from handlers.words import ACTION_FILTERS, RAG_WORDS, WELSH_RAG
+from handlers.words import ACTION_FILTERS, RAG_WORDS, WELSH_FILTERS, WELSH_RAG
 from storage.models import Action, ActionLead, ActionUpdate, Member, Person, Rag, Role
 from storage.queries import leads_for, ref_number
 
@@ -120,6 +120,8 @@ async def list_actions(turn: Turn) -> Reply:
         which = ACTION_FILTERS.get(turn.args[0].lower())
         if which is None:
             return turn.reply(turn.t("handlers.actions_usage"))
+        if turn.args[0].lower() in WELSH_FILTERS:
+            turn.language = "cy"
     query = select(Action).where(Action.board_id == turn.board.id)
     if which == "mine":
         query = query.where(await my_action_ids_query(turn))
