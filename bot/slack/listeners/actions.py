@@ -1,0 +1,52 @@
+"""Button clicks: a form opens a modal; anything else runs the button's command words."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from bot.slack.blocks import fallback_text, modal, render
+from bot.slack.listeners import Bot
+from handlers.core import Choice, Form, FormField
+
+HISTORY = re.compile(r"^(history|hanes)\b", re.IGNORECASE)
+
+
+def _form(value: str) -> Form:
+    data = json.loads(value)
+    fields = [FormField(**{**f, "choices": [Choice(**c) for c in f.get("choices", [])]}) for f in data["fields"]]
+    return Form(**{**data, "fields": fields})
+
+
+def register(bolt, bot: Bot) -> None:
+    async def open_form(ack, body, client):
+        await ack()
+        action = body["actions"][0]
+        form = _form(action["value"])
+        language = "cy" if any(w in form.command.split()[:1] for w in ("diweddaru", "craffu")) else "en"
+        channel = (body.get("channel") or {}).get("id")
+        await client.views_open(trigger_id=body["trigger_id"],
+                                view=modal(form, language, {"channel": channel}))
+
+    async def ack_now(ack):
+        await ack()
+
+    async def run(body, respond, client):
+        action = body["actions"][0]
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        reply = await bot.run(user, action.get("value", ""), channel, source="button")
+        message = body.get("message") or {}
+        in_thread = HISTORY.match(action.get("value", "")) and message.get("ts") and channel \
+            and not (body.get("container") or {}).get("is_ephemeral")
+        if in_thread:
+            # The update history belongs with the message it is about.
+            await client.chat_postMessage(channel=channel, thread_ts=message.get("thread_ts") or message["ts"],
+                                          text=fallback_text(reply), blocks=render(reply),
+                                          unfurl_links=False, parse="none", link_names=False)
+        else:
+            await respond(text=fallback_text(reply), blocks=render(reply), response_type="ephemeral",
+                          replace_original=False)
+
+    bolt.action(re.compile(r"^lsbform:"))(open_form)
+    bolt.action(re.compile(r"^lsb:"))(ack=ack_now, lazy=[run])
