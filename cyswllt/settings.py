@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(1.0, alias="CYSWLLT_OUTBOX_POLL_SECONDS")
     outbox_max_attempts: int = Field(8, alias="CYSWLLT_OUTBOX_MAX_ATTEMPTS")
     working_hours: str = Field("09:00-17:30", alias="CYSWLLT_WORKING_HOURS")
+    working_days: str = Field("mon-fri", alias="CYSWLLT_WORKING_DAYS")
+    # How long a row may stay "sending" before another worker checks whether it was delivered.
+    outbox_lease_seconds: float = Field(60.0, alias="CYSWLLT_OUTBOX_LEASE_SECONDS")
     analysis_enabled: bool = Field(True, alias="CYSWLLT_ANALYSIS")
 
     @property

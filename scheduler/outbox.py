@@ -80,3 +80,24 @@ async def enqueue(
     stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
     result = await session.exec(stmt)  # type: ignore[call-overload]
     return bool(result.rowcount)
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Queue many messages in one statement; rows whose key is known already are skipped.
+    Each row has the keyword arguments of ``enqueue``. Returns how many were new."""
+    if not rows:
+        return 0
+    now = utcnow()
+    values = [dict(idempotency_key=r["key"][:300], platform=r["platform"], channel=r["channel"],
+                   payload=r["payload"], language=r.get("language", "en"), kind=r.get("kind", "message"),
+                   recipient_id=r.get("recipient_id"), state=OutboxState.pending, attempts=0,
+                   next_attempt_at=r.get("not_before") or now, respect_working_hours=r.get("working_hours", False),
+                   created_at=now) for r in rows]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    added = 0
+    for start in range(0, len(values), 500):
+        stmt = insert(OutboxMessage).values(values[start:start + 500]).on_conflict_do_nothing(
+            index_elements=["idempotency_key"])
+        added += (await session.exec(stmt)).rowcount or 0  # type: ignore[call-overload]
+    return added

@@ -1,0 +1,328 @@
+"""Scheduled jobs: each decides what is due and enqueues it; the outbox decides when it is sent.
+
+Every job takes ``(db, settings, now)`` and returns how many messages it queued. Idempotency
+keys are kind + recipient + subject + period, so running a job twice queues once. On
+PostgreSQL each run holds an advisory lock, so of several replicas one sweeps at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from babel.dates import format_date
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from cyswllt.appkeys import DB, SETTINGS
+from cyswllt.i18n import babel_locale, normalise_language, t
+from handlers.core import Button, Choice, Form, FormField, Reply, Section
+from scheduler.outbox import enqueue_many
+from storage.models import (
+    Action, ActionUpdate, Board, ConversationReference, Meeting, Member, Person, Rag, Role, ScrutinyRequest,
+    ScrutinyStatus, Snooze,
+)
+
+log = logging.getLogger("cyswllt.jobs")
+
+DUE_SOON_DAYS = (7, 1)
+STALE_DAYS = 30
+CHASER_DAYS = 5
+ESCALATION_GRACE_DAYS = 14
+
+Job = Callable[..., Awaitable[int]]
+
+
+# --- what a reminder looks like ------------------------------------------------------------
+
+
+def _date(day: date, language: str) -> str:
+    return format_date(day, format="long", locale=babel_locale(language))
+
+
+def reminder_reply(language: str, action: Action, message: str) -> Reply:
+    cy = language == "cy"
+    form = Form(
+        title=t(language, "handlers.form_update_title", ref=action.ref),
+        submit_label=t(language, "handlers.form_submit"),
+        command=f"{'diweddaru' if cy else 'update'} {action.ref} {{rag}} {{note}}",
+        fields=[FormField(name="rag", label=t(language, "handlers.field_rag"), kind="choice",
+                          choices=[Choice(t(language, f"common.rag_{r}"), r) for r in ("red", "amber", "green", "complete")]),
+                FormField(name="note", label=t(language, "handlers.field_note"), multiline=True)],
+    )
+    snooze = "oedi" if cy else "snooze"
+    buttons = [
+        Button(t(language, "reminders.button_update"), f"{'diweddaru' if cy else 'update'} {action.ref}",
+               style="primary", form=form),
+        Button(t(language, "reminders.button_tomorrow"), f"{snooze} {action.ref} {'yfory' if cy else 'tomorrow'}"),
+        Button(t(language, "reminders.button_next_week"),
+               f"{snooze} {action.ref} {'wythnos-nesaf' if cy else 'next-week'}"),
+    ]
+    return Reply(language=language, text=message, ephemeral=False,
+                 sections=[Section(text=message, ref=action.ref, rag=action.rag, buttons=buttons)])
+
+
+@dataclass
+class Recipients:
+    """Where each person's direct messages go, looked up once per sweep."""
+
+    people: dict[int, Person]
+    channels: dict[int, tuple[str, str]]
+
+    @classmethod
+    async def load(cls, session) -> "Recipients":
+        people = {p.id: p for p in (await session.exec(select(Person))).all()}
+        teams = {}
+        for ref in (await session.exec(select(ConversationReference).where(
+                ConversationReference.scope == "personal"))).all():
+            if ref.person_id:
+                teams[ref.person_id] = ref.conversation_id
+        by_teams_id = {p.teams_user_id: p.id for p in people.values() if p.teams_user_id}
+        for ref in (await session.exec(select(ConversationReference).where(
+                ConversationReference.scope == "personal", ConversationReference.teams_user_id.is_not(None)))).all():
+            person_id = by_teams_id.get(ref.teams_user_id)
+            if person_id:
+                teams.setdefault(person_id, ref.conversation_id)
+        channels = {}
+        for person in people.values():
+            if person.slack_user_id:
+                channels[person.id] = ("slack", person.slack_user_id)
+            elif person.id in teams:
+                channels[person.id] = ("teams", teams[person.id])
+            else:
+                channels[person.id] = ("console", person.email)
+        return cls(people, channels)
+
+    def row(self, person_id: int, key: str, reply: Reply, kind: str) -> dict:
+        platform, channel = self.channels[person_id]
+        return {"key": key, "platform": platform, "channel": channel, "payload": {"reply": reply.to_dict()},
+                "language": reply.language, "kind": kind, "recipient_id": person_id, "working_hours": True}
+
+
+async def _snoozed(session, now: datetime) -> set[tuple[int, int]]:
+    rows = (await session.exec(select(Snooze.action_id, Snooze.person_id).where(Snooze.until > now))).all()
+    return set(rows)
+
+
+async def _last_updates(session) -> dict[int, datetime]:
+    rows = (await session.exec(select(ActionUpdate.action_id, func.max(ActionUpdate.created_at))
+                               .group_by(ActionUpdate.action_id))).all()
+    return dict(rows)
+
+
+def _today(settings, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(settings.timezone)).date()
+
+
+def _open_actions():
+    return select(Action).where(Action.owner_id.is_not(None),
+                                (Action.rag.is_(None)) | (Action.rag != Rag.complete))
+
+
+# --- the jobs -------------------------------------------------------------------------------
+
+
+async def action_reminders(db, settings, now: datetime) -> int:
+    """Due in 7 days and in 1 day; overdue, then weekly."""
+    today = _today(settings, now)
+    rows = []
+    async with db.session() as session:
+        recipients = await Recipients.load(session)
+        snoozed = await _snoozed(session, now)
+        actions = (await session.exec(_open_actions().where(Action.due.is_not(None),
+                                                            Action.due <= today + timedelta(days=max(DUE_SOON_DAYS))))).all()
+        for action in actions:
+            person = recipients.people.get(action.owner_id)
+            if person is None or (action.id, person.id) in snoozed:
+                continue
+            lang = normalise_language(person.language)
+            left = (action.due - today).days
+            if left >= 0:
+                # The nearest threshold at or above the days left: 7 covers 2..7, 1 covers 0..1.
+                mark = min(d for d in DUE_SOON_DAYS if d >= left)
+                message = t(lang, "reminders.due_soon", ref=action.ref, title=action.title,
+                            when=t(lang, "reminders.in_days", count=left), date=_date(action.due, lang))
+                key = f"reminder:due{mark}:p{person.id}:{action.board_id}:{action.ref}:{action.due}"
+            else:
+                week = (-left - 1) // 7
+                message = t(lang, "reminders.overdue", ref=action.ref, title=action.title,
+                            date=_date(action.due, lang), days=t(lang, "common.days", count=-left))
+                key = f"reminder:overdue:p{person.id}:{action.board_id}:{action.ref}:{action.due}:w{week}"
+            rows.append(recipients.row(person.id, key, reminder_reply(lang, action, message), "reminder"))
+        added = await enqueue_many(session, rows)
+        await session.commit()
+    return added
+
+
+async def stale_updates(db, settings, now: datetime) -> int:
+    """No update for 30 days; and a chaser before each board meeting."""
+    today = _today(settings, now)
+    rows = []
+    async with db.session() as session:
+        recipients = await Recipients.load(session)
+        snoozed = await _snoozed(session, now)
+        last = await _last_updates(session)
+        actions = (await session.exec(_open_actions())).all()
+        meetings: dict[int, list[date]] = {}
+        for board_id, held_on in (await session.exec(select(Meeting.board_id, Meeting.held_on)
+                                                     .where(Meeting.kind == "board")
+                                                     .order_by(Meeting.held_on))).all():
+            meetings.setdefault(board_id, []).append(held_on)
+        for action in actions:
+            person = recipients.people.get(action.owner_id)
+            if person is None or (action.id, person.id) in snoozed:
+                continue
+            lang = normalise_language(person.language)
+            updated = last.get(action.id) or action.created_at
+            updated_day = updated.astimezone(ZoneInfo(settings.timezone)).date() if updated.tzinfo else updated.date()
+            idle = (today - updated_day).days
+            if idle >= STALE_DAYS:
+                message = t(lang, "reminders.stale", ref=action.ref, title=action.title,
+                            days=t(lang, "common.days", count=idle))
+                key = f"reminder:stale:p{person.id}:{action.board_id}:{action.ref}:{updated_day}"
+                rows.append(recipients.row(person.id, key, reminder_reply(lang, action, message), "reminder"))
+            dates = meetings.get(action.board_id, [])
+            upcoming = next((d for d in dates if today <= d <= today + timedelta(days=CHASER_DAYS)), None)
+            if upcoming is not None:
+                previous = max((d for d in dates if d < today), default=None)
+                if previous is None or updated_day <= previous:
+                    message = t(lang, "reminders.chaser", ref=action.ref, title=action.title,
+                                date=_date(upcoming, lang))
+                    key = f"reminder:chaser:p{person.id}:{action.board_id}:{action.ref}:{upcoming}"
+                    rows.append(recipients.row(person.id, key, reminder_reply(lang, action, message), "reminder"))
+        added = await enqueue_many(session, rows)
+        await session.commit()
+    return added
+
+
+async def escalations(db, settings, now: datetime) -> int:
+    """Red or overdue beyond the grace period: to the board's chair and secretariat, once a fortnight."""
+    today = _today(settings, now)
+    period = today.toordinal() // ESCALATION_GRACE_DAYS
+    rows = []
+    async with db.session() as session:
+        recipients = await Recipients.load(session)
+        last = await _last_updates(session)
+        boards = {b.id: b for b in (await session.exec(select(Board))).all()}
+        leaders: dict[int, list[int]] = {}
+        for board_id, person_id in (await session.exec(select(Member.board_id, Member.person_id).where(
+                Member.role.in_([Role.chair, Role.secretariat])))).all():
+            leaders.setdefault(board_id, []).append(person_id)
+        actions = (await session.exec(select(Action).where(
+            (Action.rag.is_(None)) | (Action.rag != Rag.complete)))).all()
+        for action in actions:
+            overdue = action.due is not None and (today - action.due).days > ESCALATION_GRACE_DAYS
+            changed = last.get(action.id) or action.updated_at
+            red = action.rag == Rag.red and (now - changed).days > ESCALATION_GRACE_DAYS
+            if not (overdue or red):
+                continue
+            owner = recipients.people.get(action.owner_id)
+            for person_id in leaders.get(action.board_id, []):
+                lang = normalise_language(recipients.people[person_id].language)
+                state = t(lang, "reminders.escalation_red") if red else \
+                    t(lang, "reminders.escalation_overdue", date=_date(action.due, lang))
+                message = t(lang, "reminders.escalation", ref=action.ref, title=action.title,
+                            board=boards[action.board_id].name, state=state,
+                            owner=owner.name if owner else (action.owner_email or "—"))
+                key = f"escalation:p{person_id}:{action.board_id}:{action.ref}:{period}"
+                rows.append(recipients.row(person_id, key, reminder_reply(lang, action, message), "escalation"))
+        added = await enqueue_many(session, rows)
+        await session.commit()
+    return added
+
+
+async def scrutiny_overdue(db, settings, now: datetime) -> int:
+    """Requests past their response date and not answered: scrutiny members reminded, requester told."""
+    today = _today(settings, now)
+    rows = []
+    async with db.session() as session:
+        recipients = await Recipients.load(session)
+        requests = (await session.exec(select(ScrutinyRequest).where(
+            ScrutinyRequest.status != ScrutinyStatus.responded, ScrutinyRequest.due < today))).all()
+        members: dict[int, list[int]] = {}
+        for board_id, person_id in (await session.exec(select(Member.board_id, Member.person_id).where(
+                Member.role == Role.scrutiny))).all():
+            members.setdefault(board_id, []).append(person_id)
+        for request in requests:
+            ref = f"S-{request.id}"
+            for person_id in members.get(request.board_id, []):
+                lang = normalise_language(recipients.people[person_id].language)
+                message = t(lang, "reminders.scrutiny_overdue", ref=ref, subject=request.subject_ref,
+                            date=_date(request.due, lang), status=t(lang, f"handlers.status_{request.status}"))
+                reply = Reply(language=lang, text=message, ephemeral=False, sections=[Section(text=message, ref=ref)])
+                rows.append(recipients.row(person_id, f"scrutiny-overdue:p{person_id}:{ref}:{request.due}",
+                                           reply, "scrutiny"))
+            lang = normalise_language(recipients.people[request.requester_id].language)
+            message = t(lang, "reminders.scrutiny_overdue_requester", ref=ref, date=_date(request.due, lang))
+            reply = Reply(language=lang, text=message, ephemeral=False, sections=[Section(text=message, ref=ref)])
+            rows.append(recipients.row(request.requester_id,
+                                       f"scrutiny-overdue:p{request.requester_id}:{ref}:{request.due}", reply, "scrutiny"))
+        added = await enqueue_many(session, rows)
+        await session.commit()
+    return added
+
+
+async def digests(db, settings, now: datetime) -> int:
+    """Stakeholder digests on each group's own schedule."""
+    try:
+        from engagement.digest.schedule import enqueue_due_digests
+    except ImportError:
+        log.debug("digests are not part of this build yet")
+        return 0
+    return await enqueue_due_digests(db, settings, now)
+
+
+JOBS: dict[str, Job] = {
+    "action-reminders": action_reminders,
+    "stale-updates": stale_updates,
+    "escalations": escalations,
+    "scrutiny-overdue": scrutiny_overdue,
+    "digests": digests,
+}
+# Sweeps are cheap and idempotent, so they run often; delivery waits for working hours.
+INTERVAL_MINUTES = {"action-reminders": 30, "stale-updates": 60, "escalations": 60, "scrutiny-overdue": 60,
+                    "digests": 15}
+
+
+async def run_job(name: str, db, settings, now: datetime | None = None) -> int | None:
+    """Run one job under the replicas' advisory lock; None when another replica holds it."""
+    from storage.models import utcnow
+
+    now = now or utcnow()
+    job = JOBS[name]
+    if not db.is_postgres:
+        return await job(db, settings, now)
+    async with db.engine.connect() as conn:
+        key = zlib.crc32(f"cyswllt-job:{name}".encode())
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar()
+        if not got:
+            log.info("job %s is running on another replica", name)
+            return None
+        try:
+            return await job(db, settings, now)
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            await conn.commit()
+
+
+def setup(app: web.Application) -> None:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    async def scheduler_ctx(app: web.Application):
+        scheduler = AsyncIOScheduler(timezone=app[SETTINGS].timezone)
+        for name in JOBS:
+            # Reminder sweeps also run once at start-up; digests wait for their first interval.
+            first = {} if name == "digests" else {"next_run_time": datetime.now(ZoneInfo(app[SETTINGS].timezone))}
+            scheduler.add_job(run_job, "interval", minutes=INTERVAL_MINUTES[name], id=name, name=name,
+                              args=[name, app[DB], app[SETTINGS]], coalesce=True, max_instances=1, **first)
+        scheduler.start()
+        log.info("scheduler started: %s", ", ".join(JOBS))
+        yield
+        scheduler.shutdown(wait=False)
+
+    app.cleanup_ctx.append(scheduler_ctx)

@@ -1,0 +1,195 @@
+"""The outbox's delivery worker.
+
+Rows move pending → sending → sent. A row is claimed (marked ``sending``, its attempt counted)
+in a short transaction before the platform is called — on PostgreSQL with ``FOR UPDATE SKIP
+LOCKED`` so several replicas never claim the same row — and marked ``sent`` after. Failures
+are retried with exponential backoff and jitter, a platform's "retry after N seconds" is
+honoured, and a row is dead-lettered after the last attempt. A row left ``sending`` by a
+crash is checked against the platform (``find_sent``) before it is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from scheduler.clock import WorkingHours
+from scheduler.outbox import PermanentFailure, RetryAfter
+from storage.db import Database
+from storage.models import OutboxMessage, OutboxState, utcnow
+
+log = logging.getLogger("cyswllt.outbox")
+
+BACKOFF_BASE = 5.0  # seconds before the first retry
+BACKOFF_CAP = 3600.0
+# Messages per second per channel, by platform (Slack allows about one a second in a channel).
+CHANNEL_RATE = {"slack": 1.0, "teams": 2.0}
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before retry number ``attempts``: exponential, with full jitter around it."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    return delay * random.uniform(0.5, 1.5)
+
+
+class OutboxWorker:
+    def __init__(self, db: Database, senders: dict, settings, *, now: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.senders = senders
+        self.settings = settings
+        self.now = now
+        self.hours = WorkingHours.from_settings(settings)
+        self.wake = asyncio.Event()
+        self._last_send: dict[tuple[str, str], float] = {}
+        self._started = False
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.recover(stale_only=self.db.is_postgres)
+        self._started = True
+        while True:
+            try:
+                delivered = await self.deliver_due()
+                await self.recover(stale_only=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must survive a database hiccup
+                log.exception("outbox delivery pass failed")
+                delivered = 0
+            if delivered:
+                continue
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=self.settings.outbox_poll_seconds)
+            except TimeoutError:
+                pass
+            self.wake.clear()
+
+    async def deliver_due(self, limit: int = 20) -> int:
+        """Claim and deliver the rows that are due now; the number handed to a sender."""
+        rows = await self.claim(limit)
+        for row in rows:
+            await self.deliver(row)
+        return len(rows)
+
+    # --- claiming -------------------------------------------------------------------------
+
+    async def claim(self, limit: int) -> list[OutboxMessage]:
+        now = self.now()
+        async with self.db.session() as session:
+            query = (select(OutboxMessage.id, OutboxMessage.respect_working_hours)
+                     .where(OutboxMessage.state == OutboxState.pending, OutboxMessage.next_attempt_at <= now)
+                     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            candidates = (await session.exec(query)).all()
+            if not candidates:
+                return []
+            ready = [row_id for row_id, polite in candidates if not polite or self.hours.is_working_time(now)]
+            waiting = [row_id for row_id, polite in candidates if row_id not in ready]
+            if waiting:
+                # Outside working hours the message waits for the next working slot; it is not dropped.
+                await session.exec(update(OutboxMessage).where(OutboxMessage.id.in_(waiting))
+                                   .values(next_attempt_at=self.hours.next_slot(now)))
+            claimed: list[OutboxMessage] = []
+            if ready:
+                # Only the rows this UPDATE moved are ours (another worker may have raced us on SQLite).
+                mine = (await session.exec(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ready), OutboxMessage.state == OutboxState.pending)
+                    .values(state=OutboxState.sending, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                    .returning(OutboxMessage.id))).all()
+                ids = [row[0] for row in mine]
+                if ids:
+                    claimed = list((await session.exec(
+                        select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))).all())
+            await session.commit()
+            return claimed
+
+    # --- sending --------------------------------------------------------------------------
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        sender = self.senders.get(row.platform)
+        if sender is None:
+            log.warning("no sender for platform %s: outbox row %s waits", row.platform, row.id)
+            await self._finish(row, state=OutboxState.pending, attempts=row.attempts - 1,
+                               next_attempt_at=self.now() + timedelta(seconds=60),
+                               last_error=f"no sender registered for {row.platform}")
+            return
+        await self._pace(row)
+        try:
+            external_id = await sender.send(row)
+        except RetryAfter as exc:
+            log.info("outbox row %s: %s", row.id, exc)
+            # A platform's rate limit is not a failure of the message: the attempt is given back.
+            await self._finish(row, state=OutboxState.pending, attempts=row.attempts - 1,
+                               next_attempt_at=self.now() + timedelta(seconds=exc.seconds), last_error=str(exc))
+        except PermanentFailure as exc:
+            log.warning("outbox row %s dead: %s", row.id, exc)
+            await self._finish(row, state=OutboxState.dead, last_error=str(exc))
+        except Exception as exc:  # anything else is worth another try
+            if row.attempts >= self.settings.outbox_max_attempts:
+                log.warning("outbox row %s dead after %s attempts: %s", row.id, row.attempts, exc)
+                await self._finish(row, state=OutboxState.dead, last_error=repr(exc))
+            else:
+                delay = backoff(row.attempts)
+                log.info("outbox row %s failed (attempt %s), retry in %.0fs: %r", row.id, row.attempts, delay, exc)
+                await self._finish(row, state=OutboxState.pending, last_error=repr(exc),
+                                   next_attempt_at=self.now() + timedelta(seconds=delay))
+        else:
+            await self._finish(row, state=OutboxState.sent, sent_at=self.now(), external_id=external_id,
+                               last_error=None)
+
+    async def _pace(self, row: OutboxMessage) -> None:
+        rate = CHANNEL_RATE.get(row.platform)
+        if not rate:
+            return
+        key = (row.platform, row.channel)
+        gap = 1.0 / rate - (time.monotonic() - self._last_send.get(key, 0.0))
+        if gap > 0:
+            await asyncio.sleep(gap)
+        self._last_send[key] = time.monotonic()
+
+    async def _finish(self, row: OutboxMessage, **values) -> None:
+        async with self.db.session() as session:
+            await session.exec(update(OutboxMessage)
+                               .where(OutboxMessage.id == row.id, OutboxMessage.state == OutboxState.sending)
+                               .values(**values))
+            await session.commit()
+
+    # --- after a crash --------------------------------------------------------------------
+
+    async def recover(self, *, stale_only: bool) -> int:
+        """Rows left ``sending``: sent if the platform has them, otherwise pending again."""
+        now = self.now()
+        query = select(OutboxMessage).where(OutboxMessage.state == OutboxState.sending)
+        if stale_only:
+            query = query.where(OutboxMessage.claimed_at < now - timedelta(seconds=self.settings.outbox_lease_seconds))
+        async with self.db.session() as session:
+            stuck = (await session.exec(query.limit(100))).all()
+        for row in stuck:
+            sender = self.senders.get(row.platform)
+            found = None
+            if sender is not None:
+                try:
+                    found = await sender.find_sent(row)
+                except Exception as exc:
+                    log.warning("could not check outbox row %s on %s: %r", row.id, row.platform, exc)
+                    continue
+            async with self.db.session() as session:
+                values = ({"state": OutboxState.sent, "sent_at": now, "external_id": found} if found
+                          else {"state": OutboxState.pending, "next_attempt_at": now})
+                await session.exec(update(OutboxMessage)
+                                   .where(OutboxMessage.id == row.id, OutboxMessage.state == OutboxState.sending,
+                                          OutboxMessage.attempts == row.attempts)
+                                   .values(**values))
+                await session.commit()
+            log.info("outbox row %s was left sending: %s", row.id, "already delivered" if found else "sending again")
+        return len(stuck)

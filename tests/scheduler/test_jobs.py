@@ -1,0 +1,77 @@
+from sqlmodel import select
+
+from cyswllt.settings import Settings
+from scheduler.jobs import action_reminders, escalations, run_job, scrutiny_overdue, stale_updates
+from storage.models import OutboxMessage
+from tests.scheduler.conftest import NOW
+
+SETTINGS = Settings(database_url="sqlite://")
+
+
+async def rows(db, kind=None):
+    async with db.session() as s:
+        query = select(OutboxMessage).order_by(OutboxMessage.idempotency_key)
+        if kind:
+            query = query.where(OutboxMessage.kind == kind)
+        return (await s.exec(query)).all()
+
+
+def texts(found):
+    return {m.idempotency_key.split(":")[1] + ":" + m.payload["reply"]["sections"][0]["ref"]: m.payload["reply"]["text"]
+            for m in found}
+
+
+async def test_action_reminders_once_each_in_the_owners_language(db, plan):
+    assert await action_reminders(db, SETTINGS, NOW) == 3
+    assert await action_reminders(db, SETTINGS, NOW) == 0  # a second run queues nothing new
+    found = await rows(db, "reminder")
+    by = texts(found)
+    assert by["due7:A-1"].startswith("A-1 “Due in a week” is due in 7 days (30 November 2026)")
+    assert by["due1:A-2"].startswith("Mae A-2 “Due tomorrow” i fod i'w gwblhau yfory (24 Tachwedd 2026)")
+    assert "20 days overdue" in by["overdue:A-3"]
+    assert all(m.respect_working_hours and m.platform == "slack" for m in found)
+    assert {m.channel for m in found} == {"UEN", "UCY"}
+    buttons = [b["command"] for b in next(m for m in found if "A-2" in m.idempotency_key)
+               .payload["reply"]["sections"][0]["buttons"]]
+    assert buttons == ["diweddaru A-2", "oedi A-2 yfory", "oedi A-2 wythnos-nesaf"]
+
+
+async def test_snoozed_reminders_are_skipped(db, plan):
+    from datetime import timedelta
+
+    from storage.models import Action, Snooze
+
+    async with db.session() as s:
+        a1 = (await s.exec(select(Action).where(Action.ref == "A-1"))).one()
+        s.add(Snooze(action_id=a1.id, person_id=plan["en"], until=NOW + timedelta(days=1)))
+        await s.commit()
+    await action_reminders(db, SETTINGS, NOW)
+    assert not any("A-1" in m.idempotency_key for m in await rows(db))
+
+
+async def test_stale_and_meeting_chasers(db, plan):
+    assert await stale_updates(db, SETTINGS, NOW) >= 1
+    keys = [m.idempotency_key for m in await rows(db)]
+    assert any(k.startswith("reminder:stale:") and "A-3" in k for k in keys)
+    chasers = [k for k in keys if k.startswith("reminder:chaser:")]
+    assert {k.split(":")[4] for k in chasers} == {"A-3"}  # only the action with no update since the last meeting
+    assert await stale_updates(db, SETTINGS, NOW) == 0
+
+
+async def test_escalation_to_chair_once_per_period(db, plan):
+    assert await escalations(db, SETTINGS, NOW) == 1
+    assert await escalations(db, SETTINGS, NOW) == 0
+    (row,) = await rows(db, "escalation")
+    assert row.recipient_id == plan["chair"] and row.language == "cy" and "Uwchgyfeirio" in row.payload["reply"]["text"]
+
+
+async def test_scrutiny_overdue_tells_members_and_requester(db, plan):
+    assert await scrutiny_overdue(db, SETTINGS, NOW) == 2
+    recipients = {m.recipient_id: m for m in await rows(db, "scrutiny")}
+    assert set(recipients) == {plan["scrutiny"], plan["cy"]}
+    assert recipients[plan["scrutiny"]].platform == "console"
+    assert "wedi pasio" in recipients[plan["cy"]].payload["reply"]["text"]
+
+
+async def test_run_job_takes_the_lock(db, plan):
+    assert await run_job("action-reminders", db, SETTINGS, NOW) == 3

@@ -1,0 +1,114 @@
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import select
+
+from bot.slack.sender import SlackSender
+from cyswllt.settings import Settings
+from scheduler.outbox import enqueue
+from scheduler.worker import OutboxWorker, backoff
+from storage.models import OutboxMessage
+from tests.fakes.slack_api import FakeSlackAPI
+
+REPLY = {"reply": {"language": "en", "text": "Reminder", "sections": []}}
+
+
+def settings(**kw):
+    return Settings(database_url="sqlite://", CYSWLLT_WORKING_HOURS=kw.pop("hours", "always"), **kw)
+
+
+async def queue(db, key="k1", channel="C1", working_hours=False, not_before=None):
+    async with db.session() as s:
+        await enqueue(s, key=key, platform="slack", channel=channel, payload=REPLY, working_hours=working_hours,
+                      not_before=not_before)
+        await s.commit()
+
+
+async def row(db, key="k1") -> OutboxMessage:
+    async with db.session() as s:
+        return (await s.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))).one()
+
+
+async def test_rate_limited_message_is_retried_after_retry_after(db):
+    async with FakeSlackAPI() as fake:
+        worker = OutboxWorker(db, {"slack": SlackSender(AsyncWebClient(token="x", base_url=fake.base_url))}, settings())
+        await queue(db)
+        fake.fail_next("chat.postMessage", status=429, retry_after=2)
+        task = asyncio.create_task(worker.run())
+        try:
+            calls = await fake.wait_for("chat.postMessage", count=2, timeout=10)
+            for _ in range(50):
+                sent = await row(db)
+                if sent.state == "sent":
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            task.cancel()
+        gap = calls[1].at - calls[0].at
+        assert 1.8 <= gap < 4, gap
+        assert sent.state == "sent" and sent.attempts == 1 and sent.external_id.startswith("C1:")
+
+
+async def test_permanent_failure_dead_letters_and_errors_back_off(db):
+    async with FakeSlackAPI() as fake:
+        worker = OutboxWorker(db, {"slack": SlackSender(AsyncWebClient(token="x", base_url=fake.base_url))}, settings())
+        await queue(db, "dead")
+        fake.fail_next("chat.postMessage", error="channel_not_found")
+        await worker.deliver_due()
+        assert (await row(db, "dead")).state == "dead"
+        await queue(db, "flaky")
+        fake.fail_next("chat.postMessage", error="internal_error")
+        await worker.deliver_due()
+        flaky = await row(db, "flaky")
+        assert flaky.state == "pending" and flaky.attempts == 1 and "internal_error" in flaky.last_error
+        assert flaky.next_attempt_at > datetime.now(timezone.utc) + timedelta(seconds=2)
+    assert 2.5 <= backoff(1) <= 7.5 and 20 <= backoff(4) <= 60
+
+
+async def test_missing_sender_keeps_the_row(db):
+    worker = OutboxWorker(db, {}, settings())
+    await queue(db)
+    await worker.deliver_due()
+    kept = await row(db)
+    assert kept.state == "pending" and kept.attempts == 0 and "no sender" in kept.last_error
+
+
+async def test_outside_working_hours_the_row_waits_for_the_next_slot(db):
+    saturday_night = datetime(2026, 11, 28, 22, 0, tzinfo=timezone.utc)
+    sent = []
+
+    class Recorder:
+        async def send(self, message):
+            sent.append(message.idempotency_key)
+
+        async def find_sent(self, message):
+            return None
+
+    worker = OutboxWorker(db, {"slack": Recorder()}, settings(hours="09:00-17:30"), now=lambda: saturday_night)
+    await queue(db, working_hours=True, not_before=saturday_night - timedelta(minutes=1))
+    await queue(db, "urgent", not_before=saturday_night - timedelta(minutes=1))
+    await worker.deliver_due()
+    assert sent == ["urgent"]
+    waiting = await row(db)
+    assert waiting.state == "pending" and waiting.next_attempt_at.astimezone(timezone.utc) == \
+        datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+    monday = datetime(2026, 11, 30, 9, 0, 1, tzinfo=timezone.utc)
+    worker.now = lambda: monday
+    await worker.deliver_due()
+    assert sent == ["urgent", "k1"]
+
+
+async def test_a_row_left_sending_is_not_sent_twice(db):
+    async with FakeSlackAPI() as fake:
+        sender = SlackSender(AsyncWebClient(token="x", base_url=fake.base_url))
+        await queue(db)
+        claimed = await OutboxWorker(db, {"slack": sender}, settings()).claim(10)
+        await sender.send(claimed[0])  # delivered, then the process died before marking it sent
+        assert (await row(db)).state == "sending"
+        restarted = OutboxWorker(db, {"slack": sender}, settings())
+        assert await restarted.recover(stale_only=False) == 1
+        await restarted.deliver_due()
+        assert (await row(db)).state == "sent"
+        assert len(fake.calls_to("chat.postMessage")) == 1
