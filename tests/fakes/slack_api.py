@@ -172,14 +172,15 @@ class FakeSlackAPI:
                 "user_id": "U0BOT", "bot_id": "B0001"}
 
     async def _m_chat_postMessage(self, args):
-        if self.delay:
-            await asyncio.sleep(self.delay)
         channel = args.get("channel", "")
         if channel.startswith(("U", "W")):
             channel = "D" + channel[1:]
         ts = self._next_ts()
         self.messages.setdefault(channel, []).append({"ts": ts, "text": args.get("text"), "blocks": args.get("blocks"),
                                                       "metadata": args.get("metadata"), "thread_ts": args.get("thread_ts")})
+        if self.delay:
+            # Slack has the message; the answer is slow (a crash now leaves the row "sending").
+            await asyncio.sleep(self.delay)
         return {"channel": channel, "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
 
     async def _m_chat_postEphemeral(self, args):
