@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -19,11 +20,30 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored in UTC and always read back timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
 def _ts(**kw: Any) -> Any:
     """A timezone-aware timestamp column (TIMESTAMPTZ on PostgreSQL)."""
     nullable = kw.pop("nullable", False)
     index = kw.pop("index", False)
-    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index), **kw)
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index), **kw)
 
 
 class Role(StrEnum):

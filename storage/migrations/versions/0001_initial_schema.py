@@ -2,11 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 02:11:52.863163
+Create Date: 2026-11-23 02:28:54.038591
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+import storage.models
 
 
 revision = '0001'
@@ -22,7 +23,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('slack_channel_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('teams_conversation_id', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -59,10 +60,10 @@ def upgrade() -> None:
     sa.Column('summary_cy', sa.Text(), nullable=False),
     sa.Column('executive_summary_en', sa.Text(), nullable=True),
     sa.Column('executive_summary_cy', sa.Text(), nullable=True),
-    sa.Column('opens_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('closes_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('opens_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closes_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('short_period_reason', sa.Text(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['board_id'], ['board.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slug')
@@ -87,7 +88,7 @@ def upgrade() -> None:
     sa.Column('slack_user_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('teams_user_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('current_board_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['current_board_id'], ['board.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email')
@@ -121,8 +122,8 @@ def upgrade() -> None:
     sa.Column('due', sa.Date(), nullable=True),
     sa.Column('due_text', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('rag', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['board_id'], ['board.id'], ),
     sa.ForeignKeyConstraint(['owner_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['priority_id'], ['priority.id'], ),
@@ -148,7 +149,7 @@ def upgrade() -> None:
     sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('teams_user_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('reference', sa.JSON(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('conversation_id')
@@ -161,10 +162,10 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('consultation_id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=True),
-    sa.Column('period_start', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('period_end', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('period_start', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('period_end', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['consultation_id'], ['consultation.id'], ),
     sa.ForeignKeyConstraint(['group_id'], ['stakeholdergroup.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -207,13 +208,13 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('respect_working_hours', sa.Boolean(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['recipient_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
@@ -255,11 +256,11 @@ def upgrade() -> None:
     sa.Column('client_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('text_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
-    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('received_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('analysis_state', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('analysis_attempts', sa.Integer(), nullable=False),
     sa.Column('analysis_error', sa.Text(), nullable=True),
-    sa.Column('analysed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('analysed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sentiment', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
     sa.Column('polarity', sa.Float(), nullable=True),
     sa.Column('confidence', sa.Float(), nullable=True),
@@ -267,7 +268,7 @@ def upgrade() -> None:
     sa.Column('redacted_text', sa.Text(), nullable=True),
     sa.Column('moderation_state', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('moderation_reason', sa.Text(), nullable=True),
-    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['consultation_id'], ['consultation.id'], ),
     sa.ForeignKeyConstraint(['duplicate_of_id'], ['response.id'], ),
     sa.ForeignKeyConstraint(['group_id'], ['stakeholdergroup.id'], ),
@@ -289,7 +290,7 @@ def upgrade() -> None:
     sa.Column('we_did_en', sa.Text(), nullable=False),
     sa.Column('we_did_cy', sa.Text(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['consultation_id'], ['consultation.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -311,7 +312,7 @@ def upgrade() -> None:
     sa.Column('rag', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['action_id'], ['action.id'], ),
     sa.ForeignKeyConstraint(['author_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -354,8 +355,8 @@ def upgrade() -> None:
     sa.Column('response', sa.Text(), nullable=True),
     sa.Column('acknowledged_by_id', sa.Integer(), nullable=True),
     sa.Column('responded_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['acknowledged_by_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['action_id'], ['action.id'], ),
     sa.ForeignKeyConstraint(['board_id'], ['board.id'], ),
@@ -372,7 +373,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('action_id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('until', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('until', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['action_id'], ['action.id'], ),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),
