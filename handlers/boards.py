@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 
+from sqlalchemy import func
 from sqlmodel import select
 
 from handlers.core import Reply
 from handlers.turn import Turn
 from handlers.words import BOARD_LINK
-from storage.models import Board, Member, Role
+from storage.models import Action, Board, Member, Role
 
 
 def _fold(text: str) -> str:
@@ -49,6 +50,25 @@ async def choose_board(turn: Turn) -> Reply | None:
     if chosen is None:
         return turn.reply(turn.t("handlers.choose_board", boards=_names(seats)))
     turn.board, turn.member = chosen
+    return None
+
+
+async def choose_board_by_ref(turn: Turn, word: str, problem: Reply) -> Reply | None:
+    """For members of several boards: the one board that has action ``word``, else ``problem``."""
+    from handlers.actions import normalise_ref
+
+    ref = normalise_ref(word)
+    if ref is None:
+        return problem
+    seats = await person_boards(turn)
+    ids = [b.id for b, _ in seats]
+    having = set((await turn.session.exec(
+        select(Action.board_id).where(Action.board_id.in_(ids), func.upper(Action.ref) == ref)
+    )).all())
+    found = [(b, m) for b, m in seats if b.id in having]
+    if len(found) != 1:
+        return problem
+    turn.board, turn.member = found[0]
     return None
 
 

@@ -16,6 +16,8 @@ from storage.models import Board, Member, Person, Role
 
 log = logging.getLogger(__name__)
 
+REF_VERBS = {"update", "history", "snooze"}
+
 ROUTES = {
     "help": None,
     "actions": actions.list_actions,
@@ -50,6 +52,18 @@ def reply_language(person: Person | None, word_language: str | None, rest: str) 
 
 
 async def handle(ctx: Context, command: Command) -> Reply:
+    try:
+        return await _handle(ctx, command)
+    except Exception:
+        # A fault must never reach the member as a stack trace: log it, apologise in their words.
+        log.exception("command failed: platform=%s words=%r", command.platform, command.text[:80])
+        words = command.text.split()
+        _, word_language = verb_of(words[0]) if words else (None, None)
+        language = word_language or "en"
+        return Reply(language=language, text=t(language, "handlers.something_went_wrong"))
+
+
+async def _handle(ctx: Context, command: Command) -> Reply:
     words = command.text.split()
     verb, word_language = verb_of(words[0]) if words else ("help", None)
     rest = " ".join(words[1:])
@@ -65,6 +79,9 @@ async def handle(ctx: Context, command: Command) -> Reply:
             return help_reply(language)
         if verb not in ("lang", "board"):
             problem = await boards.choose_board(turn)
+            if problem is not None and verb in REF_VERBS and turn.args:
+                # A button from a DM names its action: that is enough when only one board has it.
+                problem = await boards.choose_board_by_ref(turn, turn.args[0], problem)
             if problem is not None:
                 return problem
         reply = await ROUTES[verb](turn)

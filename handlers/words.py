@@ -35,6 +35,7 @@ SCRUTINY_STEPS = {
 WELSH_STEPS = {"rhestr", "cydnabod", "amserlennu", "ymateb"}
 
 SNOOZE_PERIODS = {"tomorrow": "tomorrow", "yfory": "tomorrow", "next-week": "next-week", "wythnos-nesaf": "next-week"}
+WELSH_PERIODS = {"yfory", "wythnos-nesaf"}
 BOARD_LINK = {"link": "link", "cysylltu": "link"}
 
 
