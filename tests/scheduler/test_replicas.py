@@ -1,0 +1,126 @@
+"""Two real service processes on one PostgreSQL: each reminder reaches Slack once, and a crash
+mid-delivery neither loses nor repeats a message."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import aiohttp
+import pytest
+from sqlmodel import select
+
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Action, Board, Member, OutboxMessage, Person, utcnow
+from tests.fakes.slack_api import FakeSlackAPI
+from tests.pgserver import free_port
+
+OWNERS = 8
+
+
+@pytest.fixture
+async def pg_url(postgres_server):
+    name = "r_" + uuid.uuid4().hex[:10]
+    url = postgres_server.create_database(name)
+    await asyncio.to_thread(upgrade, url)
+    db = Database.from_url(url)
+    async with db.session() as s:
+        board = Board(name="Bwrdd")
+        s.add(board)
+        await s.flush()
+        for n in range(OWNERS):
+            person = Person(email=f"p{n}@x.cymru", name=f"Person {n}", language="cy" if n % 2 else "en",
+                            slack_user_id=f"U{n:04d}")
+            s.add(person)
+            await s.flush()
+            s.add(Member(board_id=board.id, person_id=person.id, role="officer"))
+            s.add(Action(board_id=board.id, ref=f"A-{n + 1}", title=f"Action {n + 1}", owner_id=person.id,
+                         due=(utcnow() + timedelta(days=1)).date()))
+        await s.commit()
+    yield url, db
+    await db.dispose()
+    postgres_server.drop_database(name)
+
+
+def start(url: str, fake: FakeSlackAPI, **env) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    environment = {**os.environ, "CYSWLLT_DATABASE_URL": url, "CYSWLLT_PORT": str(port),
+                   "SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake.base_url,
+                   "CYSWLLT_WORKING_HOURS": "always", "CYSWLLT_OUTBOX_POLL_SECONDS": "0.2",
+                   "CYSWLLT_ANALYSIS": "0", **env}
+    process = subprocess.Popen([sys.executable, "-m", "cyswllt.cli", "serve"], env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def healthy(base: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(150):
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{base} did not start")
+
+
+def delivered_keys(fake: FakeSlackAPI) -> Counter:
+    return Counter(m["metadata"]["event_payload"]["key"] for msgs in fake.messages.values() for m in msgs)
+
+
+async def sent_rows(db) -> list[OutboxMessage]:
+    async with db.session() as s:
+        return (await s.exec(select(OutboxMessage))).all()
+
+
+async def test_two_processes_send_each_reminder_once(pg_url):
+    url, db = pg_url
+    async with FakeSlackAPI() as fake:
+        processes = [start(url, fake), start(url, fake)]
+        try:
+            await asyncio.gather(*(healthy(base) for _, base in processes))
+            await fake.wait_for("chat.postMessage", count=OWNERS, timeout=30)
+            await asyncio.sleep(2)  # time for any duplicate to show up
+        finally:
+            for process, _ in processes:
+                process.terminate()
+                process.wait(10)
+        keys = delivered_keys(fake)
+        assert len(keys) == OWNERS and set(keys.values()) == {1}, keys
+        rows = await sent_rows(db)
+        assert len(rows) == OWNERS and {r.state for r in rows} == {"sent"}
+
+
+async def test_killed_mid_delivery_restart_loses_and_repeats_nothing(pg_url):
+    url, db = pg_url
+    async with FakeSlackAPI(delay=3.0) as fake:
+        process, base = start(url, fake)
+        try:
+            await healthy(base)
+            await fake.wait_for("chat.postMessage", count=1, timeout=30)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        assert any(r.state == "sending" for r in await sent_rows(db))
+        fake.delay = 0
+        process, base = start(url, fake, CYSWLLT_OUTBOX_LEASE_SECONDS="1")
+        try:
+            await healthy(base)
+            for _ in range(100):
+                rows = await sent_rows(db)
+                if rows and all(r.state == "sent" for r in rows):
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            process.terminate()
+            process.wait(10)
+        keys = delivered_keys(fake)
+        assert len(keys) == OWNERS and set(keys.values()) == {1}, keys
+        assert {r.state for r in await sent_rows(db)} == {"sent"}
