@@ -6,7 +6,7 @@ import asyncio
 
 from sqlmodel import select
 
-from scheduler.jobs import INTERVAL_MINUTES, JOBS, run_job
+from scheduler.jobs import INTERVAL_MINUTES, JOBS, next_run, run_job
 from storage.models import OutboxMessage, OutboxState, utcnow
 
 
@@ -30,7 +30,8 @@ def _with_db(settings, work):
 def run_jobs_list(settings, args) -> int:
     for name, job in JOBS.items():
         summary = (job.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:18s} every {INTERVAL_MINUTES[name]:3d} min  {summary}")
+        when = next_run(name, settings)
+        print(f"{name:18s} every {INTERVAL_MINUTES[name]:3d} min  next {when:%Y-%m-%d %H:%M %Z}  {summary}")
     return 0
 
 
@@ -39,11 +40,21 @@ def run_jobs_run(settings, args) -> int:
 
     if args.name not in JOBS:
         raise CommandError(f"no job called “{args.name}”; the jobs are: {', '.join(JOBS)}")
-    queued = _with_db(settings, lambda db: run_job(args.name, db, settings))
+    async def work(db):
+        started = utcnow()
+        queued = await run_job(args.name, db, settings)
+        async with db.session() as session:
+            rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.created_at >= started)
+                                       .order_by(OutboxMessage.id))).all()
+        return queued, rows
+
+    queued, rows = _with_db(settings, work)
     if queued is None:
         print(f"{args.name}: another replica is running it now")
-    else:
-        print(f"{args.name}: queued {queued} message(s); they are delivered in working hours")
+        return 0
+    for row in rows:
+        print(f"{row.id:6d} {row.kind:10s} {row.platform:8s} {row.channel:14s} {row.language}  {row.idempotency_key}")
+    print(f"{args.name}: queued {queued} message(s); they are delivered in working hours")
     return 0
 
 

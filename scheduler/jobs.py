@@ -272,7 +272,7 @@ async def digests(db, settings, now: datetime) -> int:
     try:
         from engagement.digest.schedule import enqueue_due_digests
     except ImportError:
-        log.debug("digests are not part of this build yet")
+        log.info("digests: engagement.digest.schedule is not installed, so no digests are queued")
         return 0
     return await enqueue_due_digests(db, settings, now)
 
@@ -289,6 +289,11 @@ INTERVAL_MINUTES = {"action-reminders": 30, "stale-updates": 60, "escalations": 
                     "digests": 15}
 
 
+def job_lock_key(name: str) -> int:
+    """The advisory-lock key of one job: the same number in every replica."""
+    return zlib.crc32(f"cyswllt-job:{name}".encode())
+
+
 async def run_job(name: str, db, settings, now: datetime | None = None) -> int | None:
     """Run one job under the replicas' advisory lock; None when another replica holds it."""
     from storage.models import utcnow
@@ -297,17 +302,29 @@ async def run_job(name: str, db, settings, now: datetime | None = None) -> int |
     job = JOBS[name]
     if not db.is_postgres:
         return await job(db, settings, now)
-    async with db.engine.connect() as conn:
-        key = zlib.crc32(f"cyswllt-job:{name}".encode())
-        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar()
+    # The lock lives as long as this transaction, and goes with the connection if the process dies.
+    async with db.engine.connect() as conn, conn.begin():
+        got = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": job_lock_key(name)})).scalar()
         if not got:
             log.info("job %s is running on another replica", name)
             return None
-        try:
-            return await job(db, settings, now)
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            await conn.commit()
+        queued = await job(db, settings, now)
+        log.info("job %s queued %s message(s)", name, queued)
+        return queued
+
+
+def trigger(name: str, settings):
+    """Every INTERVAL_MINUTES from local midnight, so every replica and ``jobs list`` agree on the times."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    zone = ZoneInfo(settings.timezone)
+    midnight = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return IntervalTrigger(minutes=INTERVAL_MINUTES[name], start_date=midnight, timezone=zone)
+
+
+def next_run(name: str, settings, now: datetime | None = None) -> datetime | None:
+    zone = ZoneInfo(settings.timezone)
+    return trigger(name, settings).get_next_fire_time(None, now or datetime.now(zone))
 
 
 def setup(app: web.Application) -> None:
@@ -318,7 +335,7 @@ def setup(app: web.Application) -> None:
         for name in JOBS:
             # Reminder sweeps also run once at start-up; digests wait for their first interval.
             first = {} if name == "digests" else {"next_run_time": datetime.now(ZoneInfo(app[SETTINGS].timezone))}
-            scheduler.add_job(run_job, "interval", minutes=INTERVAL_MINUTES[name], id=name, name=name,
+            scheduler.add_job(run_job, trigger(name, app[SETTINGS]), id=name, name=name,
                               args=[name, app[DB], app[SETTINGS]], coalesce=True, max_instances=1, **first)
         scheduler.start()
         log.info("scheduler started: %s", ", ".join(JOBS))

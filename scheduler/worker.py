@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import update
 from sqlmodel import select
@@ -31,12 +31,19 @@ BACKOFF_BASE = 5.0  # seconds before the first retry
 BACKOFF_CAP = 3600.0
 # Messages per second per channel, by platform (Slack allows about one a second in a channel).
 CHANNEL_RATE = {"slack": 1.0, "teams": 2.0}
+# A platform's "retry after" costs no attempt, until a row has waited this long for its turn.
+RATE_LIMIT_PATIENCE = timedelta(hours=6)
 
 
 def backoff(attempts: int) -> float:
     """Seconds before retry number ``attempts``: exponential, with full jitter around it."""
     delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
     return delay * random.uniform(0.5, 1.5)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class OutboxWorker:
@@ -128,8 +135,13 @@ class OutboxWorker:
             external_id = await sender.send(row)
         except RetryAfter as exc:
             log.info("outbox row %s: %s", row.id, exc)
-            # A platform's rate limit is not a failure of the message: the attempt is given back.
-            await self._finish(row, state=OutboxState.pending, attempts=row.attempts - 1,
+            # A platform's rate limit is not a failure of the message: the attempt is given back,
+            # unless the row has been held back so long that it should count towards dead-lettering.
+            patient = self.now() - _aware(row.created_at) < RATE_LIMIT_PATIENCE
+            if not patient and row.attempts >= self.settings.outbox_max_attempts:
+                await self._finish(row, state=OutboxState.dead, last_error=str(exc))
+                return
+            await self._finish(row, state=OutboxState.pending, attempts=row.attempts - (1 if patient else 0),
                                next_attempt_at=self.now() + timedelta(seconds=exc.seconds), last_error=str(exc))
         except PermanentFailure as exc:
             log.warning("outbox row %s dead: %s", row.id, exc)

@@ -2,6 +2,7 @@ import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import select
 
@@ -112,3 +113,61 @@ async def test_a_row_left_sending_is_not_sent_twice(db):
         await restarted.deliver_due()
         assert (await row(db)).state == "sent"
         assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+class Recorder:
+    def __init__(self):
+        self.sent = []
+
+    async def send(self, message):
+        self.sent.append(message.idempotency_key)
+        return f"x:{len(self.sent)}"
+
+    async def find_sent(self, message):
+        return None
+
+
+@pytest.mark.parametrize("due, slot", [
+    (datetime(2026, 11, 24, 22, 0, tzinfo=timezone.utc), datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)),  # 22:00
+    (datetime(2026, 12, 25, 10, 0, tzinfo=timezone.utc), datetime(2026, 12, 29, 9, 0, tzinfo=timezone.utc)),  # Christmas
+    (datetime(2026, 12, 28, 10, 0, tzinfo=timezone.utc), datetime(2026, 12, 29, 9, 0, tzinfo=timezone.utc)),  # substitute day
+    (datetime(2026, 4, 6, 10, 0, tzinfo=timezone.utc), datetime(2026, 4, 7, 8, 0, tzinfo=timezone.utc)),  # Easter Monday
+    (datetime(2026, 3, 29, 10, 0, tzinfo=timezone.utc), datetime(2026, 3, 30, 8, 0, tzinfo=timezone.utc)),  # into BST
+    (datetime(2026, 10, 25, 10, 0, tzinfo=timezone.utc), datetime(2026, 10, 26, 9, 0, tzinfo=timezone.utc)),  # back to GMT
+])
+async def test_nothing_is_delivered_out_of_hours_and_it_arrives_at_the_next_slot(db, due, slot):
+    recorder = Recorder()
+    clock = {"now": due}
+    worker = OutboxWorker(db, {"slack": recorder}, settings(hours="09:00-17:30"), now=lambda: clock["now"])
+    await queue(db, working_hours=True, not_before=due)
+    await worker.deliver_due()
+    assert recorder.sent == []
+    assert (await row(db)).next_attempt_at == slot
+    clock["now"] = slot - timedelta(seconds=1)
+    await worker.deliver_due()
+    assert recorder.sent == []
+    clock["now"] = slot
+    await worker.deliver_due()
+    assert recorder.sent == ["k1"] and (await row(db)).state == "sent"
+
+
+async def test_a_long_rate_limited_row_is_eventually_dead_lettered(db):
+    from scheduler.outbox import RetryAfter
+
+    class Limited(Recorder):
+        async def send(self, message):
+            raise RetryAfter(1)
+
+    start = datetime.now(timezone.utc)
+    clock = {"now": start}
+    worker = OutboxWorker(db, {"slack": Limited()}, settings(CYSWLLT_OUTBOX_MAX_ATTEMPTS=2), now=lambda: clock["now"])
+    await queue(db)
+    for _ in range(5):
+        clock["now"] += timedelta(seconds=2)
+        await worker.deliver_due()
+    limited = await row(db)
+    assert limited.state == "pending" and limited.attempts == 0  # a rate limit alone costs no attempt
+    for _ in range(3):
+        clock["now"] += timedelta(hours=7)
+        await worker.deliver_due()
+    assert (await row(db)).state == "dead"
