@@ -60,6 +60,7 @@ async def action_sections(turn: Turn, actions: list[Action]) -> list[Section]:
         select(Person).where(Person.id.in_([u.author_id for u in latest.values() if u.author_id]))
     )).all()} if latest else {}
 
+    cy = turn.language == "cy"
     sections = []
     for action in actions:
         owner = owners.get(action.owner_id)
@@ -86,10 +87,11 @@ async def action_sections(turn: Turn, actions: list[Action]) -> list[Section]:
                 Fact(turn.t("handlers.fact_status"), status),
                 Fact(turn.t("handlers.fact_last_update"), last),
             ],
+            # Welsh buttons carry Welsh words, so a click keeps the conversation in Welsh.
             buttons=[
-                Button(turn.t("handlers.button_update"), f"update {action.ref}", style="primary",
-                       form=update_form(turn, action.ref)),
-                Button(turn.t("handlers.button_history"), f"history {action.ref}"),
+                Button(turn.t("handlers.button_update"), f"{'diweddaru' if cy else 'update'} {action.ref}",
+                       style="primary", form=update_form(turn, action.ref)),
+                Button(turn.t("handlers.button_history"), f"{'hanes' if cy else 'history'} {action.ref}"),
             ],
         ))
     return sections

@@ -172,3 +172,37 @@ async def test_snooze_is_stored(board, say, db):
 async def test_digest_not_yet_available(board, say):
     assert "not available yet" in (await say(board["owner"], "digest young-people")).text
     assert "ddim ar gael eto" in (await say(board["owner"], "crynodeb pobl-ifanc")).text
+
+
+async def test_welsh_text_after_an_english_word_gets_a_welsh_reply(board, say, db):
+    reply = await say(board["owner"], "update A-1 amber Mae'r gwaith yn mynd yn dda ond mae angen mwy o arian")
+    assert reply.language == "cy" and reply.text.startswith("Diolch — statws A-1 bellach yw: ambr.")
+    section = next(s for s in reply.sections if s.ref == "A-1")
+    assert [b.command for b in section.buttons] == ["diweddaru A-1", "hanes A-1"]
+    async with db.session() as s:
+        assert (await s.exec(select(Person.language).where(Person.email == board["owner"]))).one() == "en"
+    assert (await say(board["owner"], "update A-1 green Funding agreed at the meeting")).language == "en"
+
+
+async def test_a_welsh_requester_hears_each_step_in_welsh(board, say, db):
+    await say(board["chair"], "scrutiny A-2 Pam nad oes dyddiad ar gyfer y cam hwn?")
+    await say(board["scrutiny"], "scrutiny ack S-1")
+    await say(board["scrutiny"], "scrutiny schedule S-1 2027-01-14")
+    await say(board["scrutiny"], "scrutiny respond S-1 The committee will review the plan in January.")
+    told = [m for m in await outbox(db) if m.channel == "UCHAIR"]
+    assert [m.language for m in told] == ["cy", "cy", "cy"]
+    assert [m.payload["reply"]["text"] for m in told] == [
+        "Mae Huw Ellis wedi cydnabod eich cais craffu S-1.",
+        "Bydd y pwyllgor yn ystyried eich cais craffu S-1 ar 14 Ionawr 2027.",
+        "Mae'r pwyllgor craffu wedi ymateb i'ch cais S-1: The committee will review the plan in January."]
+    assert "isn't a date I understand" in (await say(board["scrutiny"], "scrutiny schedule S-1 next-tuesday")).text
+    async with db.session() as s:
+        assert str((await s.exec(select(ScrutinyRequest))).one().committee_date) == "2027-01-14"
+
+
+async def test_scrutiny_list_in_welsh_shows_committee_buttons_to_members(board, say):
+    await say(board["owner"], "scrutiny A-1 Why is this late?")
+    listing = await say(board["scrutiny_cy"], "craffu rhestr")
+    buttons = [b.command for s in listing.sections for b in s.buttons]
+    assert buttons == ["craffu cydnabod S-1", "craffu amserlennu S-1", "craffu ymateb S-1"]
+    assert [b.command for s in (await say(board["owner"], "scrutiny list")).sections for b in s.buttons] == []

@@ -61,7 +61,7 @@ async def test_chat_answers_in_english_then_welsh(chat_db):
     assert "Due: 31 October 2007 (“October 07”)" in english and "Status: red" in english
     assert "[Update: update A-12]" in english and "[History: history A-12]" in english
     assert "(1 cam)" in welsh and "Erbyn: 31 Hydref 2007 (“October 07”)" in welsh
-    assert "Statws: coch" in welsh and "[Diweddaru: update A-12]" in welsh
+    assert "Statws: coch" in welsh and "[Diweddaru: diweddaru A-12]" in welsh and "[Hanes: hanes A-12]" in welsh
     assert "lsb>" not in run.stdout  # no prompt when stdin is not a terminal
 
 
