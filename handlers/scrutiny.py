@@ -110,6 +110,9 @@ async def committee_step(turn: Turn, step: str) -> Reply:
     if request is None or request.board_id != turn.board.id:
         return turn.reply(turn.t("handlers.scrutiny_unknown", ref=turn.args[1] if len(turn.args) > 1 else "?"))
     ref = scrutiny_ref(request)
+    if request.status == ScrutinyStatus.responded:
+        # An answered request is closed: a late click must not reopen it or tell the requester again.
+        return turn.reply(turn.t("handlers.scrutiny_already_answered", ref=ref))
     requester = await turn.session.get(Person, request.requester_id)
     lang = normalise_language(requester.language)
     extra = " ".join(turn.args[2:]).strip()

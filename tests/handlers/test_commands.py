@@ -146,6 +146,7 @@ async def test_scrutiny_flow_notifies_in_each_language(board, say, db):
 
     assert "Only the board's scrutiny members" in (await say(board["owner"], "scrutiny ack S-1")).text
     await say(board["scrutiny"], "scrutiny ack S-1")
+    assert "isn't a date I understand" in (await say(board["scrutiny"], "scrutiny schedule S-1 next-tuesday")).text
     await say(board["scrutiny_cy"], "craffu amserlennu S-1 2026-12-03")
     await say(board["scrutiny"], "scrutiny respond S-1 The committee found the delay justified.")
     async with db.session() as s:
@@ -195,7 +196,9 @@ async def test_a_welsh_requester_hears_each_step_in_welsh(board, say, db):
         "Mae Huw Ellis wedi cydnabod eich cais craffu S-1.",
         "Bydd y pwyllgor yn ystyried eich cais craffu S-1 ar 14 Ionawr 2027.",
         "Mae'r pwyllgor craffu wedi ymateb i'ch cais S-1: The committee will review the plan in January."]
-    assert "isn't a date I understand" in (await say(board["scrutiny"], "scrutiny schedule S-1 next-tuesday")).text
+    late = await say(board["scrutiny_cy"], "craffu amserlennu S-1 2027-02-01")
+    assert late.text.startswith("Mae S-1 eisoes wedi'i ateb")
+    assert len([m for m in await outbox(db) if m.channel == "UCHAIR"]) == 3
     async with db.session() as s:
         assert str((await s.exec(select(ScrutinyRequest))).one().committee_date) == "2027-01-14"
 
