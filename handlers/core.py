@@ -9,8 +9,18 @@ Buttons and forms carry command words, so a click is just another ``Command``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass tree as plain dicts and lists (like ``asdict``, without its deep copies)."""
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None:
+        return {name: _plain(getattr(value, name)) for name in fields}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,7 @@ class Reply:
     image_alt: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Reply":

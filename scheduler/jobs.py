@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import zlib
+from functools import lru_cache
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,7 +24,7 @@ from sqlmodel import select
 from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.i18n import babel_locale, normalise_language, t
 from handlers.core import Button, Choice, Form, FormField, Reply, Section
-from scheduler.outbox import enqueue_many
+from scheduler.outbox import enqueue_many, known_keys
 from storage.models import (
     Action, ActionUpdate, Board, ConversationReference, Meeting, Member, Person, Rag, Role, ScrutinyRequest,
     ScrutinyStatus, Snooze,
@@ -41,30 +43,49 @@ Job = Callable[..., Awaitable[int]]
 # --- what a reminder looks like ------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def _date(day: date, language: str) -> str:
     return format_date(day, format="long", locale=babel_locale(language))
 
 
+@lru_cache(maxsize=8)
+def _labels(language: str) -> dict[str, Any]:
+    """The words every reminder in a language shares, looked up once."""
+    return {
+        "submit": t(language, "handlers.form_submit"),
+        "rag": t(language, "handlers.field_rag"),
+        "note": t(language, "handlers.field_note"),
+        "choices": [(t(language, f"common.rag_{r}"), r) for r in ("red", "amber", "green", "complete")],
+        "update": t(language, "reminders.button_update"),
+        "tomorrow": t(language, "reminders.button_tomorrow"),
+        "next_week": t(language, "reminders.button_next_week"),
+    }
+
+
 def reminder_reply(language: str, action: Action, message: str) -> Reply:
     cy = language == "cy"
+    words = _labels(language)
+    verb = "diweddaru" if cy else "update"
     form = Form(
         title=t(language, "handlers.form_update_title", ref=action.ref),
-        submit_label=t(language, "handlers.form_submit"),
-        command=f"{'diweddaru' if cy else 'update'} {action.ref} {{rag}} {{note}}",
-        fields=[FormField(name="rag", label=t(language, "handlers.field_rag"), kind="choice",
-                          choices=[Choice(t(language, f"common.rag_{r}"), r) for r in ("red", "amber", "green", "complete")]),
-                FormField(name="note", label=t(language, "handlers.field_note"), multiline=True)],
+        submit_label=words["submit"],
+        command=f"{verb} {action.ref} {{rag}} {{note}}",
+        fields=[FormField(name="rag", label=words["rag"], kind="choice",
+                          choices=[Choice(label, value) for label, value in words["choices"]]),
+                FormField(name="note", label=words["note"], multiline=True)],
     )
     snooze = "oedi" if cy else "snooze"
     buttons = [
-        Button(t(language, "reminders.button_update"), f"{'diweddaru' if cy else 'update'} {action.ref}",
-               style="primary", form=form),
-        Button(t(language, "reminders.button_tomorrow"), f"{snooze} {action.ref} {'yfory' if cy else 'tomorrow'}"),
-        Button(t(language, "reminders.button_next_week"),
-               f"{snooze} {action.ref} {'wythnos-nesaf' if cy else 'next-week'}"),
+        Button(words["update"], f"{verb} {action.ref}", style="primary", form=form),
+        Button(words["tomorrow"], f"{snooze} {action.ref} {'yfory' if cy else 'tomorrow'}"),
+        Button(words["next_week"], f"{snooze} {action.ref} {'wythnos-nesaf' if cy else 'next-week'}"),
     ]
     return Reply(language=language, text=message, ephemeral=False,
                  sections=[Section(text=message, ref=action.ref, rag=action.rag, buttons=buttons)])
+
+
+def plain_reply(language: str, message: str, ref: str) -> Reply:
+    return Reply(language=language, text=message, ephemeral=False, sections=[Section(text=message, ref=ref)])
 
 
 @dataclass
@@ -104,6 +125,23 @@ class Recipients:
                 "language": reply.language, "kind": kind, "recipient_id": person_id, "working_hours": True}
 
 
+class Batch:
+    """What a sweep decided: keys first, messages built only for keys not queued before."""
+
+    def __init__(self, recipients: Recipients) -> None:
+        self.recipients = recipients
+        self.wanted: dict[str, tuple[int, str, Callable[[], Reply]]] = {}
+
+    def add(self, person_id: int, key: str, kind: str, build: Callable[[], Reply]) -> None:
+        self.wanted.setdefault(key, (person_id, kind, build))
+
+    async def queue(self, session) -> int:
+        known = await known_keys(session, list(self.wanted))
+        rows = [self.recipients.row(person_id, key, build(), kind)
+                for key, (person_id, kind, build) in self.wanted.items() if key not in known]
+        return await enqueue_many(session, rows)
+
+
 async def _snoozed(session, now: datetime) -> set[tuple[int, int]]:
     rows = (await session.exec(select(Snooze.action_id, Snooze.person_id).where(Snooze.until > now))).all()
     return set(rows)
@@ -130,9 +168,9 @@ def _open_actions():
 async def action_reminders(db, settings, now: datetime) -> int:
     """Due in 7 days and in 1 day; overdue, then weekly."""
     today = _today(settings, now)
-    rows = []
     async with db.session() as session:
         recipients = await Recipients.load(session)
+        batch = Batch(recipients)
         snoozed = await _snoozed(session, now)
         actions = (await session.exec(_open_actions().where(Action.due.is_not(None),
                                                             Action.due <= today + timedelta(days=max(DUE_SOON_DAYS))))).all()
@@ -153,8 +191,8 @@ async def action_reminders(db, settings, now: datetime) -> int:
                 message = t(lang, "reminders.overdue", ref=action.ref, title=action.title,
                             date=_date(action.due, lang), days=t(lang, "common.days", count=-left))
                 key = f"reminder:overdue:p{person.id}:{action.board_id}:{action.ref}:{action.due}:w{week}"
-            rows.append(recipients.row(person.id, key, reminder_reply(lang, action, message), "reminder"))
-        added = await enqueue_many(session, rows)
+            batch.add(person.id, key, "reminder", lambda lang=lang, a=action, m=message: reminder_reply(lang, a, m))
+        added = await batch.queue(session)
         await session.commit()
     return added
 
@@ -162,9 +200,9 @@ async def action_reminders(db, settings, now: datetime) -> int:
 async def stale_updates(db, settings, now: datetime) -> int:
     """No update for 30 days; and a chaser before each board meeting."""
     today = _today(settings, now)
-    rows = []
     async with db.session() as session:
         recipients = await Recipients.load(session)
+        batch = Batch(recipients)
         snoozed = await _snoozed(session, now)
         last = await _last_updates(session)
         actions = (await session.exec(_open_actions())).all()
@@ -185,7 +223,7 @@ async def stale_updates(db, settings, now: datetime) -> int:
                 message = t(lang, "reminders.stale", ref=action.ref, title=action.title,
                             days=t(lang, "common.days", count=idle))
                 key = f"reminder:stale:p{person.id}:{action.board_id}:{action.ref}:{updated_day}"
-                rows.append(recipients.row(person.id, key, reminder_reply(lang, action, message), "reminder"))
+                batch.add(person.id, key, "reminder", lambda lang=lang, a=action, m=message: reminder_reply(lang, a, m))
             dates = meetings.get(action.board_id, [])
             upcoming = next((d for d in dates if today <= d <= today + timedelta(days=CHASER_DAYS)), None)
             if upcoming is not None:
@@ -194,8 +232,8 @@ async def stale_updates(db, settings, now: datetime) -> int:
                     message = t(lang, "reminders.chaser", ref=action.ref, title=action.title,
                                 date=_date(upcoming, lang))
                     key = f"reminder:chaser:p{person.id}:{action.board_id}:{action.ref}:{upcoming}"
-                    rows.append(recipients.row(person.id, key, reminder_reply(lang, action, message), "reminder"))
-        added = await enqueue_many(session, rows)
+                    batch.add(person.id, key, "reminder", lambda lang=lang, a=action, m=message: reminder_reply(lang, a, m))
+        added = await batch.queue(session)
         await session.commit()
     return added
 
@@ -204,9 +242,9 @@ async def escalations(db, settings, now: datetime) -> int:
     """Red or overdue beyond the grace period: to the board's chair and secretariat, once a fortnight."""
     today = _today(settings, now)
     period = today.toordinal() // ESCALATION_GRACE_DAYS
-    rows = []
     async with db.session() as session:
         recipients = await Recipients.load(session)
+        batch = Batch(recipients)
         last = await _last_updates(session)
         boards = {b.id: b for b in (await session.exec(select(Board))).all()}
         leaders: dict[int, list[int]] = {}
@@ -230,8 +268,8 @@ async def escalations(db, settings, now: datetime) -> int:
                             board=boards[action.board_id].name, state=state,
                             owner=owner.name if owner else (action.owner_email or "—"))
                 key = f"escalation:p{person_id}:{action.board_id}:{action.ref}:{period}"
-                rows.append(recipients.row(person_id, key, reminder_reply(lang, action, message), "escalation"))
-        added = await enqueue_many(session, rows)
+                batch.add(person_id, key, "escalation", lambda lang=lang, a=action, m=message: reminder_reply(lang, a, m))
+        added = await batch.queue(session)
         await session.commit()
     return added
 
@@ -239,9 +277,9 @@ async def escalations(db, settings, now: datetime) -> int:
 async def scrutiny_overdue(db, settings, now: datetime) -> int:
     """Requests past their response date and not answered: scrutiny members reminded, requester told."""
     today = _today(settings, now)
-    rows = []
     async with db.session() as session:
         recipients = await Recipients.load(session)
+        batch = Batch(recipients)
         requests = (await session.exec(select(ScrutinyRequest).where(
             ScrutinyRequest.status != ScrutinyStatus.responded, ScrutinyRequest.due < today))).all()
         members: dict[int, list[int]] = {}
@@ -254,15 +292,13 @@ async def scrutiny_overdue(db, settings, now: datetime) -> int:
                 lang = normalise_language(recipients.people[person_id].language)
                 message = t(lang, "reminders.scrutiny_overdue", ref=ref, subject=request.subject_ref,
                             date=_date(request.due, lang), status=t(lang, f"handlers.status_{request.status}"))
-                reply = Reply(language=lang, text=message, ephemeral=False, sections=[Section(text=message, ref=ref)])
-                rows.append(recipients.row(person_id, f"scrutiny-overdue:p{person_id}:{ref}:{request.due}",
-                                           reply, "scrutiny"))
+                batch.add(person_id, f"scrutiny-overdue:p{person_id}:{ref}:{request.due}", "scrutiny",
+                          lambda lang=lang, m=message, r=ref: plain_reply(lang, m, r))
             lang = normalise_language(recipients.people[request.requester_id].language)
             message = t(lang, "reminders.scrutiny_overdue_requester", ref=ref, date=_date(request.due, lang))
-            reply = Reply(language=lang, text=message, ephemeral=False, sections=[Section(text=message, ref=ref)])
-            rows.append(recipients.row(request.requester_id,
-                                       f"scrutiny-overdue:p{request.requester_id}:{ref}:{request.due}", reply, "scrutiny"))
-        added = await enqueue_many(session, rows)
+            batch.add(request.requester_id, f"scrutiny-overdue:p{request.requester_id}:{ref}:{request.due}", "scrutiny",
+                      lambda lang=lang, m=message, r=ref: plain_reply(lang, m, r))
+        added = await batch.queue(session)
         await session.commit()
     return added
 

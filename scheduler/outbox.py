@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, OutboxState, utcnow
@@ -82,22 +83,35 @@ async def enqueue(
     return bool(result.rowcount)
 
 
+async def known_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of these idempotency keys are queued already (so a sweep builds only new messages)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 900):
+        chunk = keys[start:start + 900]
+        rows = await session.exec(select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(chunk)))
+        found.update(rows.all())
+    return found
+
+
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Queue many messages in one statement; rows whose key is known already are skipped.
-    Each row has the keyword arguments of ``enqueue``. Returns how many were new."""
+    """Queue many messages in one prepared statement; keys known already are skipped (and a race
+    with another replica is settled by the unique key). Each row has ``enqueue``'s arguments.
+    Returns how many were new."""
     if not rows:
         return 0
+    keys = [r["key"][:300] for r in rows]
+    known = await known_keys(session, keys)
     now = utcnow()
-    values = [dict(idempotency_key=r["key"][:300], platform=r["platform"], channel=r["channel"],
+    values = [dict(idempotency_key=key, platform=r["platform"], channel=r["channel"],
                    payload=r["payload"], language=r.get("language", "en"), kind=r.get("kind", "message"),
                    recipient_id=r.get("recipient_id"), state=OutboxState.pending, attempts=0,
                    next_attempt_at=r.get("not_before") or now, respect_working_hours=r.get("working_hours", False),
-                   created_at=now) for r in rows]
+                   created_at=now) for key, r in zip(keys, rows) if key not in known]
+    if not values:
+        return 0
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    added = 0
-    for start in range(0, len(values), 500):
-        stmt = insert(OutboxMessage).values(values[start:start + 500]).on_conflict_do_nothing(
-            index_elements=["idempotency_key"])
-        added += (await session.exec(stmt)).rowcount or 0  # type: ignore[call-overload]
-    return added
+    stmt = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    connection = await session.connection()
+    await connection.execute(stmt, values)
+    return len(values)
