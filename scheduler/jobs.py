@@ -303,6 +303,13 @@ async def scrutiny_overdue(db, settings, now: datetime) -> int:
     return added
 
 
+async def snoozed_reminders(db, settings, now: datetime) -> int:
+    """When a snooze ends ("remind me tomorrow / next week"), one more reminder."""
+    from scheduler.followups import snoozed_reminders as remind
+
+    return await remind(db, settings, now)
+
+
 async def digests(db, settings, now: datetime) -> int:
     """Stakeholder digests on each group's own schedule."""
     try:
@@ -319,10 +326,11 @@ JOBS: dict[str, Job] = {
     "escalations": escalations,
     "scrutiny-overdue": scrutiny_overdue,
     "digests": digests,
+    "snoozed-reminders": snoozed_reminders,
 }
 # Sweeps are cheap and idempotent, so they run often; delivery waits for working hours.
 INTERVAL_MINUTES = {"action-reminders": 30, "stale-updates": 60, "escalations": 60, "scrutiny-overdue": 60,
-                    "digests": 15}
+                    "digests": 15, "snoozed-reminders": 15}
 
 
 def job_lock_key(name: str) -> int:
