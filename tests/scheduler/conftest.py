@@ -12,6 +12,11 @@ TODAY = NOW.date()
 @pytest.fixture
 async def plan(db):
     """A board whose actions are due soon, overdue, stale and red; English and Welsh owners."""
+    return await seed_plan(db, NOW)
+
+
+async def seed_plan(db, now: datetime) -> dict[str, int]:
+    NOW, TODAY = now, now.date()  # noqa: N806 - the plan is laid out around this moment
     async with db.session() as s:
         board = Board(name="Bwrdd Môn")
         s.add(board)
