@@ -117,4 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, so commands raising cyswllt.cli.CommandError are caught here too.
+    from cyswllt.cli import main as _main
+
+    sys.exit(_main())

@@ -76,28 +76,36 @@ def read_rows(text: str, columns: tuple[str, ...], required: tuple[str, ...]) ->
     if not text.strip():
         raise ImportRefused("the file is empty: it needs a header row (" + ",".join(columns) + ")")
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in next(reader)]
-    unknown = [h for h in header if h not in columns]
-    if unknown:
-        raise ImportRefused(f"unknown column(s) {', '.join(repr(h) for h in unknown)}; "
-                            f"the columns are: {','.join(columns)}")
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise ImportRefused(f"missing required column(s): {', '.join(missing)}")
-    repeated = {h for h in header if header.count(h) > 1}
-    if repeated:
-        raise ImportRefused(f"column(s) named twice: {', '.join(sorted(repeated))}")
-    rows = []
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) > len(header):
-            rows.append((line, {"__error__": f"{len(values)} values but the header has {len(header)} columns"}))
-            continue
-        row = {c: "" for c in columns}
-        row.update({h: v.strip() for h, v in zip(header, values)})
-        rows.append((line, row))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+        nameless = [str(i + 1) for i, h in enumerate(header) if not h]
+        if nameless:
+            raise ImportRefused(f"column {', '.join(nameless)} of the header row has no name; "
+                                f"the columns are: {','.join(columns)}")
+        unknown = [h for h in header if h not in columns]
+        if unknown:
+            raise ImportRefused(f"unknown column(s) {', '.join(repr(h) for h in unknown)}; "
+                                f"the columns are: {','.join(columns)}")
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise ImportRefused(f"missing required column(s): {', '.join(missing)}")
+        repeated = {h for h in header if header.count(h) > 1}
+        if repeated:
+            raise ImportRefused(f"column(s) named twice: {', '.join(sorted(repeated))}")
+        rows = []
+        line = reader.line_num + 1  # a quoted value may span lines: a row is named by its first line
+        for values in reader:
+            start, line = line, reader.line_num + 1
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) > len(header):
+                rows.append((start, {"__error__": f"{len(values)} values but the header has {len(header)} columns"}))
+                continue
+            row = {c: "" for c in columns}
+            row.update({h: v.strip() for h, v in zip(header, values)})
+            rows.append((start, row))
+    except csv.Error as exc:
+        raise ImportRefused(f"line {reader.line_num} is not valid CSV: {exc}") from exc
     return rows
 
 
@@ -159,6 +167,8 @@ def check_action_rows(rows) -> list[RowError]:
             errors.append(RowError(line, "rag", f"“{row['rag']}” is not red, amber, green or complete"))
         if len(row["due"]) > 500:
             errors.append(RowError(line, "due", "the “by when” words are over 500 characters"))
+        if len(row["priority"]) > 500:
+            errors.append(RowError(line, "priority", "the priority title is over 500 characters"))
         if any(len(org) > 300 for org in row["lead"].split(";")):
             errors.append(RowError(line, "lead", "an organisation name is over 300 characters"))
     return errors
@@ -179,7 +189,7 @@ async def _priority(session: AsyncSession, board: Board, value: str) -> Priority
         if priority is None:
             refs = (await session.exec(select(Priority.ref).where(Priority.board_id == board.id))).all()
             number = max((int(r.split("-")[1]) for r in refs if r.split("-")[-1].isdigit()), default=0) + 1
-            priority = Priority(board_id=board.id, ref=f"P-{number}", title=value[:500])
+            priority = Priority(board_id=board.id, ref=f"P-{number}", title=value)
     session.add(priority)
     await session.flush()
     return priority
@@ -216,13 +226,13 @@ async def import_actions(session: AsyncSession, board_name: str, text: str) -> I
             changed = any(getattr(action, k) != v for k, v in values.items())
             for k, v in values.items():
                 setattr(action, k, v)
-        org_ids = [(await organisation_named(session, name)).id for name in leads]
+        org_ids = list(dict.fromkeys([(await organisation_named(session, name)).id for name in leads]))
         current = (await session.exec(select(ActionLead.organisation_id).where(ActionLead.action_id == action.id)
                                       .order_by(ActionLead.position))).all()
         if list(current) != org_ids:
             changed = True
             await session.exec(delete(ActionLead).where(ActionLead.action_id == action.id))
-            for position, org_id in enumerate(dict.fromkeys(org_ids)):
+            for position, org_id in enumerate(org_ids):
                 session.add(ActionLead(action_id=action.id, organisation_id=org_id, position=position))
         if rag and rag != action.rag:
             # Ratings are history: an imported rating is an update like any other.
@@ -360,10 +370,14 @@ async def add_meeting(session: AsyncSession, board_name: str, held_on: date, kin
 
 
 def _run(settings, work) -> object:
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from cyswllt.cli import CommandError
     from storage.db import Database
     from storage.migrate import upgrade
 
     if settings.database_url.startswith("sqlite"):
+        # The embedded database is brought up to date; a shared PostgreSQL is upgraded on purpose.
         upgrade(settings.database_url)
 
     async def main():
@@ -376,7 +390,15 @@ def _run(settings, work) -> object:
         finally:
             await db.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except IntegrityError as exc:
+        raise CommandError("another change to the same rows was made at the same time; nothing was "
+                           "imported from this file: run the command again") from exc
+    except (DBAPIError, OSError) as exc:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise CommandError(f"the database is not ready ({reason}); check CYSWLLT_DATABASE_URL "
+                           "and run `cyswllt db upgrade`") from exc
 
 
 def _import_file(settings, args, importer, noun: str) -> int:
@@ -385,14 +407,19 @@ def _import_file(settings, args, importer, noun: str) -> int:
     try:
         with open(args.file, "rb") as handle:
             text = decode(handle.read())
-        result = _run(settings, lambda s: importer(s, args.board, text))
     except FileNotFoundError:
         raise CommandError(f"no such file: {args.file}")
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}")
     except ImportRefused as exc:
         raise CommandError(str(exc))
-    made = " (a new board)" if result.board_created else ""
-    print(f"Imported {result.total} {noun} into {result.board}{made}: "
-          f"{result.created} new, {result.updated} updated, {result.unchanged} unchanged.")
+    try:
+        result = _run(settings, lambda s: importer(s, args.board, text))
+    except ImportRefused as exc:
+        raise CommandError(str(exc))
+    made = ", a new board" if result.board_created else ""
+    print(f"Imported {result.total} {noun} into board {result.board} ({result.created} new, "
+          f"{result.updated} updated, {result.unchanged} unchanged{made})")
     return 0
 
 

@@ -1,8 +1,13 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlmodel import select
 
 from storage.imports import ImportRefused, import_actions, import_members
-from storage.models import Action, ActionLead, ActionUpdate, Board, Member, Organisation, Person
+from storage.models import Action, ActionLead, ActionUpdate, Board, Member, Organisation, Person, Priority
 
 ACTIONS = """ref,priority,title,lead,owner_email,due,rag
 A-1,P-1,Free up local authorities to work on LSBs,WAG,sarah@example.cymru,October 07,amber
@@ -98,3 +103,95 @@ async def test_bad_member_rows_are_all_reported(db):
             await import_members(s, "B", rows)
     columns = {e.column for e in refused.value.errors if e.line == 4}
     assert columns == {"email", "role", "language", "slack_user_id"}
+
+
+async def test_bom_duplicate_refs_and_multiline_rows_are_named_by_their_first_line(db):
+    text = ("\ufeff" + ACTIONS
+            + 'A-4,,"A title that runs\nover two lines",WAG,,,\n'
+            + "A-1,,Same ref again,WAG,,,\n"
+            + "A-5,,,WAG,,,green\n")
+    async with db.session() as s:
+        with pytest.raises(ImportRefused) as refused:
+            await import_actions(s, "B", text)
+    assert [(e.line, e.column) for e in refused.value.errors] == [(7, "ref"), (8, "title")]
+    assert "A-1 is already on line 2" in str(refused.value)
+
+
+async def test_priorities_by_ref_or_title_and_welsh_rag_words(db):
+    text = ("ref,priority,title,lead,owner_email,due,rag\n"
+            "A-1,Cymunedau iachach,One,Bwrdd Iechyd Prifysgol Betsi Cadwaladr; Cyngor Gwynedd ,,Gwanwyn 2027,gwyrdd\n"
+            "A-2,cymunedau IACHACH,Two,,,,cwblhawyd\n"
+            "A-3,P-7,Three,,,,Ambr\n")
+    async with db.session() as s:
+        await import_actions(s, "Bwrdd Gwynedd a Môn", text)
+        await s.commit()
+    async with db.session() as s:
+        rows = (await s.exec(select(Action.ref, Priority.ref, Priority.title, Action.rag, Action.due)
+                             .join(Priority).order_by(Action.ref))).all()
+        assert [tuple(r[:4]) for r in rows] == [("A-1", "P-1", "Cymunedau iachach", "green"),
+                                               ("A-2", "P-1", "Cymunedau iachach", "complete"),
+                                               ("A-3", "P-7", "P-7", "amber")]
+        assert rows[0][4].isoformat() == "2027-05-31"
+        orgs = (await s.exec(select(Organisation.name).join(ActionLead).order_by(ActionLead.position))).all()
+        assert list(orgs) == ["Bwrdd Iechyd Prifysgol Betsi Cadwaladr", "Cyngor Gwynedd"]
+
+
+async def test_changing_a_rating_by_import_appends_an_update(db):
+    async with db.session() as s:
+        await import_actions(s, "B", ACTIONS)
+        await s.commit()
+    async with db.session() as s:
+        result = await import_actions(s, "B", ACTIONS.replace(",amber\n", ",green\n"))
+        await s.commit()
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 2)
+    async with db.session() as s:
+        a1 = (await s.exec(select(Action).where(Action.ref == "A-1"))).one()
+        history = (await s.exec(select(ActionUpdate.rag).where(ActionUpdate.action_id == a1.id)
+                                .order_by(ActionUpdate.id))).all()
+        assert (a1.rag, list(history)) == ("green", ["amber", "green"])
+
+
+def _cli(*args, url):
+    env = {**os.environ, "CYSWLLT_DATABASE_URL": url}
+    return subprocess.run([str(Path(sys.executable).with_name("cyswllt")), *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_imports_reports_and_refuses(tmp_path, sqlite_url):
+    actions, members = tmp_path / "actions.csv", tmp_path / "members.csv"
+    actions.write_text(ACTIONS, encoding="utf-8")
+    members.write_text(MEMBERS, encoding="utf-8")
+    done = _cli("import", "actions", str(actions), "--board", "Bwrdd Môn", url=sqlite_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Imported 3 actions into board Bwrdd Môn (3 new, 0 updated, 0 unchanged, a new board)"
+    again = _cli("import", "members", str(members), "--board", "bwrdd môn", url=sqlite_url)
+    assert again.stdout.strip() == "Imported 2 members into board Bwrdd Môn (2 new, 0 updated, 0 unchanged)"
+
+    actions.write_text(ACTIONS + "A-9,,Rhywbeth,WAG,,,piws\n", encoding="utf-8")
+    refused = _cli("import", "actions", str(actions), "--board", "Bwrdd Môn", url=sqlite_url)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "nothing was imported" in refused.stderr and "line 5, column rag" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    (tmp_path / "odd.csv").write_text("ref,title,colour\n", encoding="utf-8")
+    odd = _cli("import", "actions", str(tmp_path / "odd.csv"), "--board", "X", url=sqlite_url)
+    assert odd.returncode == 2 and "unknown column(s) 'colour'" in odd.stderr
+    missing = _cli("import", "members", str(tmp_path / "nowhere.csv"), "--board", "X", url=sqlite_url)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+    meeting = _cli("meetings", "add", "--board", "Bwrdd Môn", "2031-03-14", url=sqlite_url)
+    assert meeting.returncode == 0 and "Added board meeting on 2031-03-14" in meeting.stdout
+    twice = _cli("meetings", "add", "--board", "Bwrdd Môn", "2031-03-14", url=sqlite_url)
+    assert twice.returncode == 0 and "Already there" in twice.stdout
+    nowhere = _cli("meetings", "add", "--board", "No Such Board", "2031-03-14", url=sqlite_url)
+    assert nowhere.returncode == 2 and "no board called" in nowhere.stderr
+    bad_date = _cli("meetings", "add", "--board", "Bwrdd Môn", "14/03/2031", url=sqlite_url)
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+
+
+def test_cli_on_a_postgresql_database_without_tables_says_what_to_do(tmp_path, postgres_server):
+    url = postgres_server.create_database(f"unmigrated_{os.getpid()}_{id(tmp_path)}")
+    (tmp_path / "a.csv").write_text(ACTIONS, encoding="utf-8")
+    result = _cli("import", "actions", str(tmp_path / "a.csv"), "--board", "B", url=url)
+    assert result.returncode == 2 and "cyswllt db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
