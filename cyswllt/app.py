@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 
 from aiohttp import web
@@ -10,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import text
 
 from cyswllt import admin, openapi
-from cyswllt.appkeys import DB, METRICS, OPENAPI, SENDERS, SETTINGS
+from cyswllt.appkeys import DB, METRICS, OPENAPI, SECRET, SENDERS, SETTINGS
 from cyswllt.settings import Settings
 from storage.db import Database
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app[METRICS] = Metrics()
     app[OPENAPI] = {}
     app[SENDERS] = {}
+    app[SECRET] = settings.secret_key or secrets.token_hex(32)
     app[DB] = db or Database.from_url(settings.database_url)
 
     async def database_ctx(app: web.Application):

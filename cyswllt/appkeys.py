@@ -17,3 +17,6 @@ METRICS = web.AppKey("metrics", Any)
 OPENAPI = web.AppKey("openapi", dict)
 # Senders the outbox hands rows to, by platform name ("slack", "teams", "console", "email").
 SENDERS = web.AppKey("senders", dict)
+# The secret for signed links, CSRF tokens and the client-address hash salt (CYSWLLT_SECRET_KEY,
+# or random per process when unset — signed links then last only as long as the process).
+SECRET = web.AppKey("secret", str)

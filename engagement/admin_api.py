@@ -1,0 +1,373 @@
+"""The admin API for consultations: create and edit them and their stakeholder groups, list and
+export responses with personal data redacted, and moderate (hide or restore, with a reason)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import func
+from sqlmodel import delete, select
+
+from cyswllt.admin import require_admin
+from cyswllt.appkeys import DB
+from cyswllt.openapi import BEARER, describe
+from engagement.service import WELSH_LANGUAGE_KEY, public_counts
+from storage.models import (
+    Consultation, ConsultationGroup, ModerationState, Question, Response, StakeholderGroup, utcnow,
+)
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
+MIN_WEEKS, DEFAULT_WEEKS = 8, 12
+
+WELSH_LANGUAGE_QUESTION = dict(
+    key=WELSH_LANGUAGE_KEY, kind="welsh_language",
+    text_en="What effects do you think the proposals would have on the Welsh language, and on opportunities for "
+            "people to use Welsh? How could they be more positive, or less adverse?",
+    text_cy="Pa effeithiau ydych chi'n meddwl y byddai'r cynigion yn eu cael ar y Gymraeg, ac ar gyfleoedd i bobl "
+            "ddefnyddio'r Gymraeg? Sut gellid eu gwneud yn fwy cadarnhaol, neu'n llai andwyol?",
+)
+
+
+class QuestionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    text_en: str = Field(min_length=1, max_length=2000)
+    text_cy: str = Field(min_length=1, max_length=2000)
+    hint_en: str | None = Field(None, max_length=1000)
+    hint_cy: str | None = Field(None, max_length=1000)
+
+
+class ConsultationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: str | None = Field(None, pattern=SLUG.pattern)
+    title_en: str | None = Field(None, min_length=1, max_length=300)
+    title_cy: str | None = Field(None, min_length=1, max_length=300)
+    summary_en: str | None = Field(None, min_length=1, max_length=20000)
+    summary_cy: str | None = Field(None, min_length=1, max_length=20000)
+    executive_summary_en: str | None = Field(None, max_length=20000)
+    executive_summary_cy: str | None = Field(None, max_length=20000)
+    opens: datetime | None = None
+    closes: datetime | None = None
+    short_period_reason: str | None = Field(None, max_length=5000)
+    questions: list[QuestionIn] | None = None
+    groups: list[str] | None = None
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a timezone, e.g. 2026-12-01T09:00:00+00:00")
+        return value
+
+
+class GroupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: str | None = Field(None, pattern=SLUG.pattern)
+    name_en: str | None = Field(None, min_length=1, max_length=200)
+    name_cy: str | None = Field(None, min_length=1, max_length=200)
+    slack_channel_id: str | None = Field(None, max_length=64)
+    teams_conversation_id: str | None = Field(None, max_length=300)
+    language: str | None = Field(None, pattern=r"^(en|cy|both)$")
+    digest_schedule: str | None = Field(None, max_length=100)
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def cron(cls, value: str | None) -> str | None:
+        if value:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"not a five-field cron expression: {exc}") from exc
+        return value
+
+
+def _error(status: int, message: str, **extra) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
+    try:
+        raw = await request.read()
+        data = model.model_validate_json(raw)
+    except ValidationError as exc:
+        return _error(422, "invalid fields", errors=[
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)])
+    return data
+
+
+def _consultation_json(c: Consultation, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    data = {"slug": c.slug, "title_en": c.title_en, "title_cy": c.title_cy, "opens": c.opens_at.isoformat(),
+            "closes": c.closes_at.isoformat(), "short_period_reason": c.short_period_reason}
+    if counts is not None:
+        data["responses"] = counts
+    return data
+
+
+async def _set_questions(session, consultation: Consultation, questions: list[QuestionIn]) -> None:
+    await session.exec(delete(Question).where(Question.consultation_id == consultation.id,
+                                              Question.kind != "welsh_language"))
+    for position, q in enumerate(questions):
+        if q.id == WELSH_LANGUAGE_KEY:
+            continue
+        session.add(Question(consultation_id=consultation.id, key=q.id, position=position, text_en=q.text_en,
+                             text_cy=q.text_cy, hint_en=q.hint_en, hint_cy=q.hint_cy))
+    has_welsh = (await session.exec(select(Question).where(Question.consultation_id == consultation.id,
+                                                           Question.kind == "welsh_language"))).first()
+    if has_welsh is None:
+        session.add(Question(consultation_id=consultation.id, position=1000, **WELSH_LANGUAGE_QUESTION))
+
+
+async def _set_groups(session, consultation: Consultation, slugs: list[str]) -> list[str]:
+    groups = (await session.exec(select(StakeholderGroup).where(StakeholderGroup.slug.in_(slugs)))).all()
+    missing = sorted(set(slugs) - {g.slug for g in groups})
+    if missing:
+        return missing
+    await session.exec(delete(ConsultationGroup).where(ConsultationGroup.consultation_id == consultation.id))
+    for group in groups:
+        session.add(ConsultationGroup(consultation_id=consultation.id, group_id=group.id))
+    return []
+
+
+def _period_problem(opens: datetime, closes: datetime, reason: str | None) -> str | None:
+    if closes <= opens:
+        return "closes must be after opens"
+    if closes - opens < timedelta(weeks=MIN_WEEKS) and not (reason or "").strip():
+        return (f"a consultation must run for at least {MIN_WEEKS} weeks (12 is normal); "
+                "give short_period_reason to run a shorter one")
+    return None
+
+
+async def create_consultation(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await _body(request, ConsultationIn)
+    if isinstance(data, web.Response):
+        return data
+    needed = [f for f in ("slug", "title_en", "title_cy", "summary_en", "summary_cy") if not getattr(data, f)]
+    if needed:
+        return _error(422, f"required: {', '.join(needed)}")
+    opens = data.opens or utcnow()
+    closes = data.closes or opens + timedelta(weeks=DEFAULT_WEEKS)
+    if problem := _period_problem(opens, closes, data.short_period_reason):
+        return _error(422, problem)
+    async with request.app[DB].session() as session:
+        if (await session.exec(select(Consultation).where(Consultation.slug == data.slug))).first():
+            return _error(409, f"a consultation called {data.slug} exists already")
+        consultation = Consultation(
+            slug=data.slug, title_en=data.title_en, title_cy=data.title_cy, summary_en=data.summary_en,
+            summary_cy=data.summary_cy, executive_summary_en=data.executive_summary_en,
+            executive_summary_cy=data.executive_summary_cy, opens_at=opens, closes_at=closes,
+            short_period_reason=data.short_period_reason)
+        session.add(consultation)
+        await session.flush()
+        await _set_questions(session, consultation, data.questions or [])
+        if data.groups and (missing := await _set_groups(session, consultation, data.groups)):
+            await session.rollback()
+            return _error(422, f"unknown stakeholder groups: {', '.join(missing)}")
+        await session.commit()
+        return web.json_response(_consultation_json(consultation), status=201)
+
+
+async def edit_consultation(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await _body(request, ConsultationIn)
+    if isinstance(data, web.Response):
+        return data
+    async with request.app[DB].session() as session:
+        consultation = (await session.exec(select(Consultation).where(
+            Consultation.slug == request.match_info["slug"]))).first()
+        if consultation is None:
+            return _error(404, "no such consultation")
+        for name in ("title_en", "title_cy", "summary_en", "summary_cy", "executive_summary_en",
+                     "executive_summary_cy", "short_period_reason"):
+            if getattr(data, name) is not None:
+                setattr(consultation, name, getattr(data, name))
+        consultation.opens_at = data.opens or consultation.opens_at
+        consultation.closes_at = data.closes or consultation.closes_at
+        if problem := _period_problem(consultation.opens_at, consultation.closes_at, consultation.short_period_reason):
+            return _error(422, problem)
+        session.add(consultation)
+        if data.questions is not None:
+            await _set_questions(session, consultation, data.questions)
+        if data.groups is not None and (missing := await _set_groups(session, consultation, data.groups)):
+            await session.rollback()
+            return _error(422, f"unknown stakeholder groups: {', '.join(missing)}")
+        await session.commit()
+        return web.json_response(_consultation_json(consultation))
+
+
+async def list_consultations(request: web.Request) -> web.Response:
+    require_admin(request)
+    async with request.app[DB].session() as session:
+        rows = (await session.exec(select(Consultation).order_by(Consultation.opens_at.desc()))).all()
+        items = [_consultation_json(c, await public_counts(session, c.id)) for c in rows]
+    return web.json_response({"items": items})
+
+
+def _response_json(r: Response, group: str | None) -> dict[str, Any]:
+    return {"reference": r.reference, "received_at": r.received_at.isoformat(), "channel": r.channel,
+            "language": r.language, "group": group, "text": r.redacted_text if r.analysis_state == "done" else None,
+            "analysis_state": r.analysis_state, "sentiment": r.sentiment, "polarity": r.polarity,
+            "confidence": r.confidence, "themes": r.themes or [], "moderation_state": r.moderation_state,
+            "moderation_reason": r.moderation_reason, "duplicate": r.duplicate_of_id is not None,
+            "withdrawn": r.withdrawn_at is not None}
+
+
+async def _responses(request: web.Request) -> tuple[Consultation | None, list[tuple[Response, str | None]]]:
+    try:
+        offset = max(0, int(request.query.get("offset", 0)))
+        limit = min(1000, max(1, int(request.query.get("limit", 100))))
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "offset and limit must be numbers"}', content_type="application/json")
+    async with request.app[DB].session() as session:
+        consultation = (await session.exec(select(Consultation).where(
+            Consultation.slug == request.match_info["slug"]))).first()
+        if consultation is None:
+            return None, []
+        query = (select(Response, StakeholderGroup.slug)
+                 .join(StakeholderGroup, StakeholderGroup.id == Response.group_id, isouter=True)
+                 .where(Response.consultation_id == consultation.id).order_by(Response.id))
+        if state := request.query.get("analysis_state"):
+            query = query.where(Response.analysis_state == state)
+        if request.path.endswith(".csv"):
+            rows = (await session.exec(query)).all()
+        else:
+            rows = (await session.exec(query.offset(offset).limit(limit))).all()
+        return consultation, list(rows)
+
+
+async def list_responses(request: web.Request) -> web.Response:
+    require_admin(request)
+    consultation, rows = await _responses(request)
+    if consultation is None:
+        return _error(404, "no such consultation")
+    return web.json_response({"items": [_response_json(r, g) for r, g in rows]})
+
+
+CSV_COLUMNS = ["reference", "received_at", "channel", "language", "group", "text", "sentiment", "polarity",
+               "confidence", "themes", "analysis_state", "moderation_state", "withdrawn"]
+
+
+async def export_responses(request: web.Request) -> web.Response:
+    require_admin(request)
+    consultation, rows = await _responses(request)
+    if consultation is None:
+        return _error(404, "no such consultation")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for response, group in rows:
+        row = _response_json(response, group)
+        row["themes"] = "; ".join(row["themes"])
+        writer.writerow(row)  # never name, email or unredacted text
+    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{consultation.slug}-responses.csv"'})
+
+
+class ModerationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+async def moderate(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await _body(request, ModerationIn)
+    if isinstance(data, web.Response):
+        return data
+    hide = request.match_info["action"] == "hide"
+    async with request.app[DB].session() as session:
+        response = (await session.exec(select(Response).where(
+            Response.reference == request.match_info["reference"].upper()))).first()
+        if response is None:
+            return _error(404, "no such response")
+        response.moderation_state = ModerationState.hidden if hide else ModerationState.visible
+        response.moderation_reason = data.reason
+        session.add(response)
+        await session.commit()
+        return web.json_response({"reference": response.reference, "moderation_state": response.moderation_state,
+                                  "moderation_reason": response.moderation_reason})
+
+
+def _group_json(g: StakeholderGroup) -> dict[str, Any]:
+    return {"slug": g.slug, "name_en": g.name_en, "name_cy": g.name_cy, "slack_channel_id": g.slack_channel_id,
+            "teams_conversation_id": g.teams_conversation_id, "language": g.language,
+            "digest_schedule": g.digest_schedule}
+
+
+async def list_groups(request: web.Request) -> web.Response:
+    require_admin(request)
+    async with request.app[DB].session() as session:
+        groups = (await session.exec(select(StakeholderGroup).order_by(StakeholderGroup.slug))).all()
+    return web.json_response({"items": [_group_json(g) for g in groups]})
+
+
+async def save_group(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await _body(request, GroupIn)
+    if isinstance(data, web.Response):
+        return data
+    slug = request.match_info.get("slug") or data.slug
+    async with request.app[DB].session() as session:
+        group = (await session.exec(select(StakeholderGroup).where(StakeholderGroup.slug == slug))).first() if slug else None
+        creating = "slug" not in request.match_info
+        if creating:
+            if not (data.slug and data.name_en and data.name_cy):
+                return _error(422, "required: slug, name_en, name_cy")
+            if group is not None:
+                return _error(409, f"a group called {slug} exists already")
+            group = StakeholderGroup(slug=data.slug, name_en=data.name_en, name_cy=data.name_cy)
+        elif group is None:
+            return _error(404, "no such group")
+        for name in ("name_en", "name_cy", "slack_channel_id", "teams_conversation_id", "language", "digest_schedule"):
+            if getattr(data, name) is not None:
+                setattr(group, name, getattr(data, name))
+        session.add(group)
+        await session.commit()
+        return web.json_response(_group_json(group), status=201 if creating else 200)
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/v1/admin/consultations", list_consultations)
+    r.add_post("/api/v1/admin/consultations", create_consultation)
+    r.add_patch("/api/v1/admin/consultations/{slug}", edit_consultation)
+    r.add_get("/api/v1/admin/consultations/{slug}/responses", list_responses)
+    r.add_get("/api/v1/admin/consultations/{slug}/responses.csv", export_responses)
+    r.add_post("/api/v1/admin/responses/{reference}/{action:hide|restore}", moderate)
+    r.add_get("/api/v1/admin/groups", list_groups)
+    r.add_post("/api/v1/admin/groups", save_group)
+    r.add_patch("/api/v1/admin/groups/{slug}", save_group)
+    slug = [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}]
+    ok = {"200": {"description": "OK"}, "401": {"description": "No or wrong token"},
+          "403": {"description": "Admin API disabled"}}
+    for path, method, summary, extra in [
+        ("/api/v1/admin/consultations", "get", "All consultations with response counts", {}),
+        ("/api/v1/admin/consultations", "post", "Create a consultation (12 weeks by default; under 8 needs a reason; "
+         "the Welsh-language question is always added)",
+         {"requestBody": {"content": {"application/json": {"schema": ConsultationIn.model_json_schema()}}}}),
+        ("/api/v1/admin/consultations/{slug}", "patch", "Edit a consultation",
+         {"parameters": slug, "requestBody": {"content": {"application/json": {"schema": ConsultationIn.model_json_schema()}}}}),
+        ("/api/v1/admin/consultations/{slug}/responses", "get", "Responses with analysis and moderation state "
+         "(redacted text; ?offset, ?limit, ?analysis_state)", {"parameters": slug}),
+        ("/api/v1/admin/consultations/{slug}/responses.csv", "get", "Responses as CSV, personal data redacted",
+         {"parameters": slug}),
+        ("/api/v1/admin/responses/{reference}/{action}", "post", "Hide or restore a response, with a reason",
+         {"parameters": [{"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}},
+                         {"name": "action", "in": "path", "required": True,
+                          "schema": {"type": "string", "enum": ["hide", "restore"]}}],
+          "requestBody": {"content": {"application/json": {"schema": ModerationIn.model_json_schema()}}}}),
+        ("/api/v1/admin/groups", "get", "Stakeholder groups", {}),
+        ("/api/v1/admin/groups", "post", "Create a stakeholder group",
+         {"requestBody": {"content": {"application/json": {"schema": GroupIn.model_json_schema()}}}}),
+        ("/api/v1/admin/groups/{slug}", "patch", "Edit a stakeholder group",
+         {"parameters": slug, "requestBody": {"content": {"application/json": {"schema": GroupIn.model_json_schema()}}}}),
+    ]:
+        describe(app, path, method, {"summary": summary, "security": BEARER, "responses": ok, **extra})

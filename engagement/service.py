@@ -1,0 +1,243 @@
+"""Consultations and responses: one validation path for the form and the API, and the response
+stored and committed before anyone is thanked. Analysis comes later (``engagement.worker``)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from engagement.schemas import ResponseIn
+from storage.models import (
+    Answer, Consultation, ConsultationGroup, ModerationState, Question, Response, StakeholderGroup, utcnow,
+)
+
+TEXT_LIMIT = 5000  # characters per answer
+NAME_LIMIT = 200
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing to confuse: no 0/O, 1/I
+WELSH_LANGUAGE_KEY = "welsh-language"
+
+
+@dataclass
+class FieldError:
+    field: str  # "text", "answers.<question key>", "email", "name", "group", "contact_consent"
+    code: str
+    message_key: str  # in consultation.toml
+    params: dict = field(default_factory=dict)
+
+
+class InvalidResponse(Exception):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(", ".join(e.code for e in errors))
+        self.errors = errors
+
+
+class ConsultationNotFound(Exception):
+    pass
+
+
+class ConsultationClosed(Exception):
+    def __init__(self, consultation: Consultation, not_yet_open: bool = False) -> None:
+        super().__init__(consultation.slug)
+        self.consultation = consultation
+        self.not_yet_open = not_yet_open
+
+
+@dataclass
+class ConsultationView:
+    consultation: Consultation
+    questions: list[Question]
+    groups: list[StakeholderGroup]
+    is_open: bool
+
+    def question(self, key: str) -> Question | None:
+        return next((q for q in self.questions if q.key == key), None)
+
+
+@dataclass
+class Submitted:
+    reference: str
+    withdrawal_token: str
+    response_id: int
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import timezone
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def is_open(consultation: Consultation, now: datetime) -> bool:
+    return _aware(consultation.opens_at) <= now < _aware(consultation.closes_at)
+
+
+async def _view(session: AsyncSession, consultation: Consultation, now: datetime) -> ConsultationView:
+    questions = (await session.exec(select(Question).where(Question.consultation_id == consultation.id)
+                                    .order_by(Question.position, Question.id))).all()
+    # The Welsh-language question is always asked, and always last.
+    questions = sorted(questions, key=lambda q: (q.kind == "welsh_language", q.position, q.id))
+    groups = (await session.exec(select(StakeholderGroup).join(
+        ConsultationGroup, ConsultationGroup.group_id == StakeholderGroup.id)
+        .where(ConsultationGroup.consultation_id == consultation.id).order_by(StakeholderGroup.name_en))).all()
+    return ConsultationView(consultation, list(questions), list(groups), is_open(consultation, now))
+
+
+async def list_open(session: AsyncSession, now: datetime) -> list[ConsultationView]:
+    rows = (await session.exec(select(Consultation).where(Consultation.opens_at <= now, Consultation.closes_at > now)
+                               .order_by(Consultation.closes_at))).all()
+    return [await _view(session, c, now) for c in rows]
+
+
+async def get_view(session: AsyncSession, slug: str, now: datetime) -> ConsultationView:
+    if len(slug) > 120:
+        raise ConsultationNotFound(slug)
+    consultation = (await session.exec(select(Consultation).where(Consultation.slug == slug))).first()
+    if consultation is None:
+        raise ConsultationNotFound(slug)
+    return await _view(session, consultation, now)
+
+
+def _length_error(field_name: str, value: str, limit: int, key: str = "too_long") -> FieldError | None:
+    if len(value) > limit:
+        return FieldError(field_name, "too_long", key, {"limit": f"{limit:,}", "length": f"{len(value):,}",
+                                                         "over": f"{len(value) - limit:,}"})
+    return None
+
+
+def validate(view: ConsultationView, data: ResponseIn) -> list[FieldError]:
+    errors: list[FieldError] = []
+    text = (data.text or "").strip()
+    answers = {k: v for k, v in data.answers.items() if v and v.strip()}
+    if not text and not answers:
+        errors.append(FieldError("text", "empty", "empty"))
+    if text and (e := _length_error("text", data.text, TEXT_LIMIT)):
+        errors.append(e)
+    for key, value in data.answers.items():
+        if view.question(key) is None:
+            errors.append(FieldError(f"answers.{key[:40]}", "unknown_question", "unknown_question",
+                                     {"question": key[:40]}))
+        elif e := _length_error(f"answers.{key}", value, TEXT_LIMIT):
+            errors.append(e)
+    if data.group and data.group not in {g.slug for g in view.groups}:
+        errors.append(FieldError("group", "unknown_group", "unknown_group"))
+    if data.name and len(data.name) > NAME_LIMIT:
+        errors.append(FieldError("name", "too_long", "name_too_long"))
+    email = (data.email or "").strip()
+    if email and (len(email) > 320 or not EMAIL.match(email)):
+        errors.append(FieldError("email", "invalid", "email_invalid"))
+    elif email and not data.contact_consent:
+        errors.append(FieldError("contact_consent", "consent_required", "email_needs_consent"))
+    if data.contact_consent and not email:
+        errors.append(FieldError("email", "email_required", "consent_needs_email"))
+    return errors
+
+
+def _reference() -> str:
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"CY-{code[:4]}-{code[4:]}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def client_hash(secret: str, ip: str) -> str:
+    """A salted hash of the client address: enough to rate-limit and spot floods, never the address."""
+    return hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _text_hash(consultation_id: int, text: str) -> str:
+    normal = " ".join(text.casefold().split())
+    return hashlib.sha256(f"{consultation_id}:{normal}".encode()).hexdigest()
+
+
+async def submit(session: AsyncSession, slug: str, data: ResponseIn, *, channel: str, client_hash: str | None,
+                 now: datetime, received_at: datetime | None = None, check_open: bool = True) -> Submitted:
+    """Validate and store a response, committed before this returns."""
+    view = await get_view(session, slug, now)
+    if check_open and not view.is_open:
+        raise ConsultationClosed(view.consultation, not_yet_open=_aware(view.consultation.opens_at) > now)
+    errors = validate(view, data)
+    if errors:
+        raise InvalidResponse(errors)
+    submitted = await add_response(session, view, data, channel=channel, client_hash=client_hash,
+                                   received_at=received_at or now)
+    await session.commit()
+    return submitted
+
+
+async def add_response(session: AsyncSession, view: ConsultationView, data: ResponseIn, *, channel: str,
+                       client_hash: str | None, received_at: datetime) -> Submitted:
+    """Add a validated response (and its answers) to the session; the caller commits."""
+    consultation = view.consultation
+    group = next((g for g in view.groups if g.slug == data.group), None)
+    text = (data.text or "").strip() or None
+    combined = " ".join(filter(None, [text, *[v.strip() for v in data.answers.values() if v.strip()]]))
+    digest = _text_hash(consultation.id, combined)
+    duplicate = (await session.exec(select(Response.id).where(
+        Response.consultation_id == consultation.id, Response.text_hash == digest,
+        Response.withdrawn_at.is_(None)).limit(1))).first()
+    token = secrets.token_urlsafe(24)
+    anonymous = data.anonymous and not data.email
+    response = Response(
+        consultation_id=consultation.id, reference=_reference(), withdrawal_token_hash=token_hash(token),
+        text=text, language=data.language, language_given=data.language is not None,
+        group_id=group.id if group else None, anonymous=anonymous,
+        name=None if anonymous else (data.name or "").strip() or None,
+        email=(data.email or "").strip() or None, contact_consent=data.contact_consent,
+        channel=channel, client_hash=client_hash, text_hash=digest, duplicate_of_id=duplicate,
+        received_at=received_at,
+    )
+    session.add(response)
+    await session.flush()
+    for key, value in data.answers.items():
+        if value.strip():
+            session.add(Answer(response_id=response.id, question_id=view.question(key).id, text=value.strip()))
+    return Submitted(response.reference, token, response.id)
+
+
+async def withdraw(session: AsyncSession, reference: str, token: str) -> bool:
+    """Delete a response's words and personal data; keep a tombstone so counts stay honest."""
+    reference = (reference or "").strip().upper()
+    if not reference or not token or len(reference) > 20 or len(token) > 200:
+        return False
+    response = (await session.exec(select(Response).where(Response.reference == reference))).first()
+    if response is None or response.withdrawn_at is not None:
+        return False
+    if not hmac.compare_digest(response.withdrawal_token_hash, token_hash(token.strip())):
+        return False
+    response.withdrawn_at = utcnow()
+    for column in ("text", "name", "email", "redacted_text", "client_hash", "themes", "analysis_error"):
+        setattr(response, column, None)
+    response.contact_consent = False
+    session.add(response)
+    for answer in (await session.exec(select(Answer).where(Answer.response_id == response.id))).all():
+        answer.text = answer.redacted_text = answer.themes = None
+        session.add(answer)
+    await session.commit()
+    return True
+
+
+async def public_counts(session: AsyncSession, consultation_id: int) -> dict[str, int]:
+    """Responses received, shown and hidden; withdrawn ones are counted but never shown."""
+    rows = (await session.exec(select(Response.moderation_state, Response.withdrawn_at.is_(None), func.count())
+                               .where(Response.consultation_id == consultation_id)
+                               .group_by(Response.moderation_state, Response.withdrawn_at.is_(None)))).all()
+    counts = {"received": 0, "visible": 0, "hidden": 0, "withdrawn": 0}
+    for state, live, n in rows:
+        counts["received"] += n
+        if not live:
+            counts["withdrawn"] += n
+        elif state == ModerationState.hidden:
+            counts["hidden"] += n
+        else:
+            counts["visible"] += n
+    return counts
