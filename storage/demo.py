@@ -14,7 +14,7 @@ from importlib import resources
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.imports import add_meeting, import_actions, import_members
+from storage.imports import add_meeting, board_named, import_actions, import_members
 from storage.models import (
     Consultation, ConsultationGroup, GroupCoordinator, Meeting, Person, Question, StakeholderGroup, utcnow,
 )
@@ -106,9 +106,8 @@ async def load(session: AsyncSession) -> list[str]:
     members = await import_members(session, BOARD, _data("members.csv"))
     report.append(f"board “{members.board}”: {members.total} members ({members.created} new)")
     actions = await import_actions(session, BOARD, _data("actions.csv"))
-    report.append(f"{actions.total} actions from the seed action plan ({actions.created} new)")
-    from storage.imports import board_named
-
+    report.append(f"{actions.total} actions from the seed action plan ({actions.created} new, "
+                  f"{actions.updated} updated)")
     board, _ = await board_named(session, BOARD, create=False)
     if (await session.exec(select(Meeting).where(Meeting.board_id == board.id))).first() is None:
         today = utcnow().date()

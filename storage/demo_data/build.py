@@ -30,6 +30,21 @@ OWNERS = {
 }
 
 
+# The board's own actions (the boards themselves among the leads) are the chair's.
+BOARD_LEADS = {"LSBs", "LSB partners"}
+CHAIR = "chair@demo.cyswllt.cymru"
+
+# Illustrative ratings, so the demo board's RAG picture has every colour in it.
+RATINGS = {"A-1": "complete", "A-3": "green", "A-5": "amber", "A-7": "red", "A-9": "complete", "A-11": "green",
+           "A-12": "amber", "A-20": "green", "A-24": "red", "A-27": "amber", "A-31": "green", "A-33": "amber"}
+
+
+def owner_of(lead: list[str]) -> str:
+    if BOARD_LEADS & set(lead):
+        return CHAIR
+    return next((OWNERS[name] for name in lead if name in OWNERS), "")
+
+
 def leads(by_whom: str) -> list[str]:
     text = re.sub(r"\b(with\s+)?support from\b", ",", by_whom, flags=re.IGNORECASE)
     found: list[str] = []
@@ -65,9 +80,9 @@ def rows(seed: str):
         by_when = cells[2].strip() if len(cells) > 2 else ""
         number += 1
         lead = leads(by_whom)
-        owner = next((OWNERS[name] for name in lead if name in OWNERS), "")
-        yield {"ref": f"A-{number}", "priority": priority, "title": action, "lead": ";".join(lead),
-               "owner_email": owner, "due": by_when, "rag": ""}
+        ref = f"A-{number}"
+        yield {"ref": ref, "priority": priority, "title": action, "lead": ";".join(lead),
+               "owner_email": owner_of(lead), "due": by_when, "rag": RATINGS.get(ref, "")}
 
 
 def main(path: str) -> None:

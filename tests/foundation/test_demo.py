@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from storage.db import Database
-from storage.models import Action, Board, Consultation, ConsultationGroup, Member, Question
+from storage.models import Action, Board, Consultation, ConsultationGroup, Member, Question, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT.parent / "shared" / "seeds" / "000_7e943aa364a74a15.txt"
@@ -72,3 +72,32 @@ async def test_demo_loads_twice_and_the_console_answers_in_both_languages(sqlite
                               env=env, capture_output=True, text=True, timeout=120)
     assert stranger.returncode == 2
     assert "add you as a board member" in stranger.stderr
+
+
+async def test_demo_load_is_idempotent_on_both_databases(db):
+    from storage.demo import load
+    from storage.models import ActionUpdate, Meeting, Person, StakeholderGroup
+
+    for _ in range(2):
+        async with db.session() as s:
+            report = await load(s)
+            await s.commit()
+    assert "35 actions from the seed action plan (0 new, 0 updated)" in report
+    async with db.session() as s:
+        assert len((await s.exec(select(Action))).all()) == 35
+        ratings = (await s.exec(select(ActionUpdate))).all()
+        assert len(ratings) == 12 and {u.source for u in ratings} == {"import"}
+        assert len((await s.exec(select(Meeting))).all()) == 2
+        consultation = (await s.exec(select(Consultation))).one()
+        assert consultation.opens_at <= utcnow() < consultation.closes_at
+        assert (consultation.closes_at - utcnow()).days in (83, 84)
+        welsh = (await s.exec(select(Question).where(Question.key == "welsh-language"))).one()
+        assert welsh.kind == "welsh_language" and "Gymraeg" in welsh.text_cy and "Welsh language" in welsh.text_en
+        groups = (await s.exec(select(StakeholderGroup.name_cy))).all()
+        assert sorted(groups) == ["Pobl ifanc", "Siaradwyr Cymraeg"]
+        chair = (await s.exec(select(Person).where(Person.email == "chair@demo.cyswllt.cymru"))).one()
+        assert chair.slack_user_id == "U0DEMOCHAIR" and chair.language == "cy" and "Ŵ" in chair.name
+        assert (await s.exec(select(Action).where(Action.owner_id == chair.id))).all()
+        # Every owner named in the demo plan is a demo member.
+        assert not (await s.exec(select(Action).where(Action.owner_email.is_not(None),
+                                                      Action.owner_id.is_(None)))).all()
