@@ -17,7 +17,7 @@ LOOKBACK = timedelta(days=7)
 
 async def snoozed_reminders(db, settings, now: datetime) -> int:
     """Snoozes that have ended: the member is reminded again, once per snooze."""
-    from scheduler.jobs import Batch, Recipients, reminder_reply
+    from scheduler.jobs import Batch, Recipients, reminder_payload
 
     async with db.session() as session:
         ended = (await session.exec(
@@ -54,7 +54,7 @@ async def snoozed_reminders(db, settings, now: datetime) -> int:
             lang = normalise_language(person.language)
             message = t(lang, "reminders.snoozed", ref=action.ref, title=action.title)
             key = f"reminder:snoozed:p{person_id}:{action.board_id}:{action.ref}:{until:%Y-%m-%dT%H%M}"
-            batch.add(person_id, key, "reminder", lambda lang=lang, a=action, m=message: reminder_reply(lang, a, m))
+            batch.add(person_id, key, "reminder", lambda lang=lang, a=action, m=message: reminder_payload(lang, a, m))
         added = await batch.queue(session)
         await session.commit()
     return added

@@ -75,3 +75,17 @@ async def test_scrutiny_overdue_tells_members_and_requester(db, plan):
 
 async def test_run_job_takes_the_lock(db, plan):
     assert await run_job("action-reminders", db, SETTINGS, NOW) == 3
+
+
+def test_the_fast_reminder_payload_is_the_reply_the_adapters_render():
+    from types import SimpleNamespace
+
+    from handlers.core import Reply
+    from scheduler.jobs import reminder_payload, reminder_reply
+
+    for lang in ("en", "cy"):
+        action = SimpleNamespace(ref="A-12", rag="amber")
+        payload = reminder_payload(lang, action, "Neges <!channel>")
+        assert payload == {"reply": reminder_reply(lang, action, "Neges <!channel>").to_dict()}
+        assert Reply.from_dict(payload["reply"]).sections[0].buttons[0].form.command.startswith(
+            "diweddaru A-12" if lang == "cy" else "update A-12")
