@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         return p.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
 
-    cmd("serve", "Run the web service (chat endpoints, consultation pages and API).")
+    serve = cmd("serve", "Run the web service (chat endpoints, consultation pages and API).")
+    serve.add_argument("--log-format", choices=["text", "json"], help="json: one JSON object a line "
+                       "(default: $CYSWLLT_LOG_FORMAT, else text)")
     cmd("demo", "Load a demo board from the seed action plans and an open demo consultation.")
     chat = cmd("chat", "A local chat console that runs the same commands as Slack and Teams.")
     chat.add_argument("--as", dest="as_email", required=True, metavar="EMAIL", help="the member to act as")
