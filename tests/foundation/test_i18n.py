@@ -2,6 +2,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from babel import Locale
 
 from cyswllt.i18n import PLURAL_CATEGORIES, placeholders, plural_category, t
 
@@ -31,23 +32,62 @@ def _templates(value):
     return list(value.values()) if isinstance(value, dict) else [value]
 
 
-@pytest.mark.parametrize("area", sorted(p.stem for p in (LOCALES / "en").glob("*.toml")))
+def _fields(where: str, value) -> set[str]:
+    found = set()
+    for template in _templates(value):
+        assert isinstance(template, str), f"{where}: a message must be text, not {type(template).__name__}"
+        try:
+            found |= placeholders(template)
+        except ValueError as exc:
+            raise AssertionError(f"{where}: the message is not a valid template ({exc}): {template!r}")
+    return found
+
+
+def _needed(lang: str) -> set[str]:
+    """The plural categories the language's CLDR rules can choose (en: one, other; cy: all six)."""
+    return set(Locale.parse(lang).plural_form.tags) | {"other"}
+
+
+AREAS = sorted({p.stem for lang in ("en", "cy") for p in (LOCALES / lang).glob("*.toml")})
+
+
+def test_both_languages_have_the_same_catalogue_files():
+    en = {p.name for p in (LOCALES / "en").glob("*.toml")}
+    cy = {p.name for p in (LOCALES / "cy").glob("*.toml")}
+    assert not en - cy, f"cyswllt/locales/cy/ lacks {sorted(en - cy)}"
+    assert not cy - en, f"cyswllt/locales/en/ lacks {sorted(cy - en)}"
+
+
+@pytest.mark.parametrize("area", AREAS)
 def test_catalogues_match_between_english_and_welsh(area):
-    en = dict(_flatten(tomllib.loads((LOCALES / "en" / f"{area}.toml").read_text(encoding="utf-8"))))
-    cy_path = LOCALES / "cy" / f"{area}.toml"
-    assert cy_path.exists(), f"cy/{area}.toml is missing"
-    cy = dict(_flatten(tomllib.loads(cy_path.read_text(encoding="utf-8"))))
-    assert not set(en) - set(cy), f"cy/{area}.toml lacks {sorted(set(en) - set(cy))}"
-    assert not set(cy) - set(en), f"en/{area}.toml lacks {sorted(set(cy) - set(en))}"
-    for key in en:
-        en_fields = set().union(*(placeholders(v) for v in _templates(en[key])))
-        cy_fields = set().union(*(placeholders(v) for v in _templates(cy[key])))
-        assert en_fields == cy_fields, f"{area}.{key}: placeholders differ ({en_fields} vs {cy_fields})"
-        if isinstance(cy[key], dict):
-            missing = {"zero", "one", "two", "few", "many", "other"} - set(cy[key])
-            assert not missing, f"cy/{area}.toml {key} lacks plural forms {missing}"
-        if isinstance(en[key], dict):
-            assert {"one", "other"} <= set(en[key]), f"en/{area}.toml {key} needs one and other"
+    entries = {}
+    for lang in ("en", "cy"):
+        path = LOCALES / lang / f"{area}.toml"
+        if not path.exists():
+            pytest.fail(f"cyswllt/locales/{lang}/{area}.toml is missing")
+        try:
+            entries[lang] = dict(_flatten(tomllib.loads(path.read_text(encoding="utf-8"))))
+        except tomllib.TOMLDecodeError as exc:
+            pytest.fail(f"cyswllt/locales/{lang}/{area}.toml is not valid TOML: {exc}")
+    en, cy = entries["en"], entries["cy"]
+    problems = [f"cyswllt/locales/cy/{area}.toml lacks {area}.{key}" for key in sorted(set(en) - set(cy))]
+    problems += [f"cyswllt/locales/en/{area}.toml lacks {area}.{key}" for key in sorted(set(cy) - set(en))]
+    for key in sorted(set(en) & set(cy)):
+        en_fields = _fields(f"cyswllt/locales/en/{area}.toml {area}.{key}", en[key])
+        cy_fields = _fields(f"cyswllt/locales/cy/{area}.toml {area}.{key}", cy[key])
+        if en_fields != cy_fields:
+            problems.append(f"{area}.{key}: placeholders differ (en/{area}.toml {sorted(en_fields)}, "
+                            f"cy/{area}.toml {sorted(cy_fields)})")
+        for lang, value in (("en", en[key]), ("cy", cy[key])):
+            if isinstance(value, dict):
+                missing = _needed(lang) - set(value)
+                if missing:
+                    problems.append(f"cyswllt/locales/{lang}/{area}.toml {area}.{key} lacks plural "
+                                    f"form(s) {sorted(missing)}")
+            elif isinstance(en[key] if lang == "cy" else cy[key], dict):
+                problems.append(f"cyswllt/locales/{lang}/{area}.toml {area}.{key} is a plain message "
+                                "where the other language has plural forms")
+    assert not problems, "\n".join(problems)
 
 
 def test_welsh_catalogues_are_not_empty():

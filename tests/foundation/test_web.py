@@ -8,6 +8,7 @@ from cyswllt.app import create_app
 from cyswllt.settings import Settings
 from scheduler.outbox import enqueue
 from storage.imports import import_actions
+from storage.models import Board, Consultation, Response, utcnow
 
 ACTIONS = """ref,priority,title,lead,owner_email,due,rag
 A-2,,Second,WAG;NHS,owner@x.cymru,Spring 2008,green
@@ -52,6 +53,8 @@ async def test_admin_api_lists_boards_and_actions(serve, db):
     base = await serve(admin_token="s3cret")
     assert (await get(f"{base}/api/v1/boards"))[0] == 401
     assert (await get(f"{base}/api/v1/boards", Authorization="Bearer wrong"))[0] == 401
+    assert (await get(f"{base}/api/v1/boards", Authorization="Basic s3cret"))[0] == 401
+    assert (await get(f"{base}/api/v1/boards", Authorization="Bearer s3cret-and-more"))[0] == 401
     status, body = await get(f"{base}/api/v1/boards", Authorization="Bearer s3cret")
     assert status == 200 and body["items"][0]["name"] == "Bwrdd Môn"
     board_id = body["items"][0]["id"]
@@ -79,10 +82,27 @@ async def test_health_and_metrics(serve, db):
     async with db.session() as s:
         await enqueue(s, key="k1", platform="console", channel="c", payload={})
         await s.commit()
+        board = Board(name="Metrics")
+        s.add(board)
+        await s.flush()
+        consultation = Consultation(slug="m", board_id=board.id, title_en="M", title_cy="M", summary_en="S",
+                                    summary_cy="S", opens_at=utcnow(), closes_at=utcnow())
+        s.add(consultation)
+        await s.flush()
+        for ref, state in (("R1", "pending"), ("R2", "done"), ("R3", "done")):
+            s.add(Response(consultation_id=consultation.id, reference=ref, withdrawal_token_hash="x",
+                           text="Da iawn", analysis_state=state))
+        await s.commit()
     await get(f"{base}/nowhere")
+    for _ in range(2):
+        await get(f"{base}/api/v1/boards/{board.id}/actions")
     status, text = await get(f"{base}/metrics")
     assert status == 200
     assert 'cyswllt_outbox_messages{state="pending"} 1.0' in text
+    assert 'cyswllt_responses_stored{analysis_state="pending"} 1.0' in text
+    assert 'cyswllt_responses_stored{analysis_state="done"} 2.0' in text
+    # Requests are counted by route pattern, not by path, so the series stay few.
+    assert 'route="/api/v1/boards/{board_id}/actions",status="403"} 2.0' in text
     assert 'cyswllt_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
     assert 'route="unmatched",status="404"' in text
 
