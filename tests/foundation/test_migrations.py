@@ -17,3 +17,23 @@ def test_migrations_produce_the_models_schema(database_url):
     finally:
         engine.dispose()
     assert diff == [], f"the migrations and the models differ: {diff}"
+
+
+def test_db_upgrade_command_creates_the_schema(sqlite_url):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import inspect
+
+    cyswllt = str(Path(sys.executable).with_name("cyswllt"))
+    done = subprocess.run([cyswllt, "db", "upgrade"], env={**os.environ, "CYSWLLT_DATABASE_URL": sqlite_url},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    engine = create_engine(sync_url(sqlite_url))
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert set(SQLModel.metadata.tables) <= tables and "alembic_version" in tables
