@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # How long a row may stay "sending" before another worker checks whether it was delivered.
     outbox_lease_seconds: float = Field(60.0, alias="CYSWLLT_OUTBOX_LEASE_SECONDS")
     analysis_enabled: bool = Field(True, alias="CYSWLLT_ANALYSIS")
+    # The HTML form refuses submissions made faster than a person could fill it in.
+    form_min_seconds: float = Field(3.0, alias="CYSWLLT_FORM_MIN_SECONDS")
 
     @property
     def slack_enabled(self) -> bool:

@@ -1,7 +1,235 @@
-"""Server-rendered consultation pages (no JavaScript needed)."""
+"""Server-rendered consultation pages: English and Welsh, no JavaScript needed, GOV.UK patterns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
+from babel.dates import format_date
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlmodel import select
+
+from cyswllt.appkeys import DB, SECRET, SETTINGS
+from cyswllt.i18n import babel_locale, t
+from engagement import forms, ratelimit, service, worker
+from engagement.schemas import ResponseIn
+from engagement.service import ConsultationClosed, ConsultationNotFound, ConsultationView, InvalidResponse
+from storage.models import YouSaidWeDid, utcnow
+
+LANG_COOKIE = "cyswllt_lang"
+TEMPLATES = web.AppKey("templates", Environment)
+
+
+def language(request: web.Request) -> str:
+    chosen = request.query.get("lang")
+    if chosen in ("en", "cy"):
+        return chosen
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in ("en", "cy"):
+        return cookie
+    return "cy" if request.headers.get("Accept-Language", "").lower().startswith("cy") else "en"
+
+
+def render(request: web.Request, template: str, lang: str, *, status: int = 200, **context: Any) -> web.Response:
+    other = "cy" if lang == "en" else "en"
+    query = {k: v for k, v in request.query.items() if k != "lang"}
+    query["lang"] = other
+    html = request.app[TEMPLATES].get_template(template).render(
+        lang=lang, other_lang=other, switch_url=f"{request.path}?{urlencode(query)}",
+        t=lambda key, **kw: t(lang, key, **kw), errors=context.pop("errors", []), **context)
+    response = web.Response(text=html, content_type="text/html", status=status)
+    if request.query.get("lang") in ("en", "cy"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="Lax",
+                            secure=request.app[SETTINGS].public_base_url.startswith("https"))
+    return response
+
+
+def _date(moment: datetime, lang: str) -> str:
+    return format_date(moment, format="long", locale=babel_locale(lang))
+
+
+def _describe(view: ConsultationView, lang: str, now: datetime) -> dict[str, Any]:
+    c = view.consultation
+    cy = lang == "cy"
+    days = max(0, (c.closes_at - now).days)
+    return {
+        "slug": c.slug, "is_open": view.is_open,
+        "title": c.title_cy if cy else c.title_en,
+        "summary": c.summary_cy if cy else c.summary_en,
+        "executive_summary": (c.executive_summary_cy if cy else c.executive_summary_en) or "",
+        "closes": t(lang, "web.closes_on", date=_date(c.closes_at, lang)),
+        "closed": t(lang, "web.closed_on", date=_date(c.closes_at, lang)),
+        "days_left": t(lang, "web.days_left", count=days),
+        "questions": [{"key": q.key, "text": q.text_cy if cy else q.text_en,
+                       "hint": (q.hint_cy if cy else q.hint_en) or ""} for q in view.questions],
+        "groups": [{"slug": g.slug, "name": g.name_cy if cy else g.name_en} for g in view.groups],
+    }
+
+
+def _message(request: web.Request, lang: str, title_key: str, body: str, status: int) -> web.Response:
+    return render(request, "message.html", lang, status=status, title=t(lang, title_key), body=body)
+
+
+def _not_found(request: web.Request, lang: str) -> web.Response:
+    return _message(request, lang, "web.not_found_title", t(lang, "web.not_found_body"), 404)
+
+
+def _closed(request: web.Request, lang: str, view_or_consultation, status: int) -> web.Response:
+    c = getattr(view_or_consultation, "consultation", view_or_consultation)
+    return _message(request, lang, "web.closed_title",
+                    t(lang, "consultation.closed", date=_date(c.closes_at, lang)), status)
+
+
+def _csrf_cookie(request: web.Request) -> tuple[str, bool]:
+    cookie = request.cookies.get(forms.CSRF_COOKIE)
+    return (cookie, False) if cookie else (forms.new_cookie(), True)
+
+
+def _with_csrf_cookie(request: web.Request, response: web.Response, cookie: str, new: bool) -> web.Response:
+    if new:
+        response.set_cookie(forms.CSRF_COOKIE, cookie, httponly=True, samesite="Lax",
+                            secure=request.app[SETTINGS].public_base_url.startswith("https"))
+    return response
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+async def list_page(request: web.Request) -> web.Response:
+    lang = language(request)
+    now = utcnow()
+    async with request.app[DB].session() as session:
+        views = await service.list_open(session, now)
+    return render(request, "list.html", lang, items=[_describe(v, lang, now) for v in views])
+
+
+async def consultation_page(request: web.Request) -> web.Response:
+    lang = language(request)
+    now = utcnow()
+    async with request.app[DB].session() as session:
+        try:
+            view = await service.get_view(session, request.match_info["slug"], now)
+        except ConsultationNotFound:
+            return _not_found(request, lang)
+        rows = (await session.exec(select(YouSaidWeDid).where(
+            YouSaidWeDid.consultation_id == view.consultation.id).order_by(YouSaidWeDid.created_at))).all()
+    described = _describe(view, lang, now)
+    cy = lang == "cy"
+    described["you_said"] = [{"theme": r.theme, "you_said": r.you_said_cy if cy else r.you_said_en,
+                              "we_did": r.we_did_cy if cy else r.we_did_en} for r in rows]
+    return render(request, "consultation.html", lang, c=described)
+
+
+def _form(request: web.Request, lang: str, view: ConsultationView, cookie: str, *, values=None,
+          errors=None, field_errors=None, status: int = 200) -> web.Response:
+    secret = request.app[SECRET]
+    return render(request, "respond.html", lang, status=status, c=_describe(view, lang, utcnow()),
+                  csrf=forms.csrf_token(secret, cookie), started=forms.started_stamp(secret),
+                  honeypot=forms.HONEYPOT, limit=f"{service.TEXT_LIMIT:,}", values=values or {},
+                  errors=errors or [], field_errors=field_errors or {})
+
+
+async def respond_page(request: web.Request) -> web.Response:
+    lang = language(request)
+    async with request.app[DB].session() as session:
+        try:
+            view = await service.get_view(session, request.match_info["slug"], utcnow())
+        except ConsultationNotFound:
+            return _not_found(request, lang)
+    if not view.is_open:
+        return _closed(request, lang, view, 409)
+    cookie, new = _csrf_cookie(request)
+    return _with_csrf_cookie(request, _form(request, lang, view, cookie), cookie, new)
+
+
+def _anchor(field_name: str) -> str:
+    if field_name.startswith("answers."):
+        return "answer-" + field_name.removeprefix("answers.")
+    return field_name
+
+
+async def respond_post(request: web.Request) -> web.Response:
+    lang = language(request)
+    secret = request.app[SECRET]
+    form = await request.post()
+    await ratelimit.check_rate(request, lang)
+    cookie = request.cookies.get(forms.CSRF_COOKIE)
+    if not forms.csrf_ok(secret, cookie, form.get("csrf")) or not forms.honeypot_ok(form.get(forms.HONEYPOT)) \
+            or not forms.fill_time_ok(secret, form.get("started"), request.app[SETTINGS].form_min_seconds):
+        return _message(request, lang, "web.refused_title", t(lang, "web.refused_body"), 400)
+    async with request.app[DB].session() as session:
+        try:
+            view = await service.get_view(session, request.match_info["slug"], utcnow())
+        except ConsultationNotFound:
+            return _not_found(request, lang)
+        values = {k: str(v) for k, v in form.items() if k not in ("csrf", "started", forms.HONEYPOT)}
+        answers = {q.key: values.get(f"answer-{q.key}", "") for q in view.questions}
+        data = ResponseIn(
+            answers={k: v for k, v in answers.items() if v.strip()}, language=lang,
+            group=values.get("group") or None, name=values.get("name") or None,
+            email=values.get("email") or None, contact_consent=bool(values.get("contact_consent")),
+            anonymous=not (values.get("name") or values.get("email")))
+        try:
+            submitted = await service.submit(session, view.consultation.slug, data, channel="web",
+                                             client_hash=ratelimit.client_of(request), now=utcnow())
+        except ConsultationClosed as exc:
+            return _closed(request, lang, exc.consultation, 409)
+        except InvalidResponse as exc:
+            messages = {}
+            for e in exc.errors:
+                anchor = _anchor(e.field)
+                if e.field == "text":  # "answer at least one question" belongs to the first question
+                    anchor = f"answer-{view.questions[0].key}" if view.questions else "main"
+                messages.setdefault(anchor, t(lang, f"consultation.{e.message_key}", **e.params))
+            errors = [{"anchor": a, "message": m} for a, m in messages.items()]
+            return _form(request, lang, view, cookie, values=values, errors=errors, field_errors=messages,
+                         status=400)
+    worker.wake_analysis(request.app)
+    response = render(request, "thanks.html", lang, reference=submitted.reference, token=submitted.withdrawal_token)
+    response.headers["Cache-Control"] = "no-store"  # the withdrawal code is shown once
+    return response
+
+
+async def withdraw_page(request: web.Request) -> web.Response:
+    lang = language(request)
+    cookie, new = _csrf_cookie(request)
+    response = render(request, "withdraw.html", lang, csrf=forms.csrf_token(request.app[SECRET], cookie),
+                      values={}, field_errors={})
+    return _with_csrf_cookie(request, response, cookie, new)
+
+
+async def withdraw_post(request: web.Request) -> web.Response:
+    lang = language(request)
+    form = await request.post()
+    secret = request.app[SECRET]
+    cookie = request.cookies.get(forms.CSRF_COOKIE)
+    if not forms.csrf_ok(secret, cookie, form.get("csrf")):
+        return _message(request, lang, "web.refused_title", t(lang, "web.refused_body"), 400)
+    reference, code = str(form.get("reference", "")).strip(), str(form.get("code", "")).strip()
+
+    def again(message: str) -> web.Response:
+        return render(request, "withdraw.html", lang, status=400 if not (reference and code) else 404,
+                      csrf=forms.csrf_token(secret, cookie), values={"reference": reference},
+                      errors=[{"anchor": "reference", "message": message}], field_errors={"reference": message})
+
+    if not reference or not code:
+        return again(t(lang, "web.withdraw_missing"))
+    async with request.app[DB].session() as session:
+        if not await service.withdraw(session, reference, code):
+            return again(t(lang, "consultation.withdraw_failed"))
+    return _message(request, lang, "web.withdrawn_title", t(lang, "web.withdrawn_body"), 200)
 
 
 def setup(app: web.Application) -> None:
-    """Register the HTML routes."""
+    app[TEMPLATES] = Environment(loader=PackageLoader("engagement", "templates"),
+                                 autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    app.router.add_static("/static", Path(__file__).with_name("static"), append_version=False)
+    app.router.add_get("/consultations", list_page)
+    app.router.add_get("/consultations/withdraw", withdraw_page)
+    app.router.add_post("/consultations/withdraw", withdraw_post)
+    app.router.add_get("/consultations/{slug}", consultation_page)
+    app.router.add_get("/consultations/{slug}/respond", respond_page)
+    app.router.add_post("/consultations/{slug}/respond", respond_post)
