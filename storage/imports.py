@@ -30,6 +30,9 @@ MEMBER_REQUIRED = ("name", "email")
 
 RAG_WORDS = {"red": "red", "amber": "amber", "green": "green", "complete": "complete", "completed": "complete",
              "coch": "red", "ambr": "amber", "gwyrdd": "green", "cwblhawyd": "complete"}
+# Roles in English or Welsh.
+ROLES = {**{r.value: r.value for r in Role}, "cadeirydd": "chair", "ysgrifenyddiaeth": "secretariat",
+         "craidd": "core", "ehangach": "wider", "swyddog": "officer", "craffu": "scrutiny", "cydlynydd": "coordinator"}
 LANGUAGES = {"en": "en", "english": "en", "saesneg": "en", "cy": "cy", "welsh": "cy", "cymraeg": "cy"}
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 ACTION_REF = re.compile(r"^[Aa]-?(\d{1,6})$")
@@ -270,7 +273,7 @@ def check_member_rows(rows, existing_slack: dict[str, str], existing_teams: dict
         elif email in seen:
             errors.append(RowError(line, "email", f"{email} is already on line {seen[email]}"))
         seen.setdefault(email, line)
-        if row["role"] and row["role"].lower() not in Role.__members__:
+        if row["role"] and row["role"].lower() not in ROLES:
             errors.append(RowError(line, "role", f"“{row['role']}” is not one of {', '.join(Role.__members__)}"))
         if row["language"] and row["language"].lower() not in LANGUAGES:
             errors.append(RowError(line, "language", f"“{row['language']}” is not en or cy"))
@@ -327,7 +330,7 @@ async def import_members(session: AsyncSession, board_name: str, text: str) -> I
         by_email[email] = person
         org = await organisation_named(session, row["organisation"], row["sector"]) if row["organisation"] else None
         member = (await session.exec(select(Member).where(Member.board_id == board.id, Member.person_id == person.id))).first()
-        role = row["role"].lower() if row["role"] else (member.role if member else Role.core)
+        role = ROLES[row["role"].lower()] if row["role"] else (member.role if member else Role.core)
         seat = (org.id if org else None, row["sector"] or None, role)
         if member is None:
             session.add(Member(board_id=board.id, person_id=person.id, organisation_id=seat[0], sector=seat[1], role=role))

@@ -17,7 +17,7 @@ A-3,,Gwella'r gwasanaeth bws i Ynys Môn — ŵ ŷ,Cyngor Sir Ynys Môn,,Spring 
 
 MEMBERS = """name,email,organisation,sector,role,language,slack_user_id,teams_user_id
 Sarah Evans,Sarah@example.cymru,WAG,welsh government,officer,en,U0SARAH,
-Siân Ŵyn,sian@example.cymru,Cyngor Sir Ynys Môn,local government,chair,cy,U0SIAN,aad-1
+Siân Ŵyn,sian@example.cymru,Cyngor Sir Ynys Môn,local government,Cadeirydd,Cymraeg,U0SIAN,aad-1
 """
 
 
