@@ -1,8 +1,11 @@
 """Time a full reminder sweep: 10,000 actions across 22 boards (one per Welsh local authority
 area), with owners, due dates spread around today, meetings and updates. Prints the time to
-decide and enqueue for each job, the total, and the peak memory.
+decide and enqueue for each job, the total, the peak memory of a sweep (tracemalloc, measured in
+a separate pass because tracing slows Python down), and a baseline: the due-soon and overdue
+reminders queued one action at a time (a person lookup and an insert per action, through
+``handlers.notify.to_person``), against the set-based job doing the same.
 
-    .venv/bin/python bench/reminder_sweep.py [--postgres URL]
+    .venv/bin/python bench/reminder_sweep.py [--plan typical|neglected|both] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -13,24 +16,36 @@ import random
 import sys
 import tempfile
 import time
-import resource
+import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import delete, insert  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
 from cyswllt.settings import Settings  # noqa: E402
 from scheduler.jobs import JOBS  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Action, ActionUpdate, Board, Meeting, Member, Person, utcnow  # noqa: E402
+from storage.models import Action, ActionUpdate, Board, Meeting, Member, OutboxMessage, Person, utcnow  # noqa: E402
 
 BOARDS, ACTIONS, PEOPLE_PER_BOARD = 22, 10_000, 25
 
 
-async def seed(db: Database) -> None:
+# Two plans. "typical": some actions due soon, overdue or stale, most updated in the last month,
+# due dates over an 18-month plan. "neglected": the worst case — due dates crowded around today,
+# half the actions never updated, so most owners are reminded and many actions escalated.
+PLANS = {
+    "typical": {"due": (-30, 540), "rags": [None, "red", "amber", "amber", "green", "green", "green", "complete"],
+                "updates": (ACTIONS * 9 // 10, 34), "created": 200},
+    "neglected": {"due": (-60, 120), "rags": [None, "red", "amber", "green", "complete"],
+                  "updates": (ACTIONS // 2, 90), "created": 200},
+}
+
+
+async def seed(db: Database, plan: dict) -> None:
     rng = random.Random(7)
     now = utcnow()
     today = now.date()
@@ -49,47 +64,115 @@ async def seed(db: Database) -> None:
             b = n % BOARDS
             actions.append({"board_id": b + 1, "ref": f"A-{n // BOARDS + 1}", "title": f"Action {n}",
                             "owner_id": b * PEOPLE_PER_BOARD + rng.randrange(PEOPLE_PER_BOARD) + 1,
-                            "due": today + timedelta(days=rng.randint(-60, 120)),
-                            "rag": rng.choice([None, "red", "amber", "green", "complete"]),
-                            "created_at": now - timedelta(days=rng.randint(0, 200)), "updated_at": now})
+                            "due": today + timedelta(days=rng.randint(*plan["due"])),
+                            "rag": rng.choice(plan["rags"]),
+                            "created_at": now - timedelta(days=rng.randint(0, plan["created"])), "updated_at": now})
         await conn.execute(insert(Action), actions)
+        updated, age = plan["updates"]
         await conn.execute(insert(ActionUpdate), [
-            {"action_id": rng.randrange(ACTIONS) + 1, "rag": "amber", "note": "", "source": "bench",
-             "created_at": now - timedelta(days=rng.randint(0, 90))} for _ in range(ACTIONS // 2)])
+            {"action_id": action_id, "rag": "amber", "note": "", "source": "bench",
+             "created_at": now - timedelta(days=rng.randint(0, age))}
+            for action_id in rng.sample(range(1, ACTIONS + 1), updated)])
         await conn.execute(insert(Meeting), [{"board_id": b + 1, "held_on": today + timedelta(days=d), "kind": "board"}
                                              for b in range(BOARDS) for d in (-40, 3)])
 
 
-async def main(url: str) -> None:
-    upgrade(url)
-    db = Database.from_url(url)
-    await seed(db)
-    settings = Settings(database_url=url)
-    now = utcnow()
-    total = 0.0
-    print(f"{ACTIONS} actions, {BOARDS} boards, {BOARDS * PEOPLE_PER_BOARD} people ({db.engine.dialect.name})")
+async def clear_outbox(db: Database) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(delete(OutboxMessage))
+
+
+async def one_at_a_time(db: Database, settings: Settings, now) -> int:
+    """The baseline: what action-reminders decides, queued with a round trip per action."""
+    from cyswllt.i18n import normalise_language
+    from handlers.notify import to_person
+    from scheduler.jobs import DUE_SOON_DAYS, counted, reminder_reply
+
+    today = now.date()
+    queued = 0
+    async with db.session() as session:
+        ids = (await session.exec(select(Action.id).where(
+            Action.owner_id.is_not(None), Action.due.is_not(None),
+            Action.due <= today + timedelta(days=max(DUE_SOON_DAYS)),
+            (Action.rag.is_(None)) | (Action.rag != "complete")))).all()
+        for action_id in ids:
+            action = await session.get(Action, action_id)
+            person = await session.get(Person, action.owner_id)
+            lang = normalise_language(person.language)
+            left = (action.due - today).days
+            text = (f"{action.ref} {counted(lang, 'reminders.in_days', left)}" if left >= 0
+                    else f"{action.ref} {counted(lang, 'common.days', -left)}")
+            queued += await to_person(session, person, reminder_reply(lang, action, text),
+                                      f"reminder:one:{person.id}:{action.board_id}:{action.ref}:{action.due}",
+                                      working_hours=True, kind="reminder")
+        await session.commit()
+    return queued
+
+
+async def sweep(db: Database, settings: Settings, now, report: bool) -> tuple[float, int]:
+    total, queued = 0.0, 0
     for name, job in JOBS.items():
         started = time.perf_counter()
-        queued = await job(db, settings, now)
+        count = await job(db, settings, now)
         took = time.perf_counter() - started
-        total += took
-        print(f"  {name:18s} {took * 1000:8.1f} ms  queued {queued}")
-    started = time.perf_counter()
-    again = sum([await job(db, settings, now) for job in JOBS.values()])
-    rerun = time.perf_counter() - started
-    # Peak resident memory of the whole process (seeding included), read without slowing the sweep.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  full sweep: {total:.2f} s to decide and enqueue (target < 1 s); process peak RSS {peak:.0f} MiB")
-    print(f"  second sweep (nothing new, idempotency keys): {rerun:.2f} s, queued {again}")
+        total, queued = total + took, queued + count
+        if report:
+            print(f"  {name:18s} {took * 1000:8.1f} ms  queued {count}")
+    return total, queued
+
+
+async def main(url: str, plan_name: str, baseline: bool) -> None:
+    upgrade(url)
+    db = Database.from_url(url)
+    await seed(db, PLANS[plan_name])
+    settings = Settings(database_url=url)
+    now = utcnow()
+    print(f"{plan_name} plan: {ACTIONS} actions, {BOARDS} boards, {BOARDS * PEOPLE_PER_BOARD} people "
+          f"({db.engine.dialect.name})")
+    total, queued = await sweep(db, settings, now, report=True)
+    print(f"  full sweep: {total:.2f} s to decide and enqueue {queued} messages "
+          f"({total / max(queued, 1) * 1e6:.0f} µs a message; target < 1 s)")
+    rerun, again = await sweep(db, settings, now, report=False)
+    print(f"  second sweep (everything already queued): {rerun:.2f} s, queued {again}")
+
+    await clear_outbox(db)
+    tracemalloc.start()
+    await sweep(db, settings, now, report=False)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"  peak memory of a full sweep (tracemalloc): {peak / 2**20:.1f} MiB")
+
+    if baseline:
+        await clear_outbox(db)
+        started = time.perf_counter()
+        set_based = await JOBS["action-reminders"](db, settings, now)
+        fast = time.perf_counter() - started
+        await clear_outbox(db)
+        started = time.perf_counter()
+        slow_count = await one_at_a_time(db, settings, now)
+        slow = time.perf_counter() - started
+        print(f"  baseline, due-soon and overdue reminders: one action at a time {slow:.2f} s ({slow_count}), "
+              f"set-based {fast:.2f} s ({set_based}): {slow / fast:.1f}x faster")
+    await db.dispose()
+
+
+async def reset(url: str) -> None:
+    """Empty a PostgreSQL database for the next plan."""
+    db = Database.from_url(url)
+    async with db.engine.begin() as conn:
+        await conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     await db.dispose()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--postgres", help="a PostgreSQL URL to use instead of a temporary SQLite file")
+    parser.add_argument("--postgres", help="a PostgreSQL URL (its database is emptied) instead of a temporary SQLite file")
+    parser.add_argument("--plan", choices=[*PLANS, "both"], default="both")
     options = parser.parse_args()
-    if options.postgres:
-        asyncio.run(main(options.postgres))
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            asyncio.run(main(f"sqlite:///{tmp}/bench.db"))
+    for name in PLANS if options.plan == "both" else [options.plan]:
+        if options.postgres:
+            asyncio.run(reset(options.postgres))
+            asyncio.run(main(options.postgres, name, baseline=name == "typical"))
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                asyncio.run(main(f"sqlite:///{tmp}/bench.db", name, baseline=name == "typical"))
