@@ -11,7 +11,7 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache, partial
 from types import SimpleNamespace
 from typing import Any
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel.dates import format_date
-from sqlalchemy import func, text
+from sqlalchemy import and_, func, or_, text
 from sqlmodel import select
 
 from cyswllt.appkeys import DB, SETTINGS
@@ -196,25 +196,30 @@ async def _snoozed(session, now: datetime) -> set[tuple[int, int]]:
     return set(rows)
 
 
-async def _last_updates(session) -> dict[int, datetime]:
-    rows = (await session.exec(select(ActionUpdate.action_id, func.max(ActionUpdate.created_at))
-                               .group_by(ActionUpdate.action_id))).all()
-    return dict(rows)
-
-
 def _today(settings, now: datetime) -> date:
     return now.astimezone(ZoneInfo(settings.timezone)).date()
 
 
+def _local_midnight(day: date, settings) -> datetime:
+    """The moment a local day begins, as UTC (what timestamps are compared with)."""
+    return datetime.combine(day, time(0, 0), ZoneInfo(settings.timezone)).astimezone(timezone.utc)
+
+
+def _last_change(fallback):
+    """Per action: when it was last updated (its newest update, else ``fallback``), as a column."""
+    last = (select(ActionUpdate.action_id, func.max(ActionUpdate.created_at).label("at"))
+            .group_by(ActionUpdate.action_id).subquery())
+    return last, func.coalesce(last.c.at, fallback)
+
+
 # The columns a sweep reads: plain rows load several times faster than ORM objects.
-ACTION_COLUMNS = (Action.id, Action.board_id, Action.ref, Action.title, Action.owner_id, Action.owner_email,
-                  Action.due, Action.rag, Action.created_at, Action.updated_at)
+ACTION_COLUMNS = (Action.id, Action.board_id, Action.ref, Action.title, Action.owner_id, Action.due, Action.rag)
 PERSON_COLUMNS = (Person.id, Person.name, Person.email, Person.language, Person.slack_user_id, Person.teams_user_id)
+_OPEN = (Action.rag.is_(None)) | (Action.rag != Rag.complete)
 
 
-def _open_actions():
-    return select(*ACTION_COLUMNS).where(Action.owner_id.is_not(None),
-                                (Action.rag.is_(None)) | (Action.rag != Rag.complete))
+def _open_actions(*extra):
+    return select(*ACTION_COLUMNS, *extra).where(Action.owner_id.is_not(None), _OPEN)
 
 
 # --- the jobs -------------------------------------------------------------------------------
@@ -259,19 +264,28 @@ async def stale_updates(db, settings, now: datetime) -> int:
         recipients = await Recipients.load(session)
         batch = Batch(recipients)
         snoozed = await _snoozed(session, now)
-        last = await _last_updates(session)
-        actions = (await session.exec(_open_actions())).all()
         meetings: dict[int, list[date]] = {}
         for board_id, held_on in (await session.exec(select(Meeting.board_id, Meeting.held_on)
                                                      .where(Meeting.kind == "board")
                                                      .order_by(Meeting.held_on))).all():
             meetings.setdefault(board_id, []).append(held_on)
+        # Only candidates leave the database: idle for STALE_DAYS, or on a board meeting soon and
+        # not updated since its last meeting. The loop below makes the exact decision.
+        last, changed = _last_change(Action.created_at)
+        wanted = [changed < _local_midnight(today - timedelta(days=STALE_DAYS - 1), settings)]
+        for board_id, dates in meetings.items():
+            if any(today <= d <= today + timedelta(days=CHASER_DAYS) for d in dates):
+                previous = max((d for d in dates if d < today), default=None)
+                wanted.append(Action.board_id == board_id if previous is None else and_(
+                    Action.board_id == board_id, changed < _local_midnight(previous + timedelta(days=1), settings)))
+        actions = (await session.exec(_open_actions(changed.label("changed"))
+                                      .outerjoin(last, last.c.action_id == Action.id).where(or_(*wanted)))).all()
         for action in actions:
             person = recipients.people.get(action.owner_id)
             if person is None or (action.id, person.id) in snoozed:
                 continue
             lang = normalise_language(person.language)
-            updated = last.get(action.id) or action.created_at
+            updated = action.changed
             updated_day = updated.astimezone(ZoneInfo(settings.timezone)).date() if updated.tzinfo else updated.date()
             idle = (today - updated_day).days
             if idle >= STALE_DAYS:
@@ -300,17 +314,20 @@ async def escalations(db, settings, now: datetime) -> int:
     async with db.session() as session:
         recipients = await Recipients.load(session)
         batch = Batch(recipients)
-        last = await _last_updates(session)
-        boards = {b.id: b for b in (await session.exec(select(Board))).all()}
+        boards = dict((await session.exec(select(Board.id, Board.name))).all())
         leaders: dict[int, list[int]] = {}
         for board_id, person_id in (await session.exec(select(Member.board_id, Member.person_id).where(
                 Member.role.in_([Role.chair, Role.secretariat])))).all():
             leaders.setdefault(board_id, []).append(person_id)
-        actions = (await session.exec(select(*ACTION_COLUMNS).where(
-            (Action.rag.is_(None)) | (Action.rag != Rag.complete)))).all()
+        last, changed = _last_change(Action.updated_at)
+        grace = timedelta(days=ESCALATION_GRACE_DAYS)
+        actions = (await session.exec(
+            select(*ACTION_COLUMNS, Action.owner_email, changed.label("changed"))
+            .outerjoin(last, last.c.action_id == Action.id)
+            .where(_OPEN, or_(Action.due < today - grace, and_(Action.rag == Rag.red, changed < now - grace))))).all()
         for action in actions:
             overdue = action.due is not None and (today - action.due).days > ESCALATION_GRACE_DAYS
-            changed = last.get(action.id) or action.updated_at
+            changed = action.changed
             red = action.rag == Rag.red and (now - changed).days > ESCALATION_GRACE_DAYS
             if not (overdue or red):
                 continue
@@ -320,7 +337,7 @@ async def escalations(db, settings, now: datetime) -> int:
                 state = t(lang, "reminders.escalation_red") if red else \
                     t(lang, "reminders.escalation_overdue", date=_date(action.due, lang))
                 message = partial(t, lang, "reminders.escalation", ref=action.ref, title=action.title,
-                            board=boards[action.board_id].name, state=state,
+                            board=boards[action.board_id], state=state,
                             owner=owner.name if owner else (action.owner_email or "—"))
                 key = f"escalation:p{person_id}:{action.board_id}:{action.ref}:{period}"
                 batch.add(person_id, key, "escalation", lambda lang=lang, a=action, m=message: reminder_payload(lang, a, m()))

@@ -89,3 +89,25 @@ def test_the_fast_reminder_payload_is_the_reply_the_adapters_render():
         assert payload == {"reply": reminder_reply(lang, action, "Neges <!channel>").to_dict()}
         assert Reply.from_dict(payload["reply"]).sections[0].buttons[0].form.command.startswith(
             "diweddaru A-12" if lang == "cy" else "update A-12")
+
+
+async def test_red_actions_escalate_only_when_left_red_beyond_the_grace_period(db, plan):
+    from datetime import timedelta
+
+    from storage.models import Action, ActionUpdate
+
+    async with db.session() as s:
+        far = (await s.exec(select(Action).where(Action.ref == "A-4"))).one()  # due in 90 days
+        far.rag = "red"
+        s.add(far)
+        s.add(ActionUpdate(action_id=far.id, rag="red", note="Stuck", created_at=NOW - timedelta(days=20)))
+        await s.commit()
+    assert await escalations(db, SETTINGS, NOW) == 2  # A-3 overdue, A-4 red for 20 days
+    async with db.session() as s:
+        s.add(ActionUpdate(action_id=far.id, rag="red", note="Still stuck", created_at=NOW - timedelta(days=2)))
+        await s.commit()
+    async with db.session() as s:
+        for row in (await s.exec(select(OutboxMessage))).all():
+            await s.delete(row)
+        await s.commit()
+    assert await escalations(db, SETTINGS, NOW) == 1  # a fresh red update restarts the grace period
