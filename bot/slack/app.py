@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.listeners import Bot, register_all
+from bot.slack.retries import RetryFilter
 from bot.slack.sender import SlackSender
 from cyswllt.appkeys import DB, SENDERS, SETTINGS
 from cyswllt.i18n import t
@@ -19,15 +20,26 @@ from handlers.core import Context
 log = logging.getLogger("cyswllt.slack")
 
 BOLT = web.AppKey("slack_bolt", AsyncApp)
-SEEN_EVENTS = web.AppKey("slack_seen_events", OrderedDict)
-REMEMBER_EVENTS = 10_000
+CLIENT = web.AppKey("slack_client", AsyncWebClient)
 
 
 def build_bolt(app: web.Application) -> AsyncApp:
     settings = app[SETTINGS]
+    # Bolt copies its client (and deep-copies each request for lazy listeners), so it cannot hold a
+    # live HTTP session: listener calls open their own, the outbox sender uses the pooled client.
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base)
-    bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret)
-    register_all(bolt, Bot(Context(app[DB], settings)))
+
+    def wake_outbox() -> None:
+        from scheduler.service import notify_outbox
+
+        notify_outbox(app)
+
+    # The bot token is checked lazily (auth.test on the first request), never at start-up,
+    # so the service starts without reaching slack.com (tests, GovSlack, offline machines).
+    bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret, name="cyswllt")
+    # Runs after Bolt's signature check: a retry is answered 200 and never handled twice.
+    bolt.use(RetryFilter())
+    register_all(bolt, Bot(Context(app[DB], settings), wake_outbox))
     return bolt
 
 
@@ -39,32 +51,29 @@ async def slack_events(request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
     except UnicodeDecodeError:
         return web.Response(status=400, text="The request body is not UTF-8.")
-    event_id = _event_id(bolt_request)
-    if request.headers.get("X-Slack-Retry-Num") and event_id in request.app[SEEN_EVENTS]:
-        # Slack retries events it thinks we missed; this one was acknowledged, so do nothing twice.
-        return web.Response(status=200, text="")
-    response = await bolt.async_dispatch(bolt_request)
-    if event_id and response.status < 300:
-        seen = request.app[SEEN_EVENTS]
-        seen[event_id] = True
-        while len(seen) > REMEMBER_EVENTS:
-            seen.popitem(last=False)
-    return await to_aiohttp_response(response)
+    return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
 
-def _event_id(bolt_request) -> str | None:
-    body = bolt_request.body if isinstance(bolt_request.body, dict) else {}
-    return body.get("event_id")
+async def client_ctx(app: web.Application):
+    # One HTTP connection pool for the outbox sender's Web API calls, closed with the app.
+    session = aiohttp.ClientSession()
+    app[CLIENT].session = session
+    yield
+    app[CLIENT].session = None
+    await session.close()
 
 
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     app.router.add_post("/slack/events", slack_events)
-    app[SEEN_EVENTS] = OrderedDict()
     if not settings.slack_signing_secret:
         log.info("Slack is off: SLACK_SIGNING_SECRET is not set")
         return
     app[BOLT] = build_bolt(app)
     if settings.slack_bot_token:
-        app[SENDERS]["slack"] = SlackSender(app[BOLT].client)
+        app[CLIENT] = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base)
+        app.cleanup_ctx.append(client_ctx)
+        app[SENDERS]["slack"] = SlackSender(app[CLIENT])
+    else:
+        log.warning("SLACK_BOT_TOKEN is not set: Slack requests are verified but nothing can be sent")
     log.info("Slack is on: events at /slack/events, Web API at %s", settings.slack_api_base)

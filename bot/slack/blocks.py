@@ -102,3 +102,12 @@ def submitted_command(view: dict[str, Any]) -> tuple[str, dict[str, Any]]:
                 or state.get("value") or ""
             command = command.replace("{" + name + "}", " ".join(str(value).split()) if name != "note" else str(value))
     return command, metadata
+
+
+def result_view(reply: Reply, submitted: dict[str, Any]) -> dict[str, Any]:
+    """The modal after a submission: what happened, in place of the form."""
+    title = (submitted.get("title") or {}).get("text") or "Cyswllt"
+    return {"type": "modal", "callback_id": FORM_CALLBACK + "_done",
+            "title": {"type": "plain_text", "text": plain(title, 24)},
+            "close": {"type": "plain_text", "text": t(reply.language, "slack.close")},
+            "blocks": render(reply)[:100]}

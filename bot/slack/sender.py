@@ -45,34 +45,55 @@ class SlackSender:
             reply = Reply.from_dict(payload["reply"])
         except (KeyError, TypeError) as exc:
             raise PermanentFailure(f"not a chat message payload: {exc}") from exc
+        files = payload.get("files") or []
         try:
-            response = await self.client.chat_postMessage(
-                channel=message.channel, text=fallback_text(reply), blocks=render(reply),
-                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.idempotency_key}},
-                unfurl_links=False, unfurl_media=False, parse="none", link_names=False,
-            )
-            if payload.get("files"):
-                channel = response["channel"]
+            # A message with files is two calls; after a failed upload the retry must not post it again.
+            posted = await self._find(message) if files else None
+            if posted is None:
+                response = await self.client.chat_postMessage(
+                    channel=message.channel, text=fallback_text(reply), blocks=render(reply),
+                    metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.idempotency_key}},
+                    unfurl_links=False, unfurl_media=False, parse="none", link_names=False,
+                )
+                posted = (response["channel"], response["ts"])
+            channel, ts = posted
+            if files and not await self._has_files(channel, ts):
                 await self.client.files_upload_v2(
-                    channel=channel, thread_ts=response["ts"],
+                    channel=channel, thread_ts=ts,
+                    initial_comment=fallback_text(Reply(reply.language, " ".join(
+                        f.get("alt_text") or f.get("title") or f["filename"] for f in files))),
                     file_uploads=[{"content": base64.b64decode(f["content_b64"]), "filename": f["filename"],
                                    "title": f.get("title") or f["filename"], "alt_txt": f.get("alt_text")}
-                                  for f in payload["files"]],
+                                  for f in files],
                 )
         except SlackApiError as exc:
             raise translate(exc) from exc
-        return f"{response['channel']}:{response['ts']}"
+        return f"{channel}:{ts}"
 
     async def find_sent(self, message: OutboxMessage) -> str | None:
-        channel = message.channel
         try:
-            if channel.startswith(("U", "W")):
-                channel = (await self.client.conversations_open(users=channel))["channel"]["id"]
-            history = await self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
+            posted = await self._find(message)
+            if posted is None:
+                return None
+            # A message whose files never arrived is not delivered yet: send() adds only the files.
+            if (message.payload or {}).get("files") and not await self._has_files(*posted):
+                return None
         except SlackApiError as exc:
             raise translate(exc) from exc
+        return f"{posted[0]}:{posted[1]}"
+
+    async def _find(self, message: OutboxMessage) -> tuple[str, str] | None:
+        channel = message.channel
+        if channel.startswith(("U", "W")):
+            # A DM is addressed by user id; its history lives in the IM channel.
+            channel = (await self.client.conversations_open(users=channel))["channel"]["id"]
+        history = await self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
         for found in history.get("messages", []):
             meta = found.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == message.idempotency_key:
-                return f"{channel}:{found['ts']}"
+                return channel, found["ts"]
         return None
+
+    async def _has_files(self, channel: str, ts: str) -> bool:
+        replies = await self.client.conversations_replies(channel=channel, ts=ts, limit=50)
+        return any(m.get("files") for m in replies.get("messages", []))

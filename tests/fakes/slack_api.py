@@ -198,9 +198,25 @@ class FakeSlackAPI:
 
     async def _m_conversations_history(self, args):
         channel = args.get("channel", "")
-        messages = list(reversed(self.messages.get(channel, [])))
-        return {"messages": [{"type": "message", "ts": m["ts"], "text": m["text"], "metadata": m["metadata"]}
-                             for m in messages], "has_more": False}
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        top = [m for m in reversed(self.messages.get(channel, [])) if m.get("thread_ts") in (None, m["ts"])]
+        return {"messages": [self._shown(m, with_metadata) for m in top], "has_more": False}
+
+    async def _m_conversations_replies(self, args):
+        channel, ts = args.get("channel", ""), args.get("ts")
+        thread = [m for m in self.messages.get(channel, []) if m["ts"] == ts or m.get("thread_ts") == ts]
+        return {"messages": [self._shown(m, True) for m in thread], "has_more": False}
+
+    @staticmethod
+    def _shown(message: dict[str, Any], with_metadata: bool) -> dict[str, Any]:
+        shown = {"type": "message", "ts": message["ts"], "text": message["text"]}
+        if message.get("thread_ts"):
+            shown["thread_ts"] = message["thread_ts"]
+        if message.get("files"):
+            shown["files"] = message["files"]
+        if with_metadata and message.get("metadata"):
+            shown["metadata"] = message["metadata"]
+        return shown
 
     async def _m_views_open(self, args):
         return {"view": {"id": "V" + str(next(self._ts)), **(args.get("view") or {})}}
@@ -228,4 +244,11 @@ class FakeSlackAPI:
         for f in files or []:
             self.uploads.setdefault(f["id"], {})["title"] = f.get("title")
             self.uploads[f["id"]]["channel"] = channel
+        if channel and files:
+            # Sharing the files posts a message (in the thread when one is named), as Slack does.
+            self.messages.setdefault(channel, []).append({
+                "ts": self._next_ts(), "text": args.get("initial_comment", ""), "blocks": None, "metadata": None,
+                "thread_ts": args.get("thread_ts"),
+                "files": [{"id": f["id"], "title": f.get("title"), "alt_txt": self.uploads[f["id"]].get("alt_text")}
+                          for f in files]})
         return {"files": [{"id": f["id"], "title": f.get("title")} for f in files or []]}

@@ -1,3 +1,4 @@
+import contextlib
 import json
 import time
 from urllib.parse import urlencode
@@ -73,16 +74,32 @@ class SlackClient:
         return [c.args for c in calls]
 
 
-@pytest.fixture
-async def slack(db, database_url):
-    await seed(db)
+@contextlib.asynccontextmanager
+async def running(db, database_url, **overrides):
+    """The real service on 127.0.0.1 with Slack pointed at a fresh fake Web API."""
     async with FakeSlackAPI() as fake:
-        settings = Settings(database_url=database_url, slack_signing_secret=SECRET, slack_bot_token="xoxb-test",
-                            slack_api_url=fake.base_url, scheduler_enabled=False, outbox_enabled=False,
-                            analysis_enabled=False)
-        server = TestServer(create_app(settings, db=db), host="127.0.0.1")
+        options = dict(database_url=database_url, slack_signing_secret=SECRET, slack_bot_token="xoxb-test",
+                       slack_api_url=fake.base_url, scheduler_enabled=False, outbox_enabled=False,
+                       analysis_enabled=False)
+        server = TestServer(create_app(Settings(**{**options, **overrides}), db=db), host="127.0.0.1")
         await server.start_server()
         try:
             yield SlackClient(str(server.make_url("")).rstrip("/"), fake)
         finally:
             await server.close()
+
+
+@pytest.fixture
+async def slack(db, database_url):
+    await seed(db)
+    async with running(db, database_url) as client:
+        yield client
+
+
+@pytest.fixture
+async def slack_delivering(db, database_url):
+    """The same, with the outbox worker delivering at any hour."""
+    await seed(db)
+    async with running(db, database_url, outbox_enabled=True, outbox_poll_seconds=0.1,
+                       CYSWLLT_WORKING_HOURS="always") as client:
+        yield client

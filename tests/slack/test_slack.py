@@ -73,8 +73,11 @@ async def test_button_opens_modal_and_submission_stores_update(slack, db):
         "view": {**view, "state": {"values": {
             "rag": {"rag": {"type": "radio_buttons", "selected_option": {"value": "green"}}},
             "note": {"note": {"type": "plain_text_input", "value": "Back on track {after} the review"}}}}}}
-    status, _ = await slack.interact(submission)
+    status, body = await slack.interact(submission)
     assert status == 200
+    # The outcome replaces the form in the modal.
+    shown = json.loads(body)
+    assert shown["response_action"] == "update" and "A-1 is now green" in all_text(shown["view"]["blocks"])
     posted = (await slack.fake.wait_for("chat.postEphemeral"))[0].args
     assert posted["user"] == "UOWNER" and "A-1 is now green" in posted["text"]
     async with db.session() as s:

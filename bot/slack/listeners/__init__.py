@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 from handlers.core import Command, Context, Reply
 
@@ -15,13 +16,17 @@ class Bot:
     """What the listeners share: how to run words through the handlers."""
 
     ctx: Context
+    # Wakes the outbox worker: a command may have queued a notice that should go out now.
+    wake_outbox: Callable[[], None] = field(default=lambda: None)
 
     async def run(self, user_id: str, text: str, channel_id: str | None, source: str = "command") -> Reply:
         from handlers.dispatch import handle
 
         # Direct messages (D…) are not channels a board can be linked to.
         channel = channel_id if channel_id and not channel_id.startswith("D") else None
-        return await handle(self.ctx, Command("slack", user_id, text, channel, source))
+        reply = await handle(self.ctx, Command("slack", user_id, text, channel, source))
+        self.wake_outbox()
+        return reply
 
 
 def register_all(bolt, bot: Bot) -> None:

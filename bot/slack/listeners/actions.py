@@ -8,6 +8,7 @@ import re
 from bot.slack.blocks import fallback_text, modal, render
 from bot.slack.listeners import Bot
 from handlers.core import Choice, Form, FormField
+from handlers.words import verb_of
 
 HISTORY = re.compile(r"^(history|hanes)\b", re.IGNORECASE)
 
@@ -23,7 +24,8 @@ def register(bolt, bot: Bot) -> None:
         await ack()
         action = body["actions"][0]
         form = _form(action["value"])
-        language = "cy" if any(w in form.command.split()[:1] for w in ("diweddaru", "craffu")) else "en"
+        words = form.command.split()
+        language = (verb_of(words[0])[1] if words else None) or "en"
         channel = (body.get("channel") or {}).get("id")
         await client.views_open(trigger_id=body["trigger_id"],
                                 view=modal(form, language, {"channel": channel}))
@@ -43,10 +45,11 @@ def register(bolt, bot: Bot) -> None:
             # The update history belongs with the message it is about.
             await client.chat_postMessage(channel=channel, thread_ts=message.get("thread_ts") or message["ts"],
                                           text=fallback_text(reply), blocks=render(reply),
-                                          unfurl_links=False, parse="none", link_names=False)
+                                          unfurl_links=False, unfurl_media=False, parse="none",
+                                          link_names=False)
         else:
             await respond(text=fallback_text(reply), blocks=render(reply), response_type="ephemeral",
-                          replace_original=False)
+                          replace_original=False, unfurl_links=False, unfurl_media=False)
 
     bolt.action(re.compile(r"^lsbform:"))(open_form)
     bolt.action(re.compile(r"^lsb:"))(ack=ack_now, lazy=[run])

@@ -13,6 +13,7 @@ def register(bolt, bot: Bot) -> None:
     async def run(body, respond):
         reply = await bot.run(body.get("user_id", ""), body.get("text", ""), body.get("channel_id"))
         await respond(text=fallback_text(reply), blocks=render(reply),
-                      response_type="ephemeral" if reply.ephemeral else "in_channel", replace_original=False)
+                      response_type="ephemeral" if reply.ephemeral else "in_channel", replace_original=False,
+                      unfurl_links=False, unfurl_media=False)
 
     bolt.command("/lsb")(ack=ack_now, lazy=[run])

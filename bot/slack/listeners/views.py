@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks import FORM_CALLBACK, fallback_text, render, submitted_command
+import asyncio
+
+from bot.slack.blocks import FORM_CALLBACK, fallback_text, render, result_view, submitted_command
 from bot.slack.listeners import Bot
+
+# Slack closes the connection after 3 s; a result ready within this shows in the modal itself.
+IN_MODAL_BUDGET = 2.0
 
 
 def register(bolt, bot: Bot) -> None:
-    async def ack_now(ack):
-        await ack()
-
-    async def run(body, client):
+    async def submit(ack, body, client):
         command, metadata = submitted_command(body["view"])
         user = body["user"]["id"]
         channel = metadata.get("channel")
-        reply = await bot.run(user, command, channel, source="form")
+        work = asyncio.ensure_future(bot.run(user, command, channel, source="form"))
+        done, _ = await asyncio.wait({work}, timeout=IN_MODAL_BUDGET)
+        if work in done:
+            # The outcome (a confirmation, or a refusal saying who may update) replaces the form.
+            reply = work.result()
+            await ack(response_action="update", view=result_view(reply, body["view"]))
+        else:
+            await ack()
+            reply = await work
+        # The result also stays where the member was working: ephemeral in the channel, or their DM.
         if channel and not channel.startswith("D"):
-            await client.chat_postEphemeral(channel=channel, user=user, text=fallback_text(reply), blocks=render(reply))
+            await client.chat_postEphemeral(channel=channel, user=user, text=fallback_text(reply),
+                                            blocks=render(reply), parse="none", link_names=False)
         else:
             await client.chat_postMessage(channel=user, text=fallback_text(reply), blocks=render(reply),
-                                          unfurl_links=False, parse="none", link_names=False)
+                                          unfurl_links=False, unfurl_media=False, parse="none", link_names=False)
 
-    bolt.view(FORM_CALLBACK)(ack=ack_now, lazy=[run])
+    bolt.view(FORM_CALLBACK)(submit)
