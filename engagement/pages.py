@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel.dates import format_date
@@ -13,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel import select
 
 from cyswllt.appkeys import DB, SECRET, SETTINGS
-from cyswllt.i18n import babel_locale, t
+from cyswllt.i18n import babel_locale, raw, t
 from engagement import forms, ratelimit, service, worker
 from engagement.schemas import ResponseIn
 from engagement.service import ConsultationClosed, ConsultationNotFound, ConsultationView, InvalidResponse
@@ -21,6 +23,23 @@ from storage.models import YouSaidWeDid, utcnow
 
 LANG_COOKIE = "cyswllt_lang"
 TEMPLATES = web.AppKey("templates", Environment)
+# Only our own scripts, styles and form targets; no framing (clickjacking) and no plug-ins.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+PAGE_LANGUAGES = ("en", "cy")
+
+
+class Refused(Exception):
+    """A form post we will not act on: shown as a friendly page with this status."""
+
+    def __init__(self, status: int, title_key: str, body_key: str, **params: Any) -> None:
+        super().__init__(body_key)
+        self.status, self.title_key, self.body_key, self.params = status, title_key, body_key, params
 
 
 def language(request: web.Request) -> str:
@@ -40,28 +59,40 @@ def render(request: web.Request, template: str, lang: str, *, status: int = 200,
     html = request.app[TEMPLATES].get_template(template).render(
         lang=lang, other_lang=other, switch_url=f"{request.path}?{urlencode(query)}",
         t=lambda key, **kw: t(lang, key, **kw), errors=context.pop("errors", []), **context)
-    response = web.Response(text=html, content_type="text/html", status=status)
+    response = web.Response(text=html, content_type="text/html", status=status, headers=SECURITY_HEADERS)
     if request.query.get("lang") in ("en", "cy"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="Lax",
                             secure=request.app[SETTINGS].public_base_url.startswith("https"))
     return response
 
 
-def _date(moment: datetime, lang: str) -> str:
-    return format_date(moment, format="long", locale=babel_locale(lang))
+def _local(request: web.Request, moment: datetime) -> datetime:
+    """Dates are the board's calendar dates (CYSWLLT_TIMEZONE), not UTC's."""
+    try:
+        zone = ZoneInfo(request.app[SETTINGS].timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("Europe/London")
+    return service._aware(moment).astimezone(zone)
 
 
-def _describe(view: ConsultationView, lang: str, now: datetime) -> dict[str, Any]:
+def _date(request: web.Request, moment: datetime, lang: str) -> str:
+    return format_date(_local(request, moment), format="long", locale=babel_locale(lang))
+
+
+def _describe(request: web.Request, view: ConsultationView, lang: str, now: datetime) -> dict[str, Any]:
     c = view.consultation
     cy = lang == "cy"
-    days = max(0, (c.closes_at - now).days)
+    # Calendar days, so a consultation closing tomorrow morning is not "closes today" tonight.
+    days = max(0, (_local(request, c.closes_at).date() - _local(request, now).date()).days)
+    not_yet_open = service._aware(c.opens_at) > now
     return {
         "slug": c.slug, "is_open": view.is_open,
         "title": c.title_cy if cy else c.title_en,
         "summary": c.summary_cy if cy else c.summary_en,
         "executive_summary": (c.executive_summary_cy if cy else c.executive_summary_en) or "",
-        "closes": t(lang, "web.closes_on", date=_date(c.closes_at, lang)),
-        "closed": t(lang, "web.closed_on", date=_date(c.closes_at, lang)),
+        "closes": t(lang, "web.closes_on", date=_date(request, c.closes_at, lang)),
+        "closed": (t(lang, "consultation.not_open", date=_date(request, c.opens_at, lang)) if not_yet_open
+                   else t(lang, "web.closed_on", date=_date(request, c.closes_at, lang))),
         "days_left": t(lang, "web.days_left", count=days),
         "questions": [{"key": q.key, "text": q.text_cy if cy else q.text_en,
                        "hint": (q.hint_cy if cy else q.hint_en) or ""} for q in view.questions],
@@ -79,8 +110,37 @@ def _not_found(request: web.Request, lang: str) -> web.Response:
 
 def _closed(request: web.Request, lang: str, view_or_consultation, status: int) -> web.Response:
     c = getattr(view_or_consultation, "consultation", view_or_consultation)
+    if service._aware(c.opens_at) > utcnow():
+        return _message(request, lang, "web.not_open_title",
+                        t(lang, "consultation.not_open", date=_date(request, c.opens_at, lang)), status)
     return _message(request, lang, "web.closed_title",
-                    t(lang, "consultation.closed", date=_date(c.closes_at, lang)), status)
+                    t(lang, "consultation.closed", date=_date(request, c.closes_at, lang)), status)
+
+
+def _refused(request: web.Request, lang: str, refusal: Refused) -> web.Response:
+    response = _message(request, lang, refusal.title_key, t(lang, refusal.body_key, **refusal.params),
+                        refusal.status)
+    if refusal.status == 429:
+        response.headers["Retry-After"] = str(refusal.params["seconds"])
+    return response
+
+
+async def _posted(request: web.Request) -> dict[str, str]:
+    """The form's fields, rate-limited; anything a browser would not send from our form is refused."""
+    try:
+        await ratelimit.check_rate(request)
+    except web.HTTPTooManyRequests as exc:
+        raise Refused(429, "web.rate_limited_title", "consultation.rate_limited",
+                      seconds=int(exc.headers.get("Retry-After", "60")))
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refused(413, "web.too_large_title", "web.too_large_body") from None
+    except (UnicodeDecodeError, ValueError):  # bytes that are not UTF-8, or a malformed multipart body
+        raise Refused(400, "web.refused_title", "web.unreadable_body") from None
+    if any(not isinstance(value, str) for value in form.values()):  # file uploads
+        raise Refused(400, "web.refused_title", "web.unreadable_body")
+    return {key: value for key, value in form.items()}
 
 
 def _csrf_cookie(request: web.Request) -> tuple[str, bool]:
@@ -103,7 +163,7 @@ async def list_page(request: web.Request) -> web.Response:
     now = utcnow()
     async with request.app[DB].session() as session:
         views = await service.list_open(session, now)
-    return render(request, "list.html", lang, items=[_describe(v, lang, now) for v in views])
+    return render(request, "list.html", lang, items=[_describe(request, v, lang, now) for v in views])
 
 
 async def consultation_page(request: web.Request) -> web.Response:
@@ -116,7 +176,7 @@ async def consultation_page(request: web.Request) -> web.Response:
             return _not_found(request, lang)
         rows = (await session.exec(select(YouSaidWeDid).where(
             YouSaidWeDid.consultation_id == view.consultation.id).order_by(YouSaidWeDid.created_at))).all()
-    described = _describe(view, lang, now)
+    described = _describe(request, view, lang, now)
     cy = lang == "cy"
     described["you_said"] = [{"theme": r.theme, "you_said": r.you_said_cy if cy else r.you_said_en,
                               "we_did": r.we_did_cy if cy else r.we_did_en} for r in rows]
@@ -126,9 +186,11 @@ async def consultation_page(request: web.Request) -> web.Response:
 def _form(request: web.Request, lang: str, view: ConsultationView, cookie: str, *, values=None,
           errors=None, field_errors=None, status: int = 200) -> web.Response:
     secret = request.app[SECRET]
-    return render(request, "respond.html", lang, status=status, c=_describe(view, lang, utcnow()),
+    counts = {"remaining": raw(lang, "web.characters_remaining"), "over": raw(lang, "web.characters_over")}
+    return render(request, "respond.html", lang, status=status, c=_describe(request, view, lang, utcnow()),
                   csrf=forms.csrf_token(secret, cookie), started=forms.started_stamp(secret),
-                  honeypot=forms.HONEYPOT, limit=f"{service.TEXT_LIMIT:,}", values=values or {},
+                  honeypot=forms.HONEYPOT, limit=f"{service.TEXT_LIMIT:,}", max_length=service.TEXT_LIMIT,
+                  counts=json.dumps(counts, ensure_ascii=False), values=values or {"language": lang},
                   errors=errors or [], field_errors=field_errors or {})
 
 
@@ -154,8 +216,10 @@ def _anchor(field_name: str) -> str:
 async def respond_post(request: web.Request) -> web.Response:
     lang = language(request)
     secret = request.app[SECRET]
-    form = await request.post()
-    await ratelimit.check_rate(request, lang)
+    try:
+        form = await _posted(request)
+    except Refused as refusal:
+        return _refused(request, lang, refusal)
     cookie = request.cookies.get(forms.CSRF_COOKIE)
     if not forms.csrf_ok(secret, cookie, form.get("csrf")) or not forms.honeypot_ok(form.get(forms.HONEYPOT)) \
             or not forms.fill_time_ok(secret, form.get("started"), request.app[SETTINGS].form_min_seconds):
@@ -167,8 +231,11 @@ async def respond_post(request: web.Request) -> web.Response:
             return _not_found(request, lang)
         values = {k: str(v) for k, v in form.items() if k not in ("csrf", "started", forms.HONEYPOT)}
         answers = {q.key: values.get(f"answer-{q.key}", "") for q in view.questions}
+        # Stored in the page's language unless the respondent says otherwise ("" = let us work it out).
+        chosen = values.get("language", lang)
         data = ResponseIn(
-            answers={k: v for k, v in answers.items() if v.strip()}, language=lang,
+            answers={k: v for k, v in answers.items() if v.strip()},
+            language=chosen if chosen in PAGE_LANGUAGES else None,
             group=values.get("group") or None, name=values.get("name") or None,
             email=values.get("email") or None, contact_consent=bool(values.get("contact_consent")),
             anonymous=not (values.get("name") or values.get("email")))
@@ -203,7 +270,10 @@ async def withdraw_page(request: web.Request) -> web.Response:
 
 async def withdraw_post(request: web.Request) -> web.Response:
     lang = language(request)
-    form = await request.post()
+    try:
+        form = await _posted(request)
+    except Refused as refusal:
+        return _refused(request, lang, refusal)
     secret = request.app[SECRET]
     cookie = request.cookies.get(forms.CSRF_COOKIE)
     if not forms.csrf_ok(secret, cookie, form.get("csrf")):
@@ -233,3 +303,8 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/consultations/{slug}", consultation_page)
     app.router.add_get("/consultations/{slug}/respond", respond_page)
     app.router.add_post("/consultations/{slug}/respond", respond_post)
+    app.router.add_route("*", "/consultations/{slug}/{rest:.*}", not_found_page)
+
+
+async def not_found_page(request: web.Request) -> web.Response:
+    return _not_found(request, language(request))

@@ -44,7 +44,7 @@ async def browser():
 
 @pytest.fixture
 async def page(browser):
-    context = await browser.new_context()
+    context = await browser.new_context(bypass_csp=True)  # axe-core is injected as an inline script
     page = await context.new_page()
     yield page
     await context.close()
