@@ -160,7 +160,8 @@ async def reset(url: str) -> None:
     """Empty a PostgreSQL database for the next plan."""
     db = Database.from_url(url)
     async with db.engine.begin() as conn:
-        await conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        await conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        await conn.exec_driver_sql("CREATE SCHEMA public")
     await db.dispose()
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import String, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
@@ -86,6 +88,12 @@ async def enqueue(
 async def known_keys(session: AsyncSession, keys: list[str]) -> set[str]:
     """Which of these idempotency keys are queued already (so a sweep builds only new messages)."""
     found: set[str] = set()
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # One array parameter: a long IN list costs asyncpg a slow statement per chunk.
+        wanted = bindparam("keys", value=keys, type_=ARRAY(String))
+        rows = await session.exec(select(OutboxMessage.idempotency_key).where(
+            OutboxMessage.idempotency_key == any_(wanted)))
+        return set(rows.all())
     for start in range(0, len(keys), 900):
         chunk = keys[start:start + 900]
         rows = await session.exec(select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(chunk)))
