@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -130,18 +130,6 @@ async def board_named(session: AsyncSession, name: str, *, create: bool) -> tupl
     return board, False
 
 
-async def organisation_named(session: AsyncSession, name: str, sector: str | None = None) -> Organisation:
-    org = (await session.exec(select(Organisation).where(func.lower(Organisation.name) == name.lower()))).first()
-    if org is None:
-        org = Organisation(name=name, sector=sector or None)
-        session.add(org)
-        await session.flush()
-    elif sector and not org.sector:
-        org.sector = sector
-        session.add(org)
-    return org
-
-
 # --- actions --------------------------------------------------------------------------
 
 
@@ -177,25 +165,43 @@ def check_action_rows(rows) -> list[RowError]:
     return errors
 
 
-async def _priority(session: AsyncSession, board: Board, value: str) -> Priority | None:
-    if not value:
-        return None
-    match = PRIORITY_REF.match(value)
-    if match:
-        ref = f"P-{int(match.group(1))}"
-        priority = (await session.exec(select(Priority).where(Priority.board_id == board.id, Priority.ref == ref))).first()
-        if priority is None:
-            priority = Priority(board_id=board.id, ref=ref, title=ref)
-    else:
-        priority = (await session.exec(select(Priority).where(
-            Priority.board_id == board.id, func.lower(Priority.title) == value.lower()))).first()
-        if priority is None:
-            refs = (await session.exec(select(Priority.ref).where(Priority.board_id == board.id))).all()
-            number = max((int(r.split("-")[1]) for r in refs if r.split("-")[-1].isdigit()), default=0) + 1
-            priority = Priority(board_id=board.id, ref=f"P-{number}", title=value)
-    session.add(priority)
+class _Priorities:
+    """A board's priorities, found by ref ("P-2") or title; new ones are made as the file names them."""
+
+    def __init__(self, session: AsyncSession, board: Board, existing: list[Priority]) -> None:
+        self.session, self.board = session, board
+        self.by_ref = {p.ref: p for p in existing}
+        self.by_title = {p.title.lower(): p for p in existing}
+
+    def get(self, value: str) -> Priority | None:
+        if not value:
+            return None
+        match = PRIORITY_REF.match(value)
+        if match:
+            ref = f"P-{int(match.group(1))}"
+            if ref not in self.by_ref:
+                self._add(Priority(board_id=self.board.id, ref=ref, title=ref))
+            return self.by_ref[ref]
+        if value.lower() not in self.by_title:
+            number = max((int(r.split("-")[1]) for r in self.by_ref if r.split("-")[-1].isdigit()), default=0) + 1
+            self._add(Priority(board_id=self.board.id, ref=f"P-{number}", title=value))
+        return self.by_title[value.lower()]
+
+    def _add(self, priority: Priority) -> None:
+        self.session.add(priority)
+        self.by_ref[priority.ref] = priority
+        self.by_title.setdefault(priority.title.lower(), priority)
+
+
+async def _organisations(session: AsyncSession, names: set[str]) -> dict[str, Organisation]:
+    """Organisations by lower-cased name, made if new (one flush for all)."""
+    found = {o.name.lower(): o for o in (await session.exec(select(Organisation))).all()}
+    for name in sorted(names):
+        if name.lower() not in found:
+            found[name.lower()] = Organisation(name=name)
+            session.add(found[name.lower()])
     await session.flush()
-    return priority
+    return found
 
 
 async def import_actions(session: AsyncSession, board_name: str, text: str) -> ImportResult:
@@ -205,54 +211,89 @@ async def import_actions(session: AsyncSession, board_name: str, text: str) -> I
         raise ImportRefused(f"nothing was imported: {len(errors)} problem(s) in the file", errors)
     board, created_board = await board_named(session, board_name, create=True)
     result = ImportResult(board=board.name, board_created=created_board)
+    # Everything the file may touch is read once up front, so a long plan costs a handful of queries.
     people = {p.email.lower(): p for p in (await session.exec(select(Person))).all()}
-    for _, row in rows:
-        ref = f"A-{int(ACTION_REF.match(row['ref']).group(1))}"
-        action = (await session.exec(select(Action).where(Action.board_id == board.id, Action.ref == ref))).first()
-        priority = await _priority(session, board, row["priority"])
+    actions = {a.ref: a for a in (await session.exec(select(Action).where(Action.board_id == board.id))).all()}
+    priorities = _Priorities(session, board, list((await session.exec(
+        select(Priority).where(Priority.board_id == board.id))).all()))
+    leads_of = {_leads(row) for _, row in rows}
+    organisations = await _organisations(session, {name for names in leads_of for name in names})
+    current_leads: dict[int, list[int]] = {}
+    for lead in (await session.exec(select(ActionLead).join(Action).where(Action.board_id == board.id)
+                                    .order_by(ActionLead.action_id, ActionLead.position))).all():
+        current_leads.setdefault(lead.action_id, []).append(lead.organisation_id)
+
+    plan = []
+    with session.no_autoflush:
+        for _, row in rows:
+            ref = f"A-{int(ACTION_REF.match(row['ref']).group(1))}"
+            plan.append((ref, row, priorities.get(row["priority"])))
+        await session.flush()  # new priorities get their ids
+
+    # Everything is written in bulk: an insert for new actions, one for leads, one for ratings.
+    now = utcnow()
+    new_actions: list[dict] = []
+    new_leads: list[dict] = []
+    new_updates: list[dict] = []
+    leads_by_ref: dict[str, list[int]] = {}
+    for ref, row, priority in plan:
         owner = people.get(row["owner_email"].lower()) if row["owner_email"] else None
         values = dict(
             title=row["title"], priority_id=priority.id if priority else None,
             owner_email=row["owner_email"].lower() or None, owner_id=owner.id if owner else None,
             due_text=row["due"] or None, due=parse_due(row["due"]),
         )
-        leads = [name.strip() for name in row["lead"].split(";") if name.strip()]
         rag = RAG_WORDS[row["rag"].lower()] if row["rag"] else None
+        org_ids = list(dict.fromkeys(organisations[name.lower()].id for name in _leads(row)))
+        leads_by_ref[ref] = org_ids
+        action = actions.get(ref)
         if action is None:
-            action = Action(board_id=board.id, ref=ref, **values)
-            session.add(action)
-            await session.flush()
+            new_actions.append({**values, "board_id": board.id, "ref": ref, "rag": rag,
+                                "created_at": now, "updated_at": now})
             result.created += 1
-            changed = is_new = True
-        else:
-            is_new = False
-            changed = any(getattr(action, k) != v for k, v in values.items())
-            for k, v in values.items():
+            continue
+        changed = False
+        for k, v in values.items():
+            if getattr(action, k) != v:
                 setattr(action, k, v)
-        org_ids = list(dict.fromkeys([(await organisation_named(session, name)).id for name in leads]))
-        current = (await session.exec(select(ActionLead.organisation_id).where(ActionLead.action_id == action.id)
-                                      .order_by(ActionLead.position))).all()
-        if list(current) != org_ids:
+                changed = True
+        if current_leads.get(action.id, []) != org_ids:
             changed = True
             await session.exec(delete(ActionLead).where(ActionLead.action_id == action.id))
-            for position, org_id in enumerate(org_ids):
-                session.add(ActionLead(action_id=action.id, organisation_id=org_id, position=position))
+            new_leads += [{"action_id": action.id, "organisation_id": org_id, "position": position}
+                          for position, org_id in enumerate(org_ids)]
         if rag and rag != action.rag:
             # Ratings are history: an imported rating is an update like any other.
-            session.add(ActionUpdate(action_id=action.id, rag=rag, note="", source="import"))
+            new_updates.append({"action_id": action.id, "rag": rag, "note": "", "source": "import", "created_at": now})
             action.rag = rag
             changed = True
         if changed:
-            action.updated_at = utcnow()
+            action.updated_at = now
             session.add(action)
-        if is_new:
-            continue
-        if changed:
             result.updated += 1
         else:
             result.unchanged += 1
     await session.flush()
+    connection = await session.connection()
+    if new_actions:
+        await connection.execute(insert(Action.__table__), new_actions)
+        ids = dict((await connection.execute(select(Action.ref, Action.id).where(Action.board_id == board.id))).all())
+        for made in new_actions:
+            action_id = ids[made["ref"]]
+            new_leads += [{"action_id": action_id, "organisation_id": org_id, "position": position}
+                          for position, org_id in enumerate(leads_by_ref[made["ref"]])]
+            if made["rag"]:
+                new_updates.append({"action_id": action_id, "rag": made["rag"], "note": "", "source": "import",
+                                    "created_at": now})
+    if new_leads:
+        await connection.execute(insert(ActionLead.__table__), new_leads)
+    if new_updates:
+        await connection.execute(insert(ActionUpdate.__table__), new_updates)
     return result
+
+
+def _leads(row: dict[str, str]) -> tuple[str, ...]:
+    return tuple(name.strip() for name in row["lead"].split(";") if name.strip())
 
 
 # --- members --------------------------------------------------------------------------
@@ -311,47 +352,56 @@ async def import_members(session: AsyncSession, board_name: str, text: str) -> I
     board, created_board = await board_named(session, board_name, create=True)
     result = ImportResult(board=board.name, board_created=created_board)
     by_email = {p.email.lower(): p for p in people}
+    organisations = await _organisations(session, {r["organisation"] for _, r in rows if r["organisation"]})
+    outcome: dict[str, str] = {}
+    with session.no_autoflush:
+        for _, row in rows:
+            email = row["email"].lower()
+            person = by_email.get(email)
+            language = LANGUAGES[row["language"].lower()] if row["language"] else None
+            if person is None:
+                person = by_email[email] = Person(email=email, name=row["name"], language=language or "en")
+                outcome[email] = "created"
+            before = (person.name, person.language, person.slack_user_id, person.teams_user_id)
+            person.name = row["name"]
+            if language:
+                person.language = language
+            person.slack_user_id = row["slack_user_id"] or person.slack_user_id
+            person.teams_user_id = row["teams_user_id"] or person.teams_user_id
+            if before != (person.name, person.language, person.slack_user_id, person.teams_user_id):
+                outcome.setdefault(email, "updated")
+            session.add(person)
+        await session.flush()  # new people get their ids
+    seats = {m.person_id: m for m in (await session.exec(select(Member).where(Member.board_id == board.id))).all()}
     for _, row in rows:
         email = row["email"].lower()
-        person = by_email.get(email)
-        language = LANGUAGES[row["language"].lower()] if row["language"] else None
-        created = person is None
-        if created:
-            person = Person(email=email, name=row["name"], language=language or "en")
-        before = (person.name, person.language, person.slack_user_id, person.teams_user_id)
-        person.name = row["name"]
-        if language:
-            person.language = language
-        person.slack_user_id = row["slack_user_id"] or person.slack_user_id
-        person.teams_user_id = row["teams_user_id"] or person.teams_user_id
-        changed = created or before != (person.name, person.language, person.slack_user_id, person.teams_user_id)
-        session.add(person)
-        await session.flush()
-        by_email[email] = person
-        org = await organisation_named(session, row["organisation"], row["sector"]) if row["organisation"] else None
-        member = (await session.exec(select(Member).where(Member.board_id == board.id, Member.person_id == person.id))).first()
+        person = by_email[email]
+        org = organisations[row["organisation"].lower()] if row["organisation"] else None
+        if org is not None and row["sector"] and not org.sector:
+            org.sector = row["sector"]
+            session.add(org)
+        member = seats.get(person.id)
         role = ROLES[row["role"].lower()] if row["role"] else (member.role if member else Role.core)
         seat = (org.id if org else None, row["sector"] or None, role)
         if member is None:
-            session.add(Member(board_id=board.id, person_id=person.id, organisation_id=seat[0], sector=seat[1], role=role))
-            changed = True
+            seats[person.id] = Member(board_id=board.id, person_id=person.id, organisation_id=seat[0],
+                                      sector=seat[1], role=role)
+            session.add(seats[person.id])
+            outcome.setdefault(email, "updated")
         elif (member.organisation_id, member.sector, member.role) != seat:
             member.organisation_id, member.sector, member.role = seat
             session.add(member)
-            changed = True
-        if created:
-            result.created += 1
-        elif changed:
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    # Actions that named these people as owners before they were members now point at them.
-    for action in (await session.exec(select(Action).where(Action.board_id == board.id, Action.owner_id.is_(None),
-                                                            Action.owner_email.is_not(None)))).all():
-        owner = by_email.get(action.owner_email.lower())
-        if owner is not None:
-            action.owner_id = owner.id
-            session.add(action)
+            outcome.setdefault(email, "updated")
+        state = outcome.get(email, "unchanged")
+        result.created += state == "created"
+        result.updated += state == "updated"
+        result.unchanged += state == "unchanged"
+    # Actions that named these people as owners before they were known now point at them.
+    emails = {row["email"].lower() for _, row in rows}
+    for action in (await session.exec(select(Action).where(Action.owner_id.is_(None),
+                                                            Action.owner_email.in_(emails)))).all():
+        action.owner_id = by_email[action.owner_email.lower()].id
+        session.add(action)
     await session.flush()
     return result
 
