@@ -188,7 +188,7 @@ class Batch:
         known = await known_keys(session, list(self.wanted))
         rows = [self.recipients.row(person_id, key, build(), kind)
                 for key, (person_id, kind, build) in self.wanted.items() if key not in known]
-        return await enqueue_many(session, rows)
+        return await enqueue_many(session, rows, known=known)
 
 
 async def _snoozed(session, now: datetime) -> set[tuple[int, int]]:

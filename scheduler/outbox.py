@@ -101,14 +101,15 @@ async def known_keys(session: AsyncSession, keys: list[str]) -> set[str]:
     return found
 
 
-async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], *, known: set[str] | None = None) -> int:
     """Queue many messages in one prepared statement; keys known already are skipped (and a race
     with another replica is settled by the unique key). Each row has ``enqueue``'s arguments.
     Returns how many were new."""
     if not rows:
         return 0
     keys = [r["key"][:300] for r in rows]
-    known = await known_keys(session, keys)
+    if known is None:  # a caller that looked the keys up already passes what it found
+        known = await known_keys(session, keys)
     now = utcnow()
     values = [dict(idempotency_key=key, platform=r["platform"], channel=r["channel"],
                    payload=r["payload"], language=r.get("language", "en"), kind=r.get("kind", "message"),
