@@ -248,6 +248,8 @@ async def respond_post(request: web.Request) -> web.Response:
             messages = {}
             for e in exc.errors:
                 anchor = _anchor(e.field)
+                if e.field == "group":  # a radio group is reached through its first option
+                    anchor = f"group-{view.groups[0].slug}" if view.groups else "main"
                 if e.field == "text":  # "answer at least one question" belongs to the first question
                     anchor = f"answer-{view.questions[0].key}" if view.questions else "main"
                 messages.setdefault(anchor, t(lang, f"consultation.{e.message_key}", **e.params))
@@ -278,7 +280,8 @@ async def withdraw_post(request: web.Request) -> web.Response:
     cookie = request.cookies.get(forms.CSRF_COOKIE)
     if not forms.csrf_ok(secret, cookie, form.get("csrf")):
         return _message(request, lang, "web.refused_title", t(lang, "web.refused_body"), 400)
-    reference, code = str(form.get("reference", "")).strip(), str(form.get("code", "")).strip()
+    # Codes copied by hand often pick up spaces or line breaks; the code itself never has any.
+    reference, code = str(form.get("reference", "")).strip(), "".join(str(form.get("code", "")).split())
 
     def again(message: str) -> web.Response:
         return render(request, "withdraw.html", lang, status=400 if not (reference and code) else 404,

@@ -1,8 +1,11 @@
 """The consultation form in a real headless Chromium: both languages, errors, keyboard only, axe."""
 
+from datetime import timedelta
+
 from sqlmodel import select
 
-from storage.models import Answer, Response
+from storage.models import Answer, Response, utcnow
+from tests.engagement_api.conftest import seed_consultation
 from tests.web.conftest import AXE
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -77,39 +80,108 @@ async def test_empty_submission_shows_the_error_summary(site, page):
 
 
 async def test_keyboard_alone(site, page):
+    """Tab, Space and Enter only: no clicks, no arrow keys."""
     base, db, _ = site
-    await page.goto(f"{base}/consultations/bws/respond?lang=en")
+    await page.goto(f"{base}/consultations/bws?lang=en")
     focused = []
-    for _ in range(30):
+    for _ in range(40):
         await page.keyboard.press("Tab")
-        element = await page.evaluate("document.activeElement.id || document.activeElement.tagName")
+        element = await page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()")
         focused.append(element)
-        if element == "answer-q1":
+        if element == "Respond to this consultation":
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("#answer-q1")
+        elif element == "answer-q1":
             await page.keyboard.type("Typed with the keyboard only")
-        if element == "group-none":  # Tab enters a radio group at its checked option; arrows choose
-            await page.keyboard.press("ArrowUp")
-        if element == "BUTTON":
+        elif element == "group-bws-young":  # no option is chosen for you, so Tab lands on the first
+            await page.keyboard.press("Space")
+        elif element == "email":
+            await page.keyboard.type("rhian@example.org")
+        elif element == "contact_consent":
+            await page.keyboard.press("Space")
+        elif element == "Send your response":
             await page.keyboard.press("Enter")
             break
     await page.wait_for_selector(".reference")
+    assert focused[0] == "Skip to main content"
     assert "website" not in focused  # the honeypot is out of the tab order
     (response,) = await responses(db)
     async with db.session() as s:
         assert (await s.exec(select(Answer.text))).one() == "Typed with the keyboard only"
-    assert response.group_id is not None
+    assert response.group_id is not None and response.email == "rhian@example.org" and response.contact_consent
+    assert response.language == "en"
+
+
+async def test_error_summary_is_focused_and_citizen_text_stays_escaped(site, page):
+    base, db, _ = site
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    await page.goto(f"{base}/consultations/bws/respond?lang=cy")
+    answer = "<script>alert(1)</script><img src=x onerror=alert(2)>" + "a" * 5000
+    await page.fill("#answer-q1", answer)
+    await page.click("button[type=submit]")
+    assert await page.evaluate("document.activeElement.id") == "error-summary"
+    assert (await page.title()).startswith("Gwall: ")
+    assert "yn ormod" in await page.locator("#answer-q1-error").inner_text()  # says by how much
+    assert await page.input_value("#answer-q1") == answer  # kept, not cut off
+    assert dialogs == [] and await responses(db) == []
+
+
+async def test_live_character_count(site, page):
+    base, _, _ = site
+    await page.goto(f"{base}/consultations/bws/respond?lang=en")
+    count = page.locator("#answer-q1 ~ .character-count[aria-hidden=true]")
+    assert await count.inner_text() == "You have 5,000 characters remaining"
+    await page.fill("#answer-q1", "x" * 5001)
+    assert await count.inner_text() == "You have 1 character too many"
+    await page.goto(f"{base}/consultations/bws/respond?lang=cy")
+    await page.fill("#answer-q1", "Da")
+    assert await count.inner_text() == "Mae gennych 4,998 nod ar ôl"
+    # The limit stays the field's description for screen readers.
+    assert await page.locator("#answer-q1-info").inner_text() == "Gallwch roi hyd at 5,000 nod"
+
+
+async def test_refused_in_the_browser_too_fast_and_honeypot(site, page):
+    base, db, app = site
+    from cyswllt.appkeys import SETTINGS
+
+    app[SETTINGS].form_min_seconds = 60
+    try:
+        await page.goto(f"{base}/consultations/bws/respond?lang=en")
+        await page.fill("#answer-q1", "Sent at once")
+        await page.click("button[type=submit]")
+        assert await page.locator("h1").inner_text() == "Your response was not sent"
+        assert await axe_violations(page) == []
+    finally:
+        app[SETTINGS].form_min_seconds = 0
+    await page.goto(f"{base}/consultations/bws/respond?lang=cy")
+    await page.fill("#answer-q1", "Sbam")
+    await page.evaluate("document.getElementById('website').value = 'http://spam.example'")
+    await page.click("button[type=submit]")
+    assert await page.locator("h1").inner_text() == "Ni chafodd eich ymateb ei anfon"
+    assert await responses(db) == []
 
 
 async def test_axe_finds_no_violations_in_either_language(site, page):
     base, db, _ = site
+    await seed_consultation(db, "old", opens=utcnow() - timedelta(weeks=20), closes=utcnow() - timedelta(weeks=1))
     for lang in ("en", "cy"):
-        for path in ("/consultations", "/consultations/bws", "/consultations/bws/respond", "/consultations/withdraw"):
+        for path in ("/consultations", "/consultations/bws", "/consultations/bws/respond", "/consultations/withdraw",
+                     "/consultations/nope", "/consultations/old", "/consultations/old/respond"):
             await page.goto(f"{base}{path}?lang={lang}")
+            assert await page.get_attribute("html", "lang") == lang
             assert await axe_violations(page) == [], (lang, path)
+        await page.goto(f"{base}/consultations/bws/respond?lang={lang}")
+        await page.screenshot(path=f"/tmp/cyswllt-form-{lang}.png", full_page=True)
         await page.goto(f"{base}/consultations/bws/respond?lang={lang}")
         await page.click("button[type=submit]")  # the error state
         assert await axe_violations(page) == [], (lang, "errors")
+        await page.screenshot(path=f"/tmp/cyswllt-errors-{lang}.png", full_page=True)
         await page.fill("#answer-q1", "Da iawn" if lang == "cy" else "Good")
         await page.click("button[type=submit]")
         await page.wait_for_selector(".reference")
         assert await axe_violations(page) == [], (lang, "thank you")
-    await page.screenshot(path="/tmp/cyswllt-thanks.png", full_page=True)
+        await page.screenshot(path=f"/tmp/cyswllt-thanks-{lang}.png", full_page=True)
+        await page.goto(f"{base}/consultations/withdraw?lang={lang}")
+        await page.click("button[type=submit]")  # the withdraw page's error state
+        assert await axe_violations(page) == [], (lang, "withdraw errors")
