@@ -17,7 +17,7 @@ from sqlmodel import delete, select
 from cyswllt.admin import require_admin
 from cyswllt.appkeys import DB
 from cyswllt.openapi import BEARER, describe
-from engagement.service import WELSH_LANGUAGE_KEY, public_counts
+from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
 from storage.models import (
     Consultation, ConsultationGroup, ModerationState, Question, Response, StakeholderGroup, utcnow,
 )
@@ -173,6 +173,7 @@ async def create_consultation(request: web.Request) -> web.Response:
             await session.rollback()
             return _error(422, f"unknown stakeholder groups: {', '.join(missing)}")
         await session.commit()
+        forget(session, consultation.slug)
         return web.json_response(_consultation_json(consultation), status=201)
 
 
@@ -201,6 +202,7 @@ async def edit_consultation(request: web.Request) -> web.Response:
             await session.rollback()
             return _error(422, f"unknown stakeholder groups: {', '.join(missing)}")
         await session.commit()
+        forget(session, consultation.slug)
         return web.json_response(_consultation_json(consultation))
 
 
@@ -331,6 +333,7 @@ async def save_group(request: web.Request) -> web.Response:
                 setattr(group, name, getattr(data, name))
         session.add(group)
         await session.commit()
+        forget(session)  # group names show in every consultation that lists the group
         return web.json_response(_group_json(group), status=201 if creating else 200)
 
 

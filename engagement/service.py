@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +17,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engagement.schemas import ResponseIn
+from engagement.writer import writer_for
 from storage.models import (
     Answer, Consultation, ConsultationGroup, ModerationState, Question, Response, StakeholderGroup, utcnow,
 )
@@ -96,13 +99,37 @@ async def list_open(session: AsyncSession, now: datetime) -> list[ConsultationVi
     return [await _view(session, c, now) for c in rows]
 
 
+# Consultations change rarely and are read on every submission: keep each one's texts, questions and
+# groups for a few seconds per database. Admin edits here forget them at once; other replicas see an
+# edit within VIEW_TTL seconds.
+VIEW_TTL = 5.0
+_views: weakref.WeakKeyDictionary[object, dict[str, tuple[float, ConsultationView]]] = weakref.WeakKeyDictionary()
+
+
+def forget(session: AsyncSession, slug: str | None = None) -> None:
+    """Drop remembered consultations (one, or all of them) after an edit."""
+    remembered = _views.get(session.bind)
+    if remembered is not None:
+        remembered.pop(slug, None) if slug else remembered.clear()
+
+
 async def get_view(session: AsyncSession, slug: str, now: datetime) -> ConsultationView:
     if len(slug) > 120:
         raise ConsultationNotFound(slug)
+    remembered = _views.setdefault(session.bind, {})
+    hit = remembered.get(slug)
+    if hit is not None and hit[0] > time.monotonic():
+        view = hit[1]
+        return ConsultationView(view.consultation, view.questions, view.groups, is_open(view.consultation, now))
     consultation = (await session.exec(select(Consultation).where(Consultation.slug == slug))).first()
     if consultation is None:
         raise ConsultationNotFound(slug)
-    return await _view(session, consultation, now)
+    view = await _view(session, consultation, now)
+    # Detached, so that no session's rollback can expire what other requests read.
+    for row in (view.consultation, *view.questions, *view.groups):
+        session.expunge(row)
+    remembered[slug] = (time.monotonic() + VIEW_TTL, view)
+    return view
 
 
 def _length_error(field_name: str, value: str, limit: int, key: str = "too_long") -> FieldError | None:
@@ -168,39 +195,52 @@ async def submit(session: AsyncSession, slug: str, data: ResponseIn, *, channel:
     errors = validate(view, data)
     if errors:
         raise InvalidResponse(errors)
-    submitted = await add_response(session, view, data, channel=channel, client_hash=client_hash,
-                                   received_at=received_at or now)
+    # End the read transaction first: its connection goes back to the pool for the writer.
     await session.commit()
-    return submitted
+    token = secrets.token_urlsafe(24)
+    values, answers = response_rows(view, data, token=token, channel=channel, client_hash=client_hash,
+                                    received_at=received_at or now)
+    response_id = await writer_for(session.bind).write(values, answers)
+    return Submitted(values["reference"], token, response_id)
 
 
-async def add_response(session: AsyncSession, view: ConsultationView, data: ResponseIn, *, channel: str,
-                       client_hash: str | None, received_at: datetime) -> Submitted:
-    """Add a validated response (and its answers) to the session; the caller commits."""
+def response_rows(view: ConsultationView, data: ResponseIn, *, token: str, channel: str, client_hash: str | None,
+                  received_at: datetime) -> tuple[dict, list[dict]]:
+    """The column values of a validated response and of its answers (without response_id)."""
     consultation = view.consultation
     group = next((g for g in view.groups if g.slug == data.group), None)
     text = (data.text or "").strip() or None
     combined = " ".join(filter(None, [text, *[v.strip() for v in data.answers.values() if v.strip()]]))
-    digest = _text_hash(consultation.id, combined)
-    duplicate = (await session.exec(select(Response.id).where(
-        Response.consultation_id == consultation.id, Response.text_hash == digest,
-        Response.withdrawn_at.is_(None)).limit(1))).first()
-    token = secrets.token_urlsafe(24)
     anonymous = data.anonymous and not data.email
-    response = Response(
+    response = dict(
         consultation_id=consultation.id, reference=_reference(), withdrawal_token_hash=token_hash(token),
         text=text, language=data.language, language_given=data.language is not None,
         group_id=group.id if group else None, anonymous=anonymous,
         name=None if anonymous else (data.name or "").strip() or None,
         email=(data.email or "").strip() or None, contact_consent=data.contact_consent,
-        channel=channel, client_hash=client_hash, text_hash=digest, duplicate_of_id=duplicate,
+        channel=channel, client_hash=client_hash, text_hash=_text_hash(consultation.id, combined),
         received_at=received_at,
     )
+    answers = [dict(question_id=view.question(key).id, text=value.strip())
+               for key, value in data.answers.items() if value.strip()]
+    return response, answers
+
+
+async def add_response(session: AsyncSession, view: ConsultationView, data: ResponseIn, *, channel: str,
+                       client_hash: str | None, received_at: datetime) -> Submitted:
+    """Add a validated response (and its answers) to the session; the caller commits (imports: all or
+    nothing). Repeated text is flagged as the web's writer does."""
+    token = secrets.token_urlsafe(24)
+    values, answers = response_rows(view, data, token=token, channel=channel, client_hash=client_hash,
+                                    received_at=received_at)
+    values["duplicate_of_id"] = (await session.exec(select(Response.id).where(
+        Response.consultation_id == values["consultation_id"], Response.text_hash == values["text_hash"],
+        Response.withdrawn_at.is_(None)).order_by(Response.id).limit(1))).first()
+    response = Response(**values)
     session.add(response)
     await session.flush()
-    for key, value in data.answers.items():
-        if value.strip():
-            session.add(Answer(response_id=response.id, question_id=view.question(key).id, text=value.strip()))
+    for answer in answers:
+        session.add(Answer(response_id=response.id, **answer))
     return Submitted(response.reference, token, response.id)
 
 
