@@ -137,7 +137,9 @@ def plain_reply(language: str, message: str, ref: str) -> Reply:
 
 @dataclass
 class Recipients:
-    """Where each person's direct messages go, looked up once per sweep."""
+    """Where each person's direct messages go, looked up once per sweep — the same choice as
+    ``handlers.notify.person_channel`` (Slack id, else their newest Teams personal chat, else the
+    console), made for everyone in three queries instead of one per message."""
 
     people: dict[int, Person]
     channels: dict[int, tuple[str, str]]
@@ -147,7 +149,7 @@ class Recipients:
         people = {p.id: p for p in (await session.exec(select(*PERSON_COLUMNS))).all()}
         teams = {}
         for ref in (await session.exec(select(ConversationReference).where(
-                ConversationReference.scope == "personal"))).all():
+                ConversationReference.scope == "personal").order_by(ConversationReference.updated_at))).all():
             if ref.person_id:
                 teams[ref.person_id] = ref.conversation_id
         by_teams_id = {p.teams_user_id: p.id for p in people.values() if p.teams_user_id}
