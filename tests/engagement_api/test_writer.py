@@ -1,0 +1,106 @@
+"""Group commit of responses: many submissions at once are all stored, each with its own answers,
+repeated text is flagged, one bad row does not sink its neighbours, and an admin edit is seen at once."""
+
+import asyncio
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from engagement import service
+from engagement.schemas import ResponseIn
+from engagement.writer import writer_for
+from storage.models import Answer, Question, Response, utcnow
+from tests.engagement_api.conftest import seed_consultation
+
+ADMIN = {"Authorization": "Bearer tok"}
+
+
+async def submit(db, data: ResponseIn) -> service.Submitted:
+    async with db.session() as s:
+        return await service.submit(s, "bws", data, channel="api", client_hash="c", now=utcnow())
+
+
+async def test_a_burst_of_submissions_is_stored_whole(db):
+    await seed_consultation(db)
+    results = await asyncio.gather(*(submit(db, ResponseIn(text=f"general {i}", answers={"q1": f"answer {i}"}))
+                                     for i in range(120)))
+    assert len({r.reference for r in results}) == 120
+    async with db.session() as s:
+        responses = {r.id: r for r in (await s.exec(select(Response))).all()}
+        answers = (await s.exec(select(Answer, Question.key).join(Question))).all()
+    assert sorted(r.response_id for r in results) == sorted(responses)
+    for result in results:
+        response = responses[result.response_id]
+        assert response.reference == result.reference and response.analysis_state == "pending"
+        assert service.token_hash(result.withdrawal_token) == response.withdrawal_token_hash
+    # Each answer sits with the response it was sent with.
+    assert len(answers) == 120
+    for answer, key in answers:
+        assert key == "q1"
+        assert answer.text.split()[-1] == responses[answer.response_id].text.split()[-1]
+
+
+async def test_repeated_text_is_flagged_against_the_first(db):
+    await seed_consultation(db)
+    first = await submit(db, ResponseIn(text="Bring back the Sunday bus"))
+    again = await asyncio.gather(*(submit(db, ResponseIn(text="bring back  the SUNDAY bus ")) for _ in range(3)))
+    other = await submit(db, ResponseIn(text="Something else entirely"))
+    async with db.session() as s:
+        rows = {r.id: r for r in (await s.exec(select(Response))).all()}
+    assert rows[first.response_id].duplicate_of_id is None
+    assert {rows[r.response_id].duplicate_of_id for r in again} == {first.response_id}
+    assert rows[other.response_id].duplicate_of_id is None
+
+
+async def test_one_bad_row_does_not_sink_its_batch(db):
+    slug = await seed_consultation(db)
+    async with db.session() as s:
+        view = await service.get_view(s, slug, utcnow())
+    writer = writer_for(db.engine)
+
+    def row(i, consultation_id):
+        values, answers = service.response_rows(view, ResponseIn(text=f"row {i}"), token=f"t{i}", channel="api",
+                                                client_hash=None, received_at=utcnow())
+        return {**values, "consultation_id": consultation_id}, answers
+
+    good = [writer.write(*row(i, view.consultation.id)) for i in range(5)]
+    bad = writer.write(*row(99, 987654))  # no such consultation: a foreign-key violation
+    outcomes = await asyncio.gather(*good, bad, return_exceptions=True)
+    assert all(isinstance(o, int) for o in outcomes[:5])
+    assert isinstance(outcomes[5], IntegrityError)
+    async with db.session() as s:
+        texts = sorted((await s.exec(select(Response.text))).all())
+    assert texts == [f"row {i}" for i in range(5)]
+
+
+async def test_an_admin_edit_is_seen_by_the_next_submission(api, db):
+    await seed_consultation(db)
+    url = "/api/v1/consultations/bws/responses"
+    assert (await api.call("GET", "/api/v1/consultations/bws"))[0] == 200  # now remembered
+    assert (await api.call("POST", url, json={"answers": {"q2": "too early"}}))[0] == 422
+    status, _ = await api.call("PATCH", "/api/v1/admin/consultations/bws", headers=ADMIN, json={
+        "questions": [{"id": "q1", "text_en": "Views?", "text_cy": "Barn?"},
+                      {"id": "q2", "text_en": "Anything else?", "text_cy": "Unrhyw beth arall?"}]})
+    assert status == 200
+    assert (await api.call("POST", url, json={"answers": {"q2": "now it exists"}}))[0] == 201
+    _, public = await api.call("GET", "/api/v1/consultations/bws")
+    assert [q["id"] for q in public["questions"]] == ["q1", "q2", "welsh-language"]
+    status, _ = await api.call("PATCH", "/api/v1/admin/consultations/bws", headers=ADMIN, json={
+        "closes": "2020-01-01T00:00:00+00:00", "opens": "2019-01-01T00:00:00+00:00"})
+    assert status == 200
+    status, body = await api.call("POST", url, json={"answers": {"q1": "after the close"}})
+    assert status == 409, body
+
+
+@pytest.mark.parametrize("count", [1, 3])
+async def test_submitters_are_answered_only_after_the_commit(db, count):
+    """Read back on a separate connection as soon as each submit returns."""
+    await seed_consultation(db)
+
+    async def submit_and_look(i):
+        submitted = await submit(db, ResponseIn(text=f"look {i}"))
+        async with db.session() as s:
+            return (await s.exec(select(Response.text).where(Response.id == submitted.response_id))).first()
+
+    assert await asyncio.gather(*(submit_and_look(i) for i in range(count))) == [f"look {i}" for i in range(count)]
