@@ -7,6 +7,7 @@ import unicodedata
 from functools import cache
 
 from engagement.analysis.data_files import lines, table
+from engagement.analysis.sentiment import Hit
 
 # Initial consonant mutations: radical -> mutated.
 SOFT = [("ll", "l"), ("rh", "r"), ("p", "b"), ("t", "d"), ("c", "g"), ("b", "f"), ("d", "dd"), ("g", ""), ("m", "f")]
@@ -14,15 +15,28 @@ NASAL = [("p", "mh"), ("t", "nh"), ("c", "ngh"), ("b", "m"), ("d", "n"), ("g", "
 ASPIRATE = [("p", "ph"), ("t", "th"), ("c", "ch")]
 VOWELS = "aeiouwyâêîôûŵŷ"
 
-NEGATORS = {"ddim", "dim", "nid", "nad", "na", "nac", "heb", "byth", "erioed", "ni", "nis",
-            "dydy", "dyw", "dydi", "dydw", "dydyn", "dydych", "doedd", "does", "dwyt", "sdim", "nag"}
+NEGATORS = {"ddim", "dim", "nid", "nad", "nac", "heb", "byth", "nis", "dydy", "dyw", "dydi", "dydw", "dydyn",
+            "dydych", "doedd", "does", "dwyt", "sdim", "nag", "chwaith"}
+# "na" is "than" after a comparative ("gwell na") and "not" before a verb ("na fydd"); "ni" is "we"
+# except at the start of a clause ("Ni fydd y bws yn dod").
+NA_VERBS = {"fydd", "fyddai", "fu", "ddylai", "ddylid", "ddylen", "all", "allai", "allwn", "allaf", "chaiff",
+            "chafodd", "chawn", "chawsom", "wnaeth", "wnaiff", "wna", "wnewch", "welais", "welodd", "oes",
+            "ydy", "yw", "oedd", "roedd", "ddaeth", "ddaw", "chaf", "cheir", "wyddwn", "ellir"}
+CLAUSE_END = {".", "!", "?", ";", ":", ","}
 INTENSIFIERS_AFTER = {"iawn": 1.4, "dros ben": 1.5, "tu hwnt": 1.5}
 INTENSIFIERS_BEFORE = {"gwir": 1.4, "rhy": 1.3, "mor": 1.3, "hynod": 1.5, "eithriadol": 1.5, "andros": 1.5,
                        "llawer": 1.2, "cwbl": 1.3, "hollol": 1.4}
 DIMINISHERS = {"braidd": 0.6, "eithaf": 0.8, "eitha": 0.8, "gweddol": 0.6, "ychydig": 0.6}
 BOUNDARIES = {"ond", "er", "fodd", "serch"}
+# How many words after a negator it reaches ("Dydy'r gwasanaeth bws ddim yn dda iawn").
+NEGATION_SCOPE = 6
+NEGATED = -0.7
+TOO_NEUTRAL = -0.4
+FUNCTION_WORDS = {"y", "yr", "r", "a", "ac", "o", "i", "yn", "n", "ei", "eu", "ein", "fy", "dy", "eich", "ar", "am",
+                  "at", "gan", "gyda", "heb", "mewn", "wedi", "mae", "bod", "ydy", "yw", "oedd"}
 
 WORD = re.compile(r"[a-zâêîôûŵŷáéíóúàèìòùäëïöüẁẃẅỳ]+", re.IGNORECASE)
+TOKEN = re.compile(r"[a-zâêîôûŵŷáéíóúàèìòùäëïöüẁẃẅỳ]+|[.!?;:,]", re.IGNORECASE)
 
 
 def fold(word: str) -> str:
@@ -64,8 +78,12 @@ def demutate(word: str) -> set[str]:
 def lexicon() -> dict[str, tuple[str, float]]:
     """Every mutated form of every lemma, folded -> (lemma, polarity)."""
     forms: dict[str, tuple[str, float]] = {}
+    # A mutated form that is also a common word is left out: "na" (nasal "da") is "than"/"not".
+    common = stopwords() | NEGATORS | FUNCTION_WORDS | NA_VERBS | {"na", "ni", "ei", "fe", "hen", "deg", "gwyn", "dau", "dwy", "fan", "man", "ddau"}
     for lemma, polarity in table("welsh_lexicon.tsv").items():
         for form in mutations(lemma):
+            if form != lemma and fold(form) in common:
+                continue
             # A radical form wins over another word's mutated form (e.g. "dig" vs "tig").
             key = fold(form)
             if key not in forms or form == lemma:
@@ -78,33 +96,41 @@ def stopwords() -> frozenset[str]:
     return frozenset(lines("welsh_stopwords.txt"))
 
 
-def score(text: str) -> tuple[float, int]:
-    """(polarity -1..1, number of sentiment words found) for Welsh text."""
-    words = [fold(w) for w in WORD.findall(text)]
+def hits(text: str) -> list[Hit]:
+    """The sentiment words of a Welsh text, after negation and intensifiers."""
+    words = [fold(w) for w in TOKEN.findall(text)]
     entries = lexicon()
-    scores: list[float] = []
+    found: list[Hit] = []
     negated_until = -1
     for i, word in enumerate(words):
-        if word in NEGATORS:
-            negated_until = i + 6
+        if word in CLAUSE_END:
+            negated_until = -1
+            continue
+        before = words[i - 1] if i else "."
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if (word in NEGATORS and not (word == "dim" and after == "ond")
+                or word == "na" and (after in NA_VERBS or before in CLAUSE_END)
+                or word == "ni" and before in CLAUSE_END and after not in CLAUSE_END):
+            negated_until = i + NEGATION_SCOPE
             continue
         if word in BOUNDARIES:
+            # "ond" (but): the clause after it outweighs the one before, and negation stops.
+            found = [Hit(h.word, h.value, h.weight * 0.5) for h in found]
             negated_until = -1
             continue
         hit = entries.get(word)
         if hit is None:
+            if before == "rhy" and word not in FUNCTION_WORDS:
+                found.append(Hit("rhy " + word, TOO_NEUTRAL))  # "rhy hir" (too long): a complaint
             continue
         value = hit[1]
-        before = words[i - 1] if i else ""
-        after = words[i + 1] if i + 1 < len(words) else ""
         after2 = " ".join(words[i + 1:i + 3])
-        value *= INTENSIFIERS_BEFORE.get(before, 1.0) * DIMINISHERS.get(before, 1.0)
+        if before == "rhy":
+            value = value * 1.3 if value < 0 else TOO_NEUTRAL  # even a good quality, too much, is a complaint
+        else:
+            value *= INTENSIFIERS_BEFORE.get(before, 1.0) * DIMINISHERS.get(before, 1.0)
         value *= INTENSIFIERS_AFTER.get(after, INTENSIFIERS_AFTER.get(after2, 1.0))
-        if before == "rhy" and value > 0:
-            value = -0.3  # "rhy" (too) makes even a good quality a complaint
         if i <= negated_until:
-            value *= -0.8
-        scores.append(max(-1.0, min(1.0, value)))
-    if not scores:
-        return 0.0, 0
-    return max(-1.0, min(1.0, sum(scores) / len(scores) ** 0.8)), len(scores)
+            value *= NEGATED
+        found.append(Hit(word, max(-1.0, min(1.0, value))))
+    return found
