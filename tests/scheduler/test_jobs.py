@@ -111,3 +111,18 @@ async def test_red_actions_escalate_only_when_left_red_beyond_the_grace_period(d
             await s.delete(row)
         await s.commit()
     assert await escalations(db, SETTINGS, NOW) == 1  # a fresh red update restarts the grace period
+
+
+async def test_a_job_another_replica_is_running_is_skipped(db, plan):
+    from sqlalchemy import text
+
+    from scheduler.jobs import job_lock_key
+
+    if not db.is_postgres:
+        assert await run_job("action-reminders", db, SETTINGS, NOW) == 3  # SQLite: one instance, no lock
+        return
+    async with db.engine.connect() as other, other.begin():  # another replica mid-sweep
+        await other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": job_lock_key("action-reminders")})
+        assert await run_job("action-reminders", db, SETTINGS, NOW) is None
+        assert await run_job("escalations", db, SETTINGS, NOW) == 1  # each job has its own lock
+    assert await run_job("action-reminders", db, SETTINGS, NOW) == 3
