@@ -12,6 +12,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 async def axe_violations(page) -> list:
+    assert AXE.exists(), "axe-core is missing: run scripts/setup (npm ci) first"
     await page.add_script_tag(path=str(AXE))
     result = await page.evaluate("async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
                                  AXE_TAGS)
@@ -185,3 +186,16 @@ async def test_axe_finds_no_violations_in_either_language(site, page):
         await page.goto(f"{base}/consultations/withdraw?lang={lang}")
         await page.click("button[type=submit]")  # the withdraw page's error state
         assert await axe_violations(page) == [], (lang, "withdraw errors")
+
+
+async def test_language_switch_opens_the_same_page_in_the_other_language(site, page):
+    base, _, _ = site
+    await page.goto(f"{base}/consultations/bws/respond?lang=en")
+    await page.click("text=Cymraeg")
+    assert page.url.endswith("/consultations/bws/respond?lang=cy")
+    assert await page.get_attribute("html", "lang") == "cy"
+    assert await page.locator("h1").inner_text() == "Ymateb: Bysiau lleol"
+    await page.goto(f"{base}/consultations/bws")  # remembered
+    assert await page.locator("h1").inner_text() == "Bysiau lleol"
+    await page.click("text=English")
+    assert await page.locator("h1").inner_text() == "Local buses"

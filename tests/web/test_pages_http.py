@@ -150,3 +150,26 @@ async def test_withdraw_page_failures_are_explained(site):
         async with http.post(f"{base}/consultations/withdraw", data={"csrf": "forged", "reference": "x", "code": "y"}) as r:
             assert r.status == 400
     assert app[SETTINGS].form_min_seconds == 0
+
+
+async def test_posting_to_a_closed_consultation_is_409_and_nothing_is_stored(site):
+    base, db, _ = site
+    await seed_consultation(db, "old", opens=utcnow() - timedelta(weeks=20), closes=utcnow() - timedelta(weeks=1))
+    async with jar() as http:
+        fields = await form_fields(http, base)  # a real token from an open form
+        async with http.post(f"{base}/consultations/old/respond?lang=cy", data={**fields, "answer-q1": "Hwyr"}) as r:
+            assert r.status == 409 and "Mae'r ymgynghoriad hwn wedi cau" in await shown(r)
+    async with db.session() as s:
+        assert (await s.exec(select(Response))).all() == []
+
+
+async def test_language_from_the_browser_then_the_cookie_then_the_query(site):
+    base, _, _ = site
+    async with jar() as http:
+        async with http.get(f"{base}/consultations", headers={"Accept-Language": "cy-GB,cy;q=0.9,en;q=0.5"}) as r:
+            assert '<html lang="cy">' in await r.text()
+        async with http.get(f"{base}/consultations?lang=en") as r:
+            html = await r.text()
+            assert '<html lang="en">' in html and 'href="/consultations?lang=cy"' in html
+        async with http.get(f"{base}/consultations", headers={"Accept-Language": "cy"}) as r:
+            assert '<html lang="en">' in await r.text()  # the remembered choice wins over the browser's
