@@ -184,11 +184,11 @@ async def consultation_page(request: web.Request) -> web.Response:
 
 
 def _form(request: web.Request, lang: str, view: ConsultationView, cookie: str, *, values=None,
-          errors=None, field_errors=None, status: int = 200) -> web.Response:
+          errors=None, field_errors=None, status: int = 200, started: str | None = None) -> web.Response:
     secret = request.app[SECRET]
     counts = {"remaining": raw(lang, "web.characters_remaining"), "over": raw(lang, "web.characters_over")}
     return render(request, "respond.html", lang, status=status, c=_describe(request, view, lang, utcnow()),
-                  csrf=forms.csrf_token(secret, cookie), started=forms.started_stamp(secret),
+                  csrf=forms.csrf_token(secret, cookie), started=started or forms.started_stamp(secret),
                   honeypot=forms.HONEYPOT, limit=f"{service.TEXT_LIMIT:,}", max_length=service.TEXT_LIMIT,
                   counts=json.dumps(counts, ensure_ascii=False), values=values or {"language": lang},
                   errors=errors or [], field_errors=field_errors or {})
@@ -254,8 +254,9 @@ async def respond_post(request: web.Request) -> web.Response:
                     anchor = f"answer-{view.questions[0].key}" if view.questions else "main"
                 messages.setdefault(anchor, t(lang, f"consultation.{e.message_key}", **e.params))
             errors = [{"anchor": a, "message": m} for a, m in messages.items()]
+            # The first visit's stamp is kept: correcting a mistake is not a fresh race against the clock.
             return _form(request, lang, view, cookie, values=values, errors=errors, field_errors=messages,
-                         status=400)
+                         status=400, started=form.get("started"))
     worker.wake_analysis(request.app)
     response = render(request, "thanks.html", lang, reference=submitted.reference, token=submitted.withdrawal_token)
     response.headers["Cache-Control"] = "no-store"  # the withdrawal code is shown once

@@ -1,6 +1,7 @@
 """The pages over plain HTTP: Welsh plurals and dates, 'you said, we did', the response language,
 friendly refusals (413, 429, unreadable bodies, file uploads), security headers, 404 and not-yet-open."""
 
+import asyncio
 import html as markup
 import re
 from datetime import timedelta
@@ -173,3 +174,22 @@ async def test_language_from_the_browser_then_the_cookie_then_the_query(site):
             assert '<html lang="en">' in html and 'href="/consultations?lang=cy"' in html
         async with http.get(f"{base}/consultations", headers={"Accept-Language": "cy"}) as r:
             assert '<html lang="en">' in await r.text()  # the remembered choice wins over the browser's
+
+
+async def test_correcting_a_mistake_keeps_the_first_fill_time(site):
+    base, _, app = site
+    async with jar() as http:
+        fields = await form_fields(http, base)
+        async with http.post(f"{base}/consultations/bws/respond", data={**fields, "email": "not-an-address"}) as r:
+            html = await r.text()
+            assert r.status == 400 and 'href="#answer-q1"' in html and 'href="#email"' in html
+            assert 'value="not-an-address"' in html
+        again = dict(re.findall(r'name="(csrf|started)" value="([^"]+)"', html))
+        assert again["started"] == fields["started"]
+        app[SETTINGS].form_min_seconds = 0.5  # the second try is quick, but the form was first shown long ago
+        try:
+            await asyncio.sleep(0.6)
+            async with http.post(f"{base}/consultations/bws/respond", data={**again, "answer-q1": "Now"}) as r:
+                assert r.status == 200
+        finally:
+            app[SETTINGS].form_min_seconds = 0
