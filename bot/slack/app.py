@@ -21,12 +21,13 @@ log = logging.getLogger("cyswllt.slack")
 
 BOLT = web.AppKey("slack_bolt", AsyncApp)
 CLIENT = web.AppKey("slack_client", AsyncWebClient)
+BOT = web.AppKey("slack_listeners_bot", Bot)
 
 
 def build_bolt(app: web.Application) -> AsyncApp:
     settings = app[SETTINGS]
-    # Bolt copies its client (and deep-copies each request for lazy listeners), so it cannot hold a
-    # live HTTP session: listener calls open their own, the outbox sender uses the pooled client.
+    # Bolt makes a client per request from this one (and deep-copies requests for lazy listeners), so
+    # it holds no live HTTP session: listener calls open their own, the outbox sender uses the pool.
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base)
 
     def wake_outbox() -> None:
@@ -39,7 +40,8 @@ def build_bolt(app: web.Application) -> AsyncApp:
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret, name="cyswllt")
     # Runs after Bolt's signature check: a retry is answered 200 and never handled twice.
     bolt.use(RetryFilter())
-    register_all(bolt, Bot(Context(app[DB], settings), wake_outbox))
+    app[BOT] = Bot(Context(app[DB], settings), wake_outbox)
+    register_all(bolt, app[BOT])
     return bolt
 
 
@@ -47,19 +49,26 @@ async def slack_events(request: web.Request) -> web.Response:
     bolt = request.app.get(BOLT)
     if bolt is None:
         return web.Response(status=503, text=t("en", "slack.not_configured"))
-    try:
-        bolt_request = await to_bolt_request(request)
-    except UnicodeDecodeError:
-        return web.Response(status=400, text="The request body is not UTF-8.")
-    return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+    with request.app[BOT].backstage.acknowledging():
+        try:
+            bolt_request = await to_bolt_request(request)
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="The request body is not UTF-8.")
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
 
-async def client_ctx(app: web.Application):
-    # One HTTP connection pool for the outbox sender's Web API calls, closed with the app.
+async def http_ctx(app: web.Application):
+    # One connection pool for answers through response_url and the outbox sender's Web API calls.
     session = aiohttp.ClientSession()
-    app[CLIENT].session = session
+    bot = app[BOT]
+    bot.http = session
+    if CLIENT in app:
+        app[CLIENT].session = session
     yield
-    app[CLIENT].session = None
+    await bot.drain()
+    bot.http = None
+    if CLIENT in app:
+        app[CLIENT].session = None
     await session.close()
 
 
@@ -70,9 +79,9 @@ def setup(app: web.Application) -> None:
         log.info("Slack is off: SLACK_SIGNING_SECRET is not set")
         return
     app[BOLT] = build_bolt(app)
+    app.cleanup_ctx.append(http_ctx)
     if settings.slack_bot_token:
         app[CLIENT] = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base)
-        app.cleanup_ctx.append(client_ctx)
         app[SENDERS]["slack"] = SlackSender(app[CLIENT])
     else:
         log.warning("SLACK_BOT_TOKEN is not set: Slack requests are verified but nothing can be sent")

@@ -27,19 +27,16 @@ def register(bolt, bot: Bot) -> None:
         words = form.command.split()
         language = (verb_of(words[0])[1] if words else None) or "en"
         channel = (body.get("channel") or {}).get("id")
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=modal(form, language, {"channel": channel}))
+        # The trigger_id expires in 3 seconds, so the modal opens now, not after other work.
+        await client.views_open(trigger_id=body["trigger_id"], view=modal(form, language, {"channel": channel}))
 
-    async def ack_now(ack):
-        await ack()
-
-    async def run(body, respond, client):
+    async def run_click(body: dict, client) -> None:
         action = body["actions"][0]
-        user = body["user"]["id"]
+        words = action.get("value", "")
         channel = (body.get("channel") or {}).get("id")
-        reply = await bot.run(user, action.get("value", ""), channel, source="button")
+        reply = await bot.run(body["user"]["id"], words, channel, source="button")
         message = body.get("message") or {}
-        in_thread = HISTORY.match(action.get("value", "")) and message.get("ts") and channel \
+        in_thread = HISTORY.match(words) and message.get("ts") and channel \
             and not (body.get("container") or {}).get("is_ephemeral")
         if in_thread:
             # The update history belongs with the message it is about.
@@ -48,8 +45,11 @@ def register(bolt, bot: Bot) -> None:
                                           unfurl_links=False, unfurl_media=False, parse="none",
                                           link_names=False)
         else:
-            await respond(text=fallback_text(reply), blocks=render(reply), response_type="ephemeral",
-                          replace_original=False, unfurl_links=False, unfurl_media=False)
+            await bot.respond(body.get("response_url", ""), reply)
+
+    async def click(ack, body, client):
+        await ack()
+        bot.after_ack(run_click(body, client))
 
     bolt.action(re.compile(r"^lsbform:"))(open_form)
-    bolt.action(re.compile(r"^lsb:"))(ack=ack_now, lazy=[run])
+    bolt.action(re.compile(r"^lsb:"))(click)

@@ -1,19 +1,18 @@
-"""``/lsb``: acknowledged at once; the work runs after the ack and answers via response_url."""
+"""``/lsb``: acknowledged at once; the handlers run after the ack and answer via response_url."""
 
 from __future__ import annotations
 
-from bot.slack.blocks import fallback_text, render
 from bot.slack.listeners import Bot
 
 
 def register(bolt, bot: Bot) -> None:
-    async def ack_now(ack):
-        await ack()
-
-    async def run(body, respond):
+    async def answer(body: dict) -> None:
         reply = await bot.run(body.get("user_id", ""), body.get("text", ""), body.get("channel_id"))
-        await respond(text=fallback_text(reply), blocks=render(reply),
-                      response_type="ephemeral" if reply.ephemeral else "in_channel", replace_original=False,
-                      unfurl_links=False, unfurl_media=False)
+        await bot.respond(body.get("response_url", ""), reply)
 
-    bolt.command("/lsb")(ack=ack_now, lazy=[run])
+    async def lsb(ack, body):
+        # Slack allows 3 seconds for this empty ack; the work starts once it has gone.
+        await ack()
+        bot.after_ack(answer(body))
+
+    bolt.command("/lsb")(lsb)

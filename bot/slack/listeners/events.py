@@ -7,14 +7,13 @@ from bot.slack.listeners import Bot
 
 
 def register(bolt, bot: Bot) -> None:
-    async def ack_now(ack):
-        await ack()
-
-    async def publish_home(event, client):
-        if event.get("tab", "home") != "home":
-            return
-        user = event["user"]
+    async def publish_home(user: str, client) -> None:
         reply = await bot.run(user, "home", None, source="event")
         await client.views_publish(user_id=user, view={"type": "home", "blocks": render(reply)[:100]})
 
-    bolt.event("app_home_opened")(ack=ack_now, lazy=[publish_home])
+    async def home_opened(event, client):
+        # Bolt acknowledges events by itself before this runs.
+        if event.get("tab", "home") == "home":
+            bot.after_ack(publish_home(event["user"], client))
+
+    bolt.event("app_home_opened")(home_opened)
