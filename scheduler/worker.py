@@ -56,6 +56,7 @@ class OutboxWorker:
         self.wake = asyncio.Event()
         self._last_send: dict[tuple[str, str], float] = {}
         self._started = False
+        self._warned: dict[str, float] = {}
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -125,7 +126,11 @@ class OutboxWorker:
     async def deliver(self, row: OutboxMessage) -> None:
         sender = self.senders.get(row.platform)
         if sender is None:
-            log.warning("no sender for platform %s: outbox row %s waits", row.platform, row.id)
+            # Once per platform every ten minutes, not once per row per minute.
+            if time.monotonic() - self._warned.get(row.platform, -1e9) > 600:
+                self._warned[row.platform] = time.monotonic()
+                log.warning("no sender for platform %s (not configured?): its messages wait, e.g. outbox row %s",
+                            row.platform, row.id)
             await self._finish(row, state=OutboxState.pending, attempts=row.attempts - 1,
                                next_attempt_at=self.now() + timedelta(seconds=60),
                                last_error=f"no sender registered for {row.platform}")
