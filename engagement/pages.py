@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -66,13 +66,17 @@ def render(request: web.Request, template: str, lang: str, *, status: int = 200,
     return response
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite may give naive UTC
+
+
 def _local(request: web.Request, moment: datetime) -> datetime:
     """Dates are the board's calendar dates (CYSWLLT_TIMEZONE), not UTC's."""
     try:
         zone = ZoneInfo(request.app[SETTINGS].timezone)
     except (KeyError, ValueError):
         zone = ZoneInfo("Europe/London")
-    return service._aware(moment).astimezone(zone)
+    return _aware(moment).astimezone(zone)
 
 
 def _date(request: web.Request, moment: datetime, lang: str) -> str:
@@ -84,7 +88,7 @@ def _describe(request: web.Request, view: ConsultationView, lang: str, now: date
     cy = lang == "cy"
     # Calendar days, so a consultation closing tomorrow morning is not "closes today" tonight.
     days = max(0, (_local(request, c.closes_at).date() - _local(request, now).date()).days)
-    not_yet_open = service._aware(c.opens_at) > now
+    not_yet_open = _aware(c.opens_at) > now
     return {
         "slug": c.slug, "is_open": view.is_open,
         "title": c.title_cy if cy else c.title_en,
@@ -110,7 +114,7 @@ def _not_found(request: web.Request, lang: str) -> web.Response:
 
 def _closed(request: web.Request, lang: str, view_or_consultation, status: int) -> web.Response:
     c = getattr(view_or_consultation, "consultation", view_or_consultation)
-    if service._aware(c.opens_at) > utcnow():
+    if _aware(c.opens_at) > utcnow():
         return _message(request, lang, "web.not_open_title",
                         t(lang, "consultation.not_open", date=_date(request, c.opens_at, lang)), status)
     return _message(request, lang, "web.closed_title",
