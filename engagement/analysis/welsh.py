@@ -78,17 +78,29 @@ def demutate(word: str) -> set[str]:
 def lexicon() -> dict[str, tuple[str, float]]:
     """Every mutated form of every lemma, folded -> (lemma, polarity)."""
     forms: dict[str, tuple[str, float]] = {}
+    predicative = _predicative()
     # A mutated form that is also a common word is left out: "na" (nasal "da") is "than"/"not".
     common = stopwords() | NEGATORS | FUNCTION_WORDS | NA_VERBS | {"na", "ni", "ei", "fe", "hen", "deg", "gwyn", "dau", "dwy", "fan", "man", "ddau"}
     for lemma, polarity in table("welsh_lexicon.tsv").items():
         for form in mutations(lemma):
             if form != lemma and fold(form) in common:
+                # ...except as a predicate after "yn"/"mor"/"rhy": "yn deg" is "fair", not "ten".
+                predicative.setdefault(fold(form), (lemma, float(polarity)))
                 continue
             # A radical form wins over another word's mutated form (e.g. "dig" vs "tig").
             key = fold(form)
             if key not in forms or form == lemma:
                 forms[key] = (lemma, float(polarity))
     return forms
+
+
+@cache
+def _predicative() -> dict[str, tuple[str, float]]:
+    """Mutated forms that are also common words, filled by ``lexicon()``."""
+    return {}
+
+
+PREDICATIVE_AFTER = {"yn", "n", "mor", "rhy", "go", "eithaf", "eitha", "braidd", "hynod"}
 
 
 @cache
@@ -119,6 +131,8 @@ def hits(text: str) -> list[Hit]:
             negated_until = -1
             continue
         hit = entries.get(word)
+        if hit is None and before in PREDICATIVE_AFTER:
+            hit = _predicative().get(word)
         if hit is None:
             if before == "rhy" and word not in FUNCTION_WORDS:
                 found.append(Hit("rhy " + word, TOO_NEUTRAL))  # "rhy hir" (too long): a complaint
