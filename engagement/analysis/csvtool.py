@@ -10,29 +10,45 @@ from typing import TextIO
 from engagement.analysis import analyse
 
 ADDED = ["language", "sentiment", "polarity", "confidence", "themes"]
+# Spellings of a language an officer might type in a `language` column.
+LANGUAGE_NAMES = {"cy": "cy", "cym": "cy", "wel": "cy", "welsh": "cy", "cymraeg": "cy", "cy-gb": "cy",
+                  "en": "en", "eng": "en", "english": "en", "saesneg": "en", "en-gb": "en"}
+
+
+def _clean(name: str | None) -> str:
+    return (name or "").replace("\ufeff", "").strip().lower()
 
 
 def analyse_csv(infile: TextIO, outfile: TextIO) -> int:
+    """Read a CSV with a `text` column; write its rows with language, sentiment, polarity, confidence
+    and themes added. A non-blank `language` in the input is kept as it is, and used for the analysis
+    when it names Welsh or English. Returns the number of rows."""
     reader = csv.DictReader(infile)
-    if reader.fieldnames is None or "text" not in [f.strip().lower() for f in reader.fieldnames]:
-        raise ValueError("the CSV needs a header row with a 'text' column")
-    fields = [f for f in reader.fieldnames]
-    text_column = next(f for f in fields if f.strip().lower() == "text")
-    language_column = next((f for f in fields if f.strip().lower() == "language"), None)
-    out_fields = fields + [c for c in ADDED if c not in [f.strip().lower() for f in fields]]
-    writer = csv.DictWriter(outfile, fieldnames=out_fields, lineterminator="\n")
+    fields = reader.fieldnames
+    if not fields:
+        raise ValueError("the CSV is empty: it needs a header row with a 'text' column")
+    fields = reader.fieldnames = [f.replace("\ufeff", "") for f in fields]  # a BOM from Excel
+    cleaned = [_clean(f) for f in fields]
+    if "text" not in cleaned:
+        raise ValueError(f"the CSV header has no 'text' column (it has: {', '.join(f for f in cleaned if f)})")
+    text_column = fields[cleaned.index("text")]
+    language_column = fields[cleaned.index("language")] if "language" in cleaned else None
+    out_fields = list(fields) + [c for c in ADDED if c not in cleaned]
+    column = {c: fields[cleaned.index(c)] if c in cleaned else c for c in ADDED}
+    writer = csv.DictWriter(outfile, fieldnames=out_fields, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     count = 0
     for row in reader:
-        given = (row.get(language_column) or "").strip().lower() if language_column else ""
-        result = analyse(row.get(text_column) or "", given if given in ("cy", "en") else None)
+        given = (row.get(language_column) or "").strip() if language_column else ""
+        result = analyse(row.get(text_column) or "", LANGUAGE_NAMES.get(given.lower()))
         row.update({
-            language_column or "language": result.language,
-            "sentiment": result.sentiment,
-            "polarity": f"{result.polarity:.3f}",
-            "confidence": f"{result.confidence:.3f}",
-            "themes": "; ".join(result.themes),
+            column["language"]: given or result.language,
+            column["sentiment"]: result.sentiment,
+            column["polarity"]: f"{result.polarity:.3f}",
+            column["confidence"]: f"{result.confidence:.3f}",
+            column["themes"]: "; ".join(result.themes),
         })
+        row.pop(None, None)  # cells beyond the header
         writer.writerow(row)
         count += 1
     return count
