@@ -22,6 +22,9 @@ log = logging.getLogger("cyswllt.slack")
 BOLT = web.AppKey("slack_bolt", AsyncApp)
 CLIENT = web.AppKey("slack_client", AsyncWebClient)
 BOT = web.AppKey("slack_listeners_bot", Bot)
+# A click on a message with many buttons carries the whole message back: far more than the 64 KB
+# the rest of the service accepts.
+MAX_SLACK_BODY = 1024 * 1024
 
 
 def build_bolt(app: web.Application) -> AsyncApp:
@@ -51,7 +54,7 @@ async def slack_events(request: web.Request) -> web.Response:
         return web.Response(status=503, text=t("en", "slack.not_configured"))
     with request.app[BOT].backstage.acknowledging():
         try:
-            bolt_request = await to_bolt_request(request)
+            bolt_request = await to_bolt_request(request.clone(client_max_size=MAX_SLACK_BODY))
         except UnicodeDecodeError:
             return web.Response(status=400, text="The request body is not UTF-8.")
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))

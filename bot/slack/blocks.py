@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bot.slack.escape import mrkdwn, plain
@@ -29,11 +30,23 @@ def button_value(command: str, form: Form | None) -> tuple[str, str]:
     return "lsb", command[:2000]
 
 
+def rag_mark(rag: str | None, language: str) -> tuple[str, str]:
+    """(emoji, word) for a RAG status: the colour is never the only signal."""
+    if rag not in RAG_EMOJI:
+        return "", ""
+    return RAG_EMOJI[rag], t(language, f"common.rag_{rag}")
+
+
 def render(reply: Reply) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for n, section in enumerate(reply.sections):
+        emoji, word = rag_mark(section.rag, reply.language)
+        # The status fact (when there is one) carries the emoji beside its word; otherwise the text does.
+        status = next((f for f in section.facts if word and f.value.lower().startswith(word.lower())), None)
+        said = status is not None or (word and re.search(rf"\b{re.escape(word)}\b",
+                                                         f"{section.heading or ''} {section.text}", re.IGNORECASE))
+        mark = emoji if said or not word else f"{emoji} {word} ·"
         lines = []
-        mark = RAG_EMOJI.get(section.rag or "", "")
         if section.heading:
             lines.append(f"{mark} *{mrkdwn(section.heading)}*".strip())
         if section.text:
@@ -43,7 +56,7 @@ def render(reply: Reply) -> list[dict[str, Any]]:
             block["text"] = {"type": "mrkdwn", "text": plain("\n".join(lines), 3000), "verbatim": True}
         if section.facts:
             block["fields"] = [{"type": "mrkdwn", "verbatim": True,
-                                "text": plain(f"*{mrkdwn(f.label)}*\n{mrkdwn(f.value)}", 2000)}
+                                "text": plain(f"*{mrkdwn(f.label)}*\n{emoji + ' ' if f is status else ''}{mrkdwn(f.value)}", 2000)}
                                for f in section.facts[:10]]
         if "text" in block or "fields" in block:
             blocks.append(block)
@@ -95,12 +108,15 @@ def modal(form: Form, language: str, metadata: dict[str, Any]) -> dict[str, Any]
 def submitted_command(view: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The command words a submitted modal stands for, and its metadata."""
     metadata = json.loads(view.get("private_metadata") or "{}")
-    command = metadata.get("command", "")
-    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
+    values: dict[str, str] = {}
+    for actions in (view.get("state") or {}).get("values", {}).values():
         for name, state in actions.items():
             value = (state.get("selected_option") or {}).get("value") or state.get("selected_date") \
                 or state.get("value") or ""
-            command = command.replace("{" + name + "}", " ".join(str(value).split()) if name != "note" else str(value))
+            # Only free text keeps its line breaks; a choice or a date is one word.
+            values[name] = str(value) if name in ("note", "text") else " ".join(str(value).split())
+    # One pass, so a placeholder typed inside a note is left as the member wrote it.
+    command = re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), ""), metadata.get("command", ""))
     return command, metadata
 
 

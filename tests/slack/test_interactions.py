@@ -145,3 +145,18 @@ async def test_every_command_word_in_both_languages(slack):
         n += 1
         await slack.command(words)
         assert (await slack.replies(n))[-1]["text"] == t(lang, "handlers.lang_set")
+
+
+async def test_a_click_on_a_long_message_is_not_refused_for_its_size(slack):
+    # Slack sends the whole message back with a click: 20 actions with buttons is well over 64 KB.
+    filler = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}} for _ in range(40)]
+    payload = {"type": "block_actions", "user": {"id": "UOWNER"}, "team": {"id": "T0001"},
+               "channel": {"id": "CBOARD"}, "container": {"type": "message", "message_ts": "5.6"},
+               "message": {"ts": "5.6", "blocks": filler}, "response_url": slack.fake.response_url(),
+               "actions": [{"action_id": "lsb:0:1", "type": "button", "value": "history A-1"}]}
+    status, _ = await slack.interact(payload)
+    assert status == 200
+    assert (await slack.fake.wait_for("chat.postMessage"))[0].args["thread_ts"] == "5.6"
+    huge = {**payload, "message": {"ts": "5.6", "blocks": filler * 10}}
+    status, _ = await slack.interact(huge)
+    assert status == 413
