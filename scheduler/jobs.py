@@ -7,6 +7,7 @@ PostgreSQL each run holds an advisory lock, so of several replicas one sweeps at
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
@@ -450,19 +451,32 @@ def setup(app: web.Application) -> None:
 
     async def scheduler_ctx(app: web.Application):
         scheduler = AsyncIOScheduler(timezone=app[SETTINGS].timezone)
+        running: set[asyncio.Task] = set()
+
+        async def sweep(name: str) -> int | None:
+            # Remembered so that shutting down lets a sweep in progress finish its transaction.
+            task = asyncio.current_task()
+            running.add(task)
+            try:
+                return await run_job(name, app[DB], app[SETTINGS])
+            finally:
+                running.discard(task)
+
         started = datetime.now(ZoneInfo(app[SETTINGS].timezone))
         for name in JOBS:
-            args = [name, app[DB], app[SETTINGS]]
-            scheduler.add_job(run_job, trigger(name, app[SETTINGS]), id=name, name=name, args=args,
+            scheduler.add_job(sweep, trigger(name, app[SETTINGS]), id=name, name=name, args=[name],
                               coalesce=True, max_instances=1)
             if name != "digests":
                 # Reminder sweeps also run once at start-up, as a job of its own so the regular
                 # times stay where `cyswllt jobs list` says; digests keep to their schedule.
-                scheduler.add_job(run_job, "date", run_date=started, id=f"{name}@start", name=f"{name} (start-up)",
-                                  args=args, misfire_grace_time=300)
+                scheduler.add_job(sweep, "date", run_date=started, id=f"{name}@start", name=f"{name} (start-up)",
+                                  args=[name], misfire_grace_time=300)
         scheduler.start()
         log.info("scheduler started: %s", ", ".join(JOBS))
         yield
+        scheduler.pause()
+        if running:
+            await asyncio.wait(list(running), timeout=10)
         scheduler.shutdown(wait=False)
 
     app.cleanup_ctx.append(scheduler_ctx)
