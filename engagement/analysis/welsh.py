@@ -115,8 +115,8 @@ def hits(text: str) -> list[Hit]:
     found: list[Hit] = []
     negated_until = -1
     for i, word in enumerate(words):
-        if word in CLAUSE_END:
-            negated_until = -1
+        if word in CLAUSE_END or word in ("a", "ac") and negated_until >= i:
+            negated_until = -1  # "heb ei glanhau ac yn frwnt": the negation ends with its clause
             continue
         before = words[i - 1] if i else "."
         after = words[i + 1] if i + 1 < len(words) else ""
