@@ -29,9 +29,10 @@ async def outbox_ctx(app: web.Application):
     task = asyncio.create_task(worker.run(), name="outbox-worker")
     log.info("outbox worker started (senders: %s)", ", ".join(sorted(app[SENDERS])) or "none")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    # Let the message in hand finish (a cancelled send would leave its row "sending" until checked).
+    worker.stop()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, timeout=10)
 
 
 def setup(app: web.Application) -> None:

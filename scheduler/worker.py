@@ -57,13 +57,14 @@ class OutboxWorker:
         self._last_send: dict[tuple[str, str], float] = {}
         self._started = False
         self._warned: dict[str, float] = {}
+        self.stopping = False
 
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self) -> None:
         await self.recover(stale_only=self.db.is_postgres)
         self._started = True
-        while True:
+        while not self.stopping:
             try:
                 delivered = await self.deliver_due()
                 await self.recover(stale_only=True)
@@ -83,9 +84,22 @@ class OutboxWorker:
     async def deliver_due(self, limit: int = 20) -> int:
         """Claim and deliver the rows that are due now; the number handed to a sender."""
         rows = await self.claim(limit)
-        for row in rows:
+        for done, row in enumerate(rows):
+            if self.stopping:
+                # Shutting down: the rows not yet handed over go back as they were, costing no attempt.
+                await self._release(rows[done:])
+                return done
             await self.deliver(row)
         return len(rows)
+
+    def stop(self) -> None:
+        """Finish the message in hand, then stop (the service is shutting down)."""
+        self.stopping = True
+        self.wake.set()
+
+    async def _release(self, rows: list[OutboxMessage]) -> None:
+        for row in rows:
+            await self._finish(row, state=OutboxState.pending, attempts=row.attempts - 1, claimed_at=None)
 
     # --- claiming -------------------------------------------------------------------------
 

@@ -171,3 +171,21 @@ async def test_a_long_rate_limited_row_is_eventually_dead_lettered(db):
         clock["now"] += timedelta(hours=7)
         await worker.deliver_due()
     assert (await row(db)).state == "dead"
+
+
+async def test_stopping_finishes_the_message_in_hand_and_puts_the_rest_back(db):
+    class Slow(Recorder):
+        async def send(self, message):
+            worker.stop()  # the service is told to stop while this message is being sent
+            await asyncio.sleep(0.2)
+            return await super().send(message)
+
+    sender = Slow()
+    worker = OutboxWorker(db, {"slack": sender}, settings())
+    for n in range(3):
+        await queue(db, f"k{n}", channel=f"C{n}")
+    await asyncio.wait_for(worker.run(), timeout=10)
+    assert sender.sent == ["k0"]
+    states = {(await row(db, f"k{n}")).state for n in (1, 2)}
+    assert (await row(db, "k0")).state == "sent" and states == {"pending"}
+    assert (await row(db, "k1")).attempts == 0
