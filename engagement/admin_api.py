@@ -19,7 +19,7 @@ from cyswllt.appkeys import DB
 from cyswllt.openapi import BEARER, describe
 from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
 from storage.models import (
-    Consultation, ConsultationGroup, ModerationState, Question, Response, StakeholderGroup, utcnow,
+    Answer, Consultation, ConsultationGroup, ModerationState, Question, Response, StakeholderGroup, utcnow,
 )
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
@@ -63,6 +63,16 @@ class ConsultationIn(BaseModel):
     def aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("give a timezone, e.g. 2026-12-01T09:00:00+00:00")
+        if value is not None and not 2000 <= value.year <= 2100:
+            raise ValueError("give a date between the years 2000 and 2100")
+        return value
+
+    @field_validator("questions")
+    @classmethod
+    def distinct(cls, value: list[QuestionIn] | None) -> list[QuestionIn] | None:
+        repeated = sorted({q.id for q in value or [] if [p.id for p in value].count(q.id) > 1})
+        if repeated:
+            raise ValueError(f"each question needs its own id; repeated: {', '.join(repeated)}")
         return value
 
 
@@ -112,18 +122,30 @@ def _consultation_json(c: Consultation, counts: dict[str, int] | None = None) ->
     return data
 
 
-async def _set_questions(session, consultation: Consultation, questions: list[QuestionIn]) -> None:
-    await session.exec(delete(Question).where(Question.consultation_id == consultation.id,
-                                              Question.kind != "welsh_language"))
-    for position, q in enumerate(questions):
-        if q.id == WELSH_LANGUAGE_KEY:
-            continue
-        session.add(Question(consultation_id=consultation.id, key=q.id, position=position, text_en=q.text_en,
-                             text_cy=q.text_cy, hint_en=q.hint_en, hint_cy=q.hint_cy))
+async def _set_questions(session, consultation: Consultation, questions: list[QuestionIn]) -> list[str]:
+    """Make the questions these, in this order (updated in place by id, so answers stay with their
+    question). Returns the ids of questions that would be removed but have answers (nothing changed)."""
+    existing = {q.key: q for q in (await session.exec(select(Question).where(
+        Question.consultation_id == consultation.id, Question.kind != "welsh_language"))).all()}
+    wanted = [q for q in questions if q.id != WELSH_LANGUAGE_KEY]
+    dropped = [q for key, q in existing.items() if key not in {w.id for w in wanted}]
+    if dropped:
+        answered = (await session.exec(select(Question.key).join(Answer, Answer.question_id == Question.id)
+                                       .where(Question.id.in_([q.id for q in dropped])).distinct())).all()
+        if answered:
+            return sorted(answered)
+        for question in dropped:
+            await session.delete(question)
+    for position, q in enumerate(wanted):
+        question = existing.get(q.id) or Question(consultation_id=consultation.id, key=q.id)
+        question.position, question.text_en, question.text_cy = position, q.text_en, q.text_cy
+        question.hint_en, question.hint_cy = q.hint_en, q.hint_cy
+        session.add(question)
     has_welsh = (await session.exec(select(Question).where(Question.consultation_id == consultation.id,
                                                            Question.kind == "welsh_language"))).first()
     if has_welsh is None:
         session.add(Question(consultation_id=consultation.id, position=1000, **WELSH_LANGUAGE_QUESTION))
+    return []
 
 
 async def _set_groups(session, consultation: Consultation, slugs: list[str]) -> list[str]:
@@ -196,8 +218,9 @@ async def edit_consultation(request: web.Request) -> web.Response:
         if problem := _period_problem(consultation.opens_at, consultation.closes_at, consultation.short_period_reason):
             return _error(422, problem)
         session.add(consultation)
-        if data.questions is not None:
-            await _set_questions(session, consultation, data.questions)
+        if data.questions is not None and (answered := await _set_questions(session, consultation, data.questions)):
+            await session.rollback()
+            return _error(422, f"these questions have answers and cannot be removed: {', '.join(answered)}")
         if data.groups is not None and (missing := await _set_groups(session, consultation, data.groups)):
             await session.rollback()
             return _error(422, f"unknown stakeholder groups: {', '.join(missing)}")
@@ -225,7 +248,7 @@ def _response_json(r: Response, group: str | None) -> dict[str, Any]:
 
 async def _responses(request: web.Request) -> tuple[Consultation | None, list[tuple[Response, str | None]]]:
     try:
-        offset = max(0, int(request.query.get("offset", 0)))
+        offset = min(2**31 - 1, max(0, int(request.query.get("offset", 0))))
         limit = min(1000, max(1, int(request.query.get("limit", 100))))
     except ValueError:
         raise web.HTTPBadRequest(text='{"error": "offset and limit must be numbers"}', content_type="application/json")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import ValidationError
 
 from cyswllt.appkeys import DB
@@ -38,6 +39,9 @@ async def read_json(request: web.Request, language: str) -> Any:
         raise web.HTTPRequestEntityTooLarge(max_size=request.app._client_max_size, actual_size=request.content_length or 0,
                                             text=json.dumps({"error": t(language, "consultation.too_large")}),
                                             content_type="application/json")
+    except RequestPayloadError:  # e.g. Content-Encoding: gzip on a body that is not gzip
+        raise web.HTTPBadRequest(text=json.dumps({"error": t(language, "consultation.invalid_encoding")}),
+                                 content_type="application/json")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -45,7 +49,7 @@ async def read_json(request: web.Request, language: str) -> Any:
                                  content_type="application/json")
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to be a response
         raise web.HTTPBadRequest(text=json.dumps({"error": t(language, "consultation.invalid_json")}),
                                  content_type="application/json")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 
 class ResponseIn(BaseModel):
@@ -20,3 +20,23 @@ class ResponseIn(BaseModel):
     name: StrictStr | None = None
     email: StrictStr | None = None
     contact_consent: StrictBool = False
+
+    @field_validator("text", "name", "email", "group")
+    @classmethod
+    def plain_text(cls, value: str | None) -> str | None:
+        return None if value is None else _plain(value)
+
+    @field_validator("answers")
+    @classmethod
+    def plain_answers(cls, value: dict[str, str]) -> dict[str, str]:
+        return {_plain(k): _plain(v) for k, v in value.items()}
+
+
+def _plain(value: str) -> str:
+    """Text a database can keep: no lone surrogates (not Unicode text at all); NUL dropped (PostgreSQL
+    refuses it in text, and no keyboard types it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text") from None
+    return value.replace("\x00", "")
