@@ -67,6 +67,12 @@ def report(name: str, gold: list[str], ours: list[str], baseline: list[str], lab
     print(f"  {name:30s} n={len(gold):5d}  ours: accuracy {acc:.3f} macro-F1 {f1:.3f}"
           f"   plain TextBlob: accuracy {b_acc:.3f} macro-F1 {b_f1:.3f}")
     print(f"  {'':30s} neutral answers: ours {ours.count('neutral')}, TextBlob {baseline.count('neutral')}")
+    if "neutral" not in labels:
+        # With binary gold, how often a committed (non-neutral) answer is right.
+        def answered(predicted: list[str]) -> str:
+            pairs = [(g, p) for g, p in zip(gold, predicted) if p != "neutral"]
+            return f"{sum(g == p for g, p in pairs) / len(pairs):.3f}" if pairs else "-"
+        print(f"  {'':30s} accuracy when not neutral: ours {answered(ours)}, TextBlob {answered(baseline)}")
 
 
 def read_tsv(path: Path) -> list[list[str]]:
