@@ -46,3 +46,9 @@ def test_themes_in_analysis_are_few_and_long_texts_use_yake():
     themes = analyse(text).themes
     assert 1 <= len(themes) <= 5
     assert themes[0] == "library" and any("bus" in t for t in themes)
+
+
+def test_glossary_phrases_align_whatever_the_word_order():
+    assert theme_key("glwb ieuenctid", "cy") == theme_key("youth clubs", "en")
+    assert theme_key("gofal plant", "cy") == theme_key("childcare", "en")
+    assert theme_key("maes parcio", "cy") == theme_key("car parks", "en")

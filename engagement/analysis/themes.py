@@ -115,11 +115,11 @@ def theme_key(phrase: str, language: str) -> str:
             return ""
         whole = welsh.fold(" ".join(words))
         if whole in _glossary():
-            return _glossary()[whole]
+            return " ".join(sorted(_glossary()[whole].split()))
         lemmas = [_welsh_lemma(w) for w in words]
         whole = " ".join(lemmas)
         if whole in _glossary():
-            return _glossary()[whole]
+            return " ".join(sorted(_glossary()[whole].split()))
         keys = " ".join(_aligned(lemma) for lemma in lemmas).split()
     else:
         words = [w for w in ENGLISH_WORD.findall(phrase.lower().replace("’", "'")) if w[0].isalnum()]
