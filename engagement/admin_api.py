@@ -19,7 +19,8 @@ from cyswllt.appkeys import DB
 from cyswllt.openapi import BEARER, describe
 from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
 from storage.models import (
-    Answer, Consultation, ConsultationGroup, ModerationState, Question, Response, StakeholderGroup, utcnow,
+    Answer, Consultation, ConsultationGroup, GroupCoordinator, ModerationState, Person, Question, Response,
+    StakeholderGroup, utcnow,
 )
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
@@ -85,6 +86,13 @@ class GroupIn(BaseModel):
     teams_conversation_id: str | None = Field(None, max_length=300)
     language: str | None = Field(None, pattern=r"^(en|cy|both)$")
     digest_schedule: str | None = Field(None, max_length=100)
+    # Emails of people already known to the service (cyswllt import members); replaces the list.
+    coordinators: list[str] | None = Field(None, max_length=50)
+
+    @field_validator("coordinators")
+    @classmethod
+    def emails(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else sorted({e.strip().lower() for e in value if e.strip()})
 
     @field_validator("digest_schedule")
     @classmethod
@@ -237,16 +245,23 @@ async def list_consultations(request: web.Request) -> web.Response:
     return web.json_response({"items": items})
 
 
-def _response_json(r: Response, group: str | None) -> dict[str, Any]:
+def _response_json(r: Response, group: str | None, answers: dict[str, str | None] | None = None) -> dict[str, Any]:
     return {"reference": r.reference, "received_at": r.received_at.isoformat(), "channel": r.channel,
             "language": r.language, "group": group, "text": r.redacted_text if r.analysis_state == "done" else None,
             "analysis_state": r.analysis_state, "sentiment": r.sentiment, "polarity": r.polarity,
             "confidence": r.confidence, "themes": r.themes or [], "moderation_state": r.moderation_state,
             "moderation_reason": r.moderation_reason, "duplicate": r.duplicate_of_id is not None,
-            "withdrawn": r.withdrawn_at is not None}
+            "withdrawn": r.withdrawn_at is not None, "answers": answers or {}}
 
 
-async def _responses(request: web.Request) -> tuple[Consultation | None, list[tuple[Response, str | None]]]:
+Rows = list[tuple[Response, str | None]]
+FILTERS = {"analysis_state": Response.analysis_state, "moderation_state": Response.moderation_state,
+           "language": Response.language, "sentiment": Response.sentiment, "channel": Response.channel}
+
+
+async def _responses(request: web.Request) -> tuple[Consultation | None, Rows, list[str], dict[int, dict]]:
+    """The consultation, its responses (filtered; a page of them unless CSV), its question ids and the
+    answers by response — redacted text only, and only once analysed."""
     try:
         offset = min(2**31 - 1, max(0, int(request.query.get("offset", 0))))
         limit = min(1000, max(1, int(request.query.get("limit", 100))))
@@ -256,25 +271,38 @@ async def _responses(request: web.Request) -> tuple[Consultation | None, list[tu
         consultation = (await session.exec(select(Consultation).where(
             Consultation.slug == request.match_info["slug"]))).first()
         if consultation is None:
-            return None, []
+            return None, [], [], {}
         query = (select(Response, StakeholderGroup.slug)
                  .join(StakeholderGroup, StakeholderGroup.id == Response.group_id, isouter=True)
                  .where(Response.consultation_id == consultation.id).order_by(Response.id))
-        if state := request.query.get("analysis_state"):
-            query = query.where(Response.analysis_state == state)
+        for name, column in FILTERS.items():
+            if value := request.query.get(name):
+                query = query.where(column == value[:20])
+        if group := request.query.get("group"):
+            query = query.where(StakeholderGroup.slug == group[:80])
         if request.path.endswith(".csv"):
             rows = (await session.exec(query)).all()
         else:
             rows = (await session.exec(query.offset(offset).limit(limit))).all()
-        return consultation, list(rows)
+        keys = list((await session.exec(select(Question.key).where(Question.consultation_id == consultation.id)
+                                        .order_by(Question.kind == "welsh_language", Question.position))).all())
+        answers: dict[int, dict[str, str | None]] = {}
+        analysed = [r.id for r, _ in rows if r.analysis_state == "done"]
+        for start in range(0, len(analysed), 500):
+            for response_id, key, text in (await session.exec(
+                    select(Answer.response_id, Question.key, Answer.redacted_text)
+                    .join(Question, Question.id == Answer.question_id)
+                    .where(Answer.response_id.in_(analysed[start:start + 500])))).all():
+                answers.setdefault(response_id, {})[key] = text
+        return consultation, list(rows), keys, answers
 
 
 async def list_responses(request: web.Request) -> web.Response:
     require_admin(request)
-    consultation, rows = await _responses(request)
+    consultation, rows, _, answers = await _responses(request)
     if consultation is None:
         return _error(404, "no such consultation")
-    return web.json_response({"items": [_response_json(r, g) for r, g in rows]})
+    return web.json_response({"items": [_response_json(r, g, answers.get(r.id)) for r, g in rows]})
 
 
 CSV_COLUMNS = ["reference", "received_at", "channel", "language", "group", "text", "sentiment", "polarity",
@@ -283,18 +311,27 @@ CSV_COLUMNS = ["reference", "received_at", "channel", "language", "group", "text
 
 async def export_responses(request: web.Request) -> web.Response:
     require_admin(request)
-    consultation, rows = await _responses(request)
+    consultation, rows, keys, answers = await _responses(request)
     if consultation is None:
         return _error(404, "no such consultation")
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS + [f"answer:{k}" for k in keys], extrasaction="ignore",
+                            lineterminator="\n")
     writer.writeheader()
     for response, group in rows:
         row = _response_json(response, group)
         row["themes"] = "; ".join(row["themes"])
-        writer.writerow(row)  # never name, email or unredacted text
+        row.update({f"answer:{k}": v for k, v in answers.get(response.id, {}).items()})
+        writer.writerow({k: _cell(v) for k, v in row.items()})  # never name, email or unredacted text
     return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{consultation.slug}-responses.csv"'})
+
+
+def _cell(value: Any) -> Any:
+    """Citizen text opened in a spreadsheet must stay text: a leading = + - @ would start a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 class ModerationIn(BaseModel):
@@ -321,17 +358,40 @@ async def moderate(request: web.Request) -> web.Response:
                                   "moderation_reason": response.moderation_reason})
 
 
-def _group_json(g: StakeholderGroup) -> dict[str, Any]:
+def _group_json(g: StakeholderGroup, coordinators: list[str]) -> dict[str, Any]:
     return {"slug": g.slug, "name_en": g.name_en, "name_cy": g.name_cy, "slack_channel_id": g.slack_channel_id,
             "teams_conversation_id": g.teams_conversation_id, "language": g.language,
-            "digest_schedule": g.digest_schedule}
+            "digest_schedule": g.digest_schedule, "coordinators": coordinators}
+
+
+async def _coordinators(session, group_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    if group_ids:
+        for group_id, email in (await session.exec(
+                select(GroupCoordinator.group_id, Person.email).join(Person, Person.id == GroupCoordinator.person_id)
+                .where(GroupCoordinator.group_id.in_(group_ids)).order_by(Person.email))).all():
+            found.setdefault(group_id, []).append(email)
+    return found
+
+
+async def _set_coordinators(session, group: StakeholderGroup, emails: list[str]) -> list[str]:
+    """Make these people the group's coordinators; returns the emails nobody has (nothing changed)."""
+    people = (await session.exec(select(Person).where(func.lower(Person.email).in_(emails)))).all() if emails else []
+    unknown = sorted(set(emails) - {p.email.lower() for p in people})
+    if unknown:
+        return unknown
+    await session.exec(delete(GroupCoordinator).where(GroupCoordinator.group_id == group.id))
+    for person in people:
+        session.add(GroupCoordinator(group_id=group.id, person_id=person.id))
+    return []
 
 
 async def list_groups(request: web.Request) -> web.Response:
     require_admin(request)
     async with request.app[DB].session() as session:
         groups = (await session.exec(select(StakeholderGroup).order_by(StakeholderGroup.slug))).all()
-    return web.json_response({"items": [_group_json(g) for g in groups]})
+        coordinators = await _coordinators(session, [g.id for g in groups])
+    return web.json_response({"items": [_group_json(g, coordinators.get(g.id, [])) for g in groups]})
 
 
 async def save_group(request: web.Request) -> web.Response:
@@ -355,9 +415,15 @@ async def save_group(request: web.Request) -> web.Response:
             if getattr(data, name) is not None:
                 setattr(group, name, getattr(data, name))
         session.add(group)
+        await session.flush()
+        if data.coordinators is not None and (unknown := await _set_coordinators(session, group, data.coordinators)):
+            await session.rollback()
+            return _error(422, f"no one with these emails is known yet (add them with cyswllt import members): "
+                               f"{', '.join(unknown)}")
         await session.commit()
         forget(session)  # group names show in every consultation that lists the group
-        return web.json_response(_group_json(group), status=201 if creating else 200)
+        coordinators = (await _coordinators(session, [group.id])).get(group.id, [])
+        return web.json_response(_group_json(group, coordinators), status=201 if creating else 200)
 
 
 def setup(app: web.Application) -> None:
@@ -372,6 +438,9 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/v1/admin/groups", save_group)
     r.add_patch("/api/v1/admin/groups/{slug}", save_group)
     slug = [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}]
+    query = lambda name, kind="string": {"name": name, "in": "query", "required": False, "schema": {"type": kind}}  # noqa: E731
+    page = [query("offset", "integer"), query("limit", "integer")]
+    filters = [query(name) for name in (*FILTERS, "group")]
     ok = {"200": {"description": "OK"}, "401": {"description": "No or wrong token"},
           "403": {"description": "Admin API disabled"}}
     for path, method, summary, extra in [
@@ -382,9 +451,10 @@ def setup(app: web.Application) -> None:
         ("/api/v1/admin/consultations/{slug}", "patch", "Edit a consultation",
          {"parameters": slug, "requestBody": {"content": {"application/json": {"schema": ConsultationIn.model_json_schema()}}}}),
         ("/api/v1/admin/consultations/{slug}/responses", "get", "Responses with analysis and moderation state "
-         "(redacted text; ?offset, ?limit, ?analysis_state)", {"parameters": slug}),
-        ("/api/v1/admin/consultations/{slug}/responses.csv", "get", "Responses as CSV, personal data redacted",
-         {"parameters": slug}),
+         "and answers by question id (redacted text only; never names or emails)",
+         {"parameters": slug + page + filters}),
+        ("/api/v1/admin/consultations/{slug}/responses.csv", "get", "Responses as CSV, personal data redacted; "
+         "one answer:<question id> column per question", {"parameters": slug + filters}),
         ("/api/v1/admin/responses/{reference}/{action}", "post", "Hide or restore a response, with a reason",
          {"parameters": [{"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}},
                          {"name": "action", "in": "path", "required": True,

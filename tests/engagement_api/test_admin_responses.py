@@ -1,0 +1,75 @@
+"""Admin views of responses and groups: answers by question (redacted), filters, CSV safe to open in a
+spreadsheet, and group coordinators — over real HTTP on SQLite and PostgreSQL."""
+
+import csv
+import io
+
+from engagement.worker import ANALYSER
+from storage.models import Person
+from tests.engagement_api.conftest import seed_consultation
+
+ADMIN = {"Authorization": "Bearer tok"}
+URL = "/api/v1/consultations/bws/responses"
+
+
+async def test_answers_are_listed_and_exported_redacted_and_formula_safe(api, db):
+    await seed_consultation(db)
+    await api.call("POST", URL, json={
+        "answers": {"q1": "=HYPERLINK(\"http://evil\") ring Jo Bloggs on 07700 900123",
+                    "welsh-language": "Da iawn i'r Gymraeg, e-bostiwch jo@example.com"},
+        "anonymous": False, "name": "Jo Bloggs", "email": "jo@example.com", "contact_consent": True,
+        "language": "en"})
+    await api.call("POST", URL, json={"text": "Mae'r bws yn ofnadwy", "language": "cy", "group": "bws-young"})
+    pending_status, pending = await api.call("GET", "/api/v1/admin/consultations/bws/responses", headers=ADMIN)
+    # Before analysis nothing is shown: the redacted text does not exist yet.
+    assert pending_status == 200 and all(i["text"] is None and i["answers"] == {} for i in pending["items"])
+    await api.app[ANALYSER].analyse_pending()
+
+    _, listing = await api.call("GET", "/api/v1/admin/consultations/bws/responses", headers=ADMIN)
+    first, second = listing["items"]
+    assert set(first["answers"]) == {"q1", "welsh-language"}
+    everything = repr(listing)
+    for personal in ("Jo Bloggs", "07700", "jo@example.com"):
+        assert personal not in everything
+
+    status, text = await api.call("GET", "/api/v1/admin/consultations/bws/responses.csv", headers=ADMIN)
+    assert status == 200
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0])[-2:] == ["answer:q1", "answer:welsh-language"]
+    assert rows[0]["answer:q1"].startswith("'=HYPERLINK")  # shown as text, never run as a formula
+    for personal in ("Jo Bloggs", "07700", "jo@example.com"):
+        assert personal not in text
+
+    # Filters: by language, group and sentiment; moderation state after hiding one.
+    _, welsh = await api.call("GET", "/api/v1/admin/consultations/bws/responses?language=cy", headers=ADMIN)
+    assert [i["reference"] for i in welsh["items"]] == [second["reference"]]
+    _, young = await api.call("GET", "/api/v1/admin/consultations/bws/responses?group=bws-young", headers=ADMIN)
+    assert [i["reference"] for i in young["items"]] == [second["reference"]]
+    _, negative = await api.call("GET", "/api/v1/admin/consultations/bws/responses?sentiment=negative", headers=ADMIN)
+    assert second["reference"] in [i["reference"] for i in negative["items"]]
+    await api.call("POST", f"/api/v1/admin/responses/{first['reference']}/hide", headers=ADMIN,
+                   json={"reason": "Contains a link"})
+    _, hidden = await api.call("GET", "/api/v1/admin/consultations/bws/responses?moderation_state=hidden",
+                               headers=ADMIN)
+    assert [(i["reference"], i["moderation_reason"]) for i in hidden["items"]] == [
+        (first["reference"], "Contains a link")]
+    _, page = await api.call("GET", "/api/v1/admin/consultations/bws/responses?offset=1&limit=1", headers=ADMIN)
+    assert [i["reference"] for i in page["items"]] == [second["reference"]]
+
+
+async def test_group_coordinators_are_known_people(api, db):
+    async with db.session() as s:
+        s.add(Person(email="Cydlynydd@example.cymru", name="Siân ap Dafydd", language="cy"))
+        await s.commit()
+    status, group = await api.call("POST", "/api/v1/admin/groups", headers=ADMIN, json={
+        "slug": "siaradwyr", "name_en": "Welsh speakers", "name_cy": "Siaradwyr Cymraeg", "language": "cy",
+        "coordinators": ["cydlynydd@example.cymru"]})
+    assert status == 201 and group["coordinators"] == ["Cydlynydd@example.cymru"]
+    status, reply = await api.call("PATCH", "/api/v1/admin/groups/siaradwyr", headers=ADMIN,
+                                   json={"coordinators": ["nobody@example.com"]})
+    assert status == 422 and "nobody@example.com" in reply["error"]
+    _, groups = await api.call("GET", "/api/v1/admin/groups", headers=ADMIN)
+    assert groups["items"][0]["coordinators"] == ["Cydlynydd@example.cymru"]  # unchanged by the refusal
+    status, group = await api.call("PATCH", "/api/v1/admin/groups/siaradwyr", headers=ADMIN,
+                                   json={"coordinators": []})
+    assert status == 200 and group["coordinators"] == []
