@@ -33,6 +33,9 @@ class AnalysisWorker:
         self.wake = asyncio.Event()
         # Responses that failed wait before their next try: id -> not before.
         self._not_before: dict[int, datetime] = {}
+        # Where the next pass starts: passes walk the pending rows in id order and wrap around, so rows
+        # that are waiting to be retried never hide newer ones behind them.
+        self._cursor = 0
 
     async def run(self) -> None:
         while True:
@@ -51,14 +54,23 @@ class AnalysisWorker:
 
     async def analyse_pending(self, limit: int = 50) -> int:
         now = self.now()
-        async with self.db.session() as session:
-            rows = (await session.exec(
-                select(Response).where(Response.analysis_state == AnalysisState.pending,
-                                       Response.withdrawn_at.is_(None), Response.analysis_attempts < MAX_ATTEMPTS)
-                .order_by(Response.id).limit(limit * 2))).all()
-        due = [r for r in rows if self._not_before.get(r.id, now) <= now][:limit]
-        for response in due:
-            await self.analyse_one(response.id)
+        page = limit * 2
+        while True:
+            async with self.db.session() as session:
+                ids = (await session.exec(
+                    select(Response.id).where(Response.analysis_state == AnalysisState.pending,
+                                              Response.withdrawn_at.is_(None),
+                                              Response.analysis_attempts < MAX_ATTEMPTS, Response.id > self._cursor)
+                    .order_by(Response.id).limit(page))).all()
+            due = [i for i in ids if self._not_before.get(i, now) <= now][:limit]
+            if len(due) == limit:
+                self._cursor = due[-1]
+            else:
+                self._cursor = ids[-1] if len(ids) == page else 0
+            if due or self._cursor == 0:
+                break
+        for response_id in due:
+            await self.analyse_one(response_id)
         return len(due)
 
     async def analyse_one(self, response_id: int) -> None:
@@ -85,7 +97,10 @@ class AnalysisWorker:
                 if response.analysis_attempts >= MAX_ATTEMPTS:
                     response.analysis_state = AnalysisState.failed
                 delay = min(3600, 5 * 2 ** response.analysis_attempts) * random.uniform(0.5, 1.5)
-                self._not_before[response_id] = self.now() + timedelta(seconds=delay)
+                if response.analysis_state == AnalysisState.failed:
+                    self._not_before.pop(response_id, None)
+                else:
+                    self._not_before[response_id] = self.now() + timedelta(seconds=delay)
                 log.warning("analysis of response %s failed (attempt %s): %r", response_id,
                             response.analysis_attempts, exc)
                 session.add(response)

@@ -104,3 +104,30 @@ async def test_submitters_are_answered_only_after_the_commit(db, count):
             return (await s.exec(select(Response.text).where(Response.id == submitted.response_id))).first()
 
     assert await asyncio.gather(*(submit_and_look(i) for i in range(count))) == [f"look {i}" for i in range(count)]
+
+
+async def test_responses_waiting_for_a_retry_do_not_hide_newer_ones(api, db):
+    """120 responses whose analysis keeps failing must not stop a new one being analysed."""
+    from engagement.analysis import analyse
+    from engagement.worker import ANALYSER
+
+    await seed_consultation(db)
+    worker = api.app[ANALYSER]
+
+    def fragile(text, language=None):
+        if "boom" in text:
+            raise RuntimeError("cannot analyse this one")
+        return analyse(text, language)
+
+    worker.analyse = fragile
+    for i in range(120):
+        await submit(db, ResponseIn(text=f"boom {i}"))
+    fine = await submit(db, ResponseIn(text="The new timetable is excellent, thank you"))
+    for _ in range(4):
+        await worker.analyse_pending()
+    async with db.session() as s:
+        rows = {r.id: r for r in (await s.exec(select(Response))).all()}
+    assert rows[fine.response_id].analysis_state == "done" and rows[fine.response_id].sentiment == "positive"
+    failing = [r for r in rows.values() if r.id != fine.response_id]
+    assert {(r.analysis_state, r.analysis_attempts) for r in failing} == {("pending", 1)}
+    assert all("cannot analyse" in r.analysis_error for r in failing)
