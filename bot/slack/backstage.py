@@ -17,7 +17,7 @@ class Backstage:
     work of its first commands runs, instead of later acks queueing behind that work.
     """
 
-    def __init__(self, limit: int = 4, quiet: float = 0.01, patience: float = 1.0) -> None:
+    def __init__(self, limit: int = 4, quiet: float = 0.03, patience: float = 1.0) -> None:
         self.limit, self.quiet, self.patience = limit, quiet, patience
         self.on_stage = 0
         self.last_exit = 0.0
