@@ -1,0 +1,382 @@
+"""A digest's content from SQL aggregates over the analysis stored at ingest.
+
+Counts come from GROUP BY over sentiment, language, group and hour; themes from the stored JSON
+lists expanded in SQL (``json_each`` on SQLite, ``json_array_elements_text`` on PostgreSQL) and
+grouped by phrase, then merged by theme key in Python over a few thousand distinct phrases. Quotes
+are the few best candidates per phrase and side, ranked in SQL by a window function. Nothing is
+analysed again here. The result is a plain JSON-able dict, stored on the ``Digest`` row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select, true, union_all
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from engagement.analysis import MIN_CONFIDENCE
+from engagement.digest import quotes as quoting
+from engagement.digest.themes import SIDES, main_themes, merge
+from storage.models import (
+    Answer, Consultation, ConsultationGroup, Digest, Question, Response, StakeholderGroup, YouSaidWeDid, utcnow,
+)
+
+VERSION = 1
+WELSH_QUESTION_KEY = "welsh-language"
+WELSH_QUESTION_KIND = "welsh_language"
+QUOTE_POOL = 3  # candidates kept per phrase and side before the best are chosen in Python
+
+
+@dataclass(frozen=True)
+class Scope:
+    consultation: Consultation
+    group: StakeholderGroup | None
+    start: datetime
+    end: datetime
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def effective(sentiment, confidence, analysed):
+    """The sentiment counted: low-confidence labels as neutral, unanalysed rows as 'pending'."""
+    return case(
+        (~analysed, literal("pending")),
+        (or_(sentiment.is_(None), func.coalesce(confidence, 0.0) < MIN_CONFIDENCE), literal("neutral")),
+        else_=sentiment,
+    )
+
+
+RESPONSE_SENTIMENT = effective(Response.sentiment, Response.confidence, Response.analysis_state == "done")
+VISIBLE = and_(Response.moderation_state != "hidden", Response.withdrawn_at.is_(None))
+WELSH_QUESTION = or_(Question.key == WELSH_QUESTION_KEY, Question.kind == WELSH_QUESTION_KIND)
+
+
+def _in_scope(scope: Scope):
+    conditions = [Response.consultation_id == scope.consultation.id, Response.received_at <= scope.end]
+    if scope.group is not None:
+        conditions.append(Response.group_id == scope.group.id)
+    return and_(*conditions)
+
+
+def _elements(session: AsyncSession, column, name: str):
+    """The elements of a JSON list column as a table with one ``value`` column, per dialect."""
+    if session.bind.dialect.name == "postgresql":
+        safe = case((func.json_typeof(column) == "array", column), else_=literal_column("'[]'::json"))
+        return func.json_array_elements_text(safe).table_valued("value").render_derived(name=name)
+    return func.json_each(column).table_valued("value", "type").alias(name)
+
+
+def _text_elements_only(session: AsyncSession, table):
+    return true() if session.bind.dialect.name == "postgresql" else table.c.type == "text"
+
+
+# --- counts --------------------------------------------------------------------------------------
+
+
+async def _counts(session: AsyncSession, scope: Scope) -> list[tuple]:
+    """(language, group_id, sentiment, in_period, hidden, withdrawn, n) over the whole consultation."""
+    in_period = case((Response.received_at > scope.start, 1), else_=0)
+    hidden = case((Response.moderation_state == "hidden", 1), else_=0)
+    withdrawn = case((Response.withdrawn_at.is_not(None), 1), else_=0)
+    query = (select(Response.language.label("d_lang"), Response.group_id.label("d_group"),
+                    RESPONSE_SENTIMENT.label("d_sent"), in_period.label("d_period"), hidden.label("d_hidden"),
+                    withdrawn.label("d_withdrawn"), func.count().label("n"))
+             .where(Response.consultation_id == scope.consultation.id, Response.received_at <= scope.end)
+             .group_by("d_lang", "d_group", "d_sent", "d_period", "d_hidden", "d_withdrawn"))
+    return list((await session.execute(query)).all())
+
+
+def _fold(rows: list[tuple], group_id: int | None) -> dict[str, Any]:
+    counts = {"period": 0, "total": 0, "hidden": 0, "withdrawn": 0, "pending": 0}
+    languages: dict[str, dict[str, int]] = defaultdict(lambda: {"period": 0, "total": 0})
+    sentiment = {"period": dict.fromkeys(SIDES, 0), "total": dict.fromkeys(SIDES, 0)}
+    for language, group, sent, in_period, hidden, withdrawn, n in rows:
+        if group_id is not None and group != group_id:
+            continue
+        if withdrawn:
+            counts["withdrawn"] += n
+            continue
+        if hidden:
+            counts["hidden"] += n
+            continue
+        counts["total"] += n
+        languages[language or "unknown"]["total"] += n
+        if in_period:
+            counts["period"] += n
+            languages[language or "unknown"]["period"] += n
+        if sent == "pending":
+            counts["pending"] += n
+            continue
+        sentiment["total"][sent] += n
+        if in_period:
+            sentiment["period"][sent] += n
+    return {"counts": counts, "by_language": dict(sorted(languages.items())), "sentiment": sentiment}
+
+
+async def _by_group(session: AsyncSession, scope: Scope, rows: list[tuple]) -> list[dict[str, Any]]:
+    linked = (await session.execute(
+        select(StakeholderGroup).join(ConsultationGroup, ConsultationGroup.group_id == StakeholderGroup.id)
+        .where(ConsultationGroup.consultation_id == scope.consultation.id))).scalars().all()
+    groups = {g.id: g for g in linked}
+    tally: dict[int | None, dict[str, int]] = defaultdict(lambda: {"period": 0, "total": 0})
+    for _lang, group, _sent, in_period, hidden, withdrawn, n in rows:
+        if hidden or withdrawn:
+            continue
+        tally[group]["total"] += n
+        if in_period:
+            tally[group]["period"] += n
+    missing = [g for g in tally if g is not None and g not in groups]
+    if missing:
+        for g in (await session.execute(select(StakeholderGroup).where(StakeholderGroup.id.in_(missing)))).scalars():
+            groups[g.id] = g
+    out = [{"slug": g.slug, "name_en": g.name_en, "name_cy": g.name_cy, **tally.get(g.id, {"period": 0, "total": 0})}
+           for g in sorted(groups.values(), key=lambda g: g.name_en.lower())]
+    if None in tally:
+        out.append({"slug": None, "name_en": None, "name_cy": None, **tally[None]})
+    return out
+
+
+async def _timeline(session: AsyncSession, scope: Scope, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Responses per local day, from counts per UTC hour (days change with the clocks; hours do not)."""
+    if session.bind.dialect.name == "postgresql":
+        hour = func.to_char(func.timezone("UTC", Response.received_at), "YYYY-MM-DD HH24")
+    else:
+        hour = func.strftime("%Y-%m-%d %H", Response.received_at)
+    rows = (await session.execute(
+        select(hour.label("d_hour"), func.count()).where(_in_scope(scope), VISIBLE).group_by("d_hour"))).all()
+    days: Counter = Counter()
+    for bucket, n in rows:
+        moment = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+        days[moment.astimezone(zone).date().isoformat()] += n
+    return [{"day": day, "count": days[day]} for day in sorted(days)]
+
+
+# --- themes and quotes -----------------------------------------------------------------------------
+
+
+async def _theme_rows(session: AsyncSession, scope: Scope) -> list[tuple]:
+    je = _elements(session, Response.themes, "je")
+    in_period = case((Response.received_at > scope.start, 1), else_=0)
+    query = (select(je.c.value.label("d_phrase"), Response.language.label("d_lang"),
+                    RESPONSE_SENTIMENT.label("d_sent"), in_period.label("d_period"), func.count())
+             .select_from(Response).join(je, true())
+             .where(_in_scope(scope), VISIBLE, Response.themes.is_not(None), _text_elements_only(session, je))
+             .group_by("d_phrase", "d_lang", "d_sent", "d_period"))
+    return list((await session.execute(query)).all())
+
+
+def _strong(sentiment, confidence):
+    return and_(sentiment.in_(("positive", "negative")), func.coalesce(confidence, 0.0) >= MIN_CONFIDENCE)
+
+
+def _ranked(union, partition: list) -> Any:
+    size = func.length(union.c.body)
+    informative = case((and_(size >= quoting.INFORMATIVE, size <= quoting.LONGEST), 0),
+                       (size > quoting.LONGEST, 1), else_=2)
+    order = [informative, case((size < quoting.INFORMATIVE, -size), else_=size), union.c.confidence.desc(),
+             union.c.rid]
+    rn = func.row_number().over(partition_by=partition, order_by=order).label("rn")
+    ranked = select(union, rn).subquery()
+    return select(ranked).where(ranked.c.rn <= QUOTE_POOL)
+
+
+async def _theme_quotes(session: AsyncSession, scope: Scope, phrases: list[str]) -> list[tuple]:
+    """The best few quotable texts per (phrase, side): a response's general text when it has no
+    answers (its themes and sentiment are that text's own), and each answer to an ordinary question."""
+    if not phrases:
+        return []
+    rje = _elements(session, Response.themes, "rje")
+    # The response's themes and sentiment cover its answers too: its general text is quoted only when
+    # it answered no ordinary question (the Welsh-language answer is summarised on its own).
+    has_answers = (exists().where(Answer.response_id == Response.id, Answer.text.is_not(None),
+                                  Answer.question_id == Question.id, ~WELSH_QUESTION))
+    general = (select(rje.c.value.label("phrase"), Response.sentiment.label("side"), Response.language.label("lang"),
+                      Response.confidence.label("confidence"), Response.redacted_text.label("body"),
+                      Response.id.label("rid"))
+               .select_from(Response).join(rje, true())
+               .where(_in_scope(scope), VISIBLE, Response.analysis_state == "done",
+                      Response.redacted_text.is_not(None), Response.duplicate_of_id.is_(None), ~has_answers,
+                      _strong(Response.sentiment, Response.confidence), _text_elements_only(session, rje),
+                      rje.c.value.in_(phrases)))
+    aje = _elements(session, Answer.themes, "aje")
+    answered = (select(aje.c.value.label("phrase"), Answer.sentiment.label("side"), Answer.language.label("lang"),
+                       Answer.confidence.label("confidence"), Answer.redacted_text.label("body"),
+                       Response.id.label("rid"))
+                .select_from(Answer).join(Response, Response.id == Answer.response_id)
+                .join(Question, Question.id == Answer.question_id).join(aje, true())
+                .where(_in_scope(scope), VISIBLE, Response.analysis_state == "done", ~WELSH_QUESTION,
+                       Answer.redacted_text.is_not(None), Response.duplicate_of_id.is_(None),
+                       _strong(Answer.sentiment, Answer.confidence), _text_elements_only(session, aje),
+                       aje.c.value.in_(phrases)))
+    union = union_all(general, answered).subquery("pieces")
+    query = _ranked(union, [union.c.phrase, union.c.side])
+    return list((await session.execute(query)).all())
+
+
+def _themes_section(theme_rows: list[tuple], quote_rows: list[tuple], top: list) -> list[dict[str, Any]]:
+    by_phrase: dict[str, list[str]] = defaultdict(list)
+    for theme in top:
+        for phrase in theme.phrases:
+            by_phrase[phrase].append(theme.key)
+    candidates: dict[str, list[quoting.Candidate]] = defaultdict(list)
+    for phrase, side, lang, confidence, body, rid, _rn in quote_rows:
+        text = quoting.clean(body)
+        if not text:
+            continue
+        for key in by_phrase.get(phrase, ()):
+            candidates[key].append(quoting.Candidate(key, side, lang or "en", text, confidence or 0.0, rid))
+    return [{"key": t.key, "label_en": t.label("en"), "label_cy": t.label("cy"), "languages": t.languages,
+             "count": t.count, "period_count": t.period_count, "sentiment": t.sentiment,
+             "quotes": quoting.pick(candidates[t.key])} for t in top]
+
+
+# --- the Welsh-language question --------------------------------------------------------------------
+
+
+async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]:
+    sentiment = effective(Answer.sentiment, Answer.confidence, Response.analysis_state == "done")
+    base = (select().select_from(Answer).join(Response, Response.id == Answer.response_id)
+            .join(Question, Question.id == Answer.question_id)
+            .where(_in_scope(scope), VISIBLE, WELSH_QUESTION, Answer.text.is_not(None), Answer.text != ""))
+    rows = (await session.execute(base.add_columns(Answer.language.label("d_lang"), sentiment.label("d_sent"),
+                                                   func.count()).group_by("d_lang", "d_sent"))).all()
+    split = dict.fromkeys(SIDES, 0)
+    languages: Counter = Counter()
+    pending = count = 0
+    for lang, sent, n in rows:
+        count += n
+        languages[lang or "unknown"] += n
+        if sent == "pending":
+            pending += n
+        else:
+            split[sent] += n
+    je = _elements(session, Answer.themes, "wje")
+    theme_rows = (await session.execute(
+        base.join(je, true()).where(_text_elements_only(session, je))
+        .add_columns(je.c.value.label("d_phrase"), Answer.language.label("d_lang"), sentiment.label("d_sent"),
+                     literal(0).label("d_period"), func.count())
+        .group_by("d_phrase", "d_lang", "d_sent"))).all()
+    themes = main_themes(merge(theme_rows), top=5)
+    pieces = (base.add_columns(literal("").label("phrase"), Answer.sentiment.label("side"),
+                               Answer.language.label("lang"), Answer.confidence.label("confidence"),
+                               Answer.redacted_text.label("body"), Response.id.label("rid"))
+              .where(Answer.redacted_text.is_not(None), Response.analysis_state == "done",
+                     Response.duplicate_of_id.is_(None), _strong(Answer.sentiment, Answer.confidence))
+              .subquery("welsh_pieces"))
+    quote_rows = (await session.execute(_ranked(pieces, [pieces.c.side]))).all()
+    candidates = [quoting.Candidate("", side, lang or "en", quoting.clean(body), conf or 0.0, rid)
+                  for _p, side, lang, conf, body, rid, _rn in quote_rows if quoting.clean(body)]
+    return {"count": count, "pending": pending, "by_language": dict(sorted(languages.items())), "sentiment": split,
+            "themes": [{"key": t.key, "label_en": t.label("en"), "label_cy": t.label("cy"), "count": t.count,
+                        "sentiment": t.sentiment} for t in themes],
+            "quotes": quoting.pick(candidates)}
+
+
+# --- the digest ----------------------------------------------------------------------------------------
+
+
+async def previous_digest(session: AsyncSession, consultation_id: int, group_id: int | None,
+                          before: datetime) -> Digest | None:
+    group = Digest.group_id.is_(None) if group_id is None else Digest.group_id == group_id
+    return (await session.execute(
+        select(Digest).where(Digest.consultation_id == consultation_id, group, Digest.period_end < before)
+        .order_by(Digest.period_end.desc(), Digest.id.desc()).limit(1))).scalars().first()
+
+
+def _changes(data: dict[str, Any], before: Digest | None) -> dict[str, Any] | None:
+    if before is None:
+        return None
+    old = before.data or {}
+    old_total = (old.get("counts") or {}).get("total", 0)
+    old_split = ((old.get("sentiment") or {}).get("total")) or dict.fromkeys(SIDES, 0)
+    old_keys = {t["key"] for t in old.get("all_theme_keys", [])} | set(old.get("theme_keys", []))
+    new_themes = [{"key": t["key"], "label_en": t["label_en"], "label_cy": t["label_cy"], "count": t["count"]}
+                  for t in data["themes"] if t["key"] not in old_keys]
+    split = data["sentiment"]["total"]
+    return {"previous_id": before.id, "previous_end": _aware(before.period_end).isoformat(),
+            "total": data["counts"]["total"] - old_total,
+            "sentiment": {s: split[s] - old_split.get(s, 0) for s in SIDES},
+            "new_themes": new_themes}
+
+
+async def _you_said(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
+    rows = (await session.execute(
+        select(YouSaidWeDid).where(YouSaidWeDid.consultation_id == scope.consultation.id,
+                                   YouSaidWeDid.created_at <= scope.end)
+        .order_by(YouSaidWeDid.created_at, YouSaidWeDid.id))).scalars().all()
+    return [{"id": r.id, "theme": r.theme, "you_said_en": r.you_said_en, "you_said_cy": r.you_said_cy,
+             "we_did_en": r.we_did_en, "we_did_cy": r.we_did_cy, "created_at": _aware(r.created_at).isoformat(),
+             "new": _aware(r.created_at) > scope.start} for r in rows]
+
+
+async def build_data(session: AsyncSession, consultation: Consultation, group: StakeholderGroup | None,
+                     end: datetime, *, timezone_name: str = "Europe/London", top: int = 8) -> dict[str, Any]:
+    """The digest of ``group`` (None: every response) for the period since its previous digest
+    (or since the consultation opened) up to ``end``."""
+    end = _aware(end)
+    before = await previous_digest(session, consultation.id, group.id if group else None, end)
+    start = _aware(before.period_end) if before else min(_aware(consultation.opens_at), end)
+    scope = Scope(consultation, group, start, end)
+    rows = await _counts(session, scope)
+    folded = _fold(rows, group.id if group else None)
+    theme_rows = await _theme_rows(session, scope)
+    merged = merge(theme_rows)
+    top_themes = main_themes(merged, top)
+    quote_rows = await _theme_quotes(session, scope, sorted({p for t in top_themes for p in t.phrases}))
+    data: dict[str, Any] = {
+        "version": VERSION,
+        "consultation": {"id": consultation.id, "slug": consultation.slug, "title_en": consultation.title_en,
+                         "title_cy": consultation.title_cy, "closes_at": _aware(consultation.closes_at).isoformat()},
+        "group": ({"id": group.id, "slug": group.slug, "name_en": group.name_en, "name_cy": group.name_cy,
+                   "language": group.language} if group else None),
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        **folded,
+        "by_group": await _by_group(session, scope, rows),
+        "themes": _themes_section(theme_rows, quote_rows, top_themes),
+        # Every theme key seen so far, so the next digest can tell which themes are new.
+        "theme_keys": sorted(k for k, t in merged.items() if t.count >= 2),
+        "welsh_language": await _welsh_language(session, scope),
+        "timeline": await _timeline(session, scope, ZoneInfo(timezone_name)),
+        "you_said_we_did": await _you_said(session, scope),
+    }
+    if group is not None:
+        whole = _fold(rows, None)
+        data["overall"] = {"counts": whole["counts"], "sentiment": whole["sentiment"]}
+    data["changes"] = _changes(data, before)
+    return data
+
+
+async def build_digest(session: AsyncSession, consultation: Consultation, group: StakeholderGroup | None,
+                       end: datetime | None = None, *, timezone_name: str = "Europe/London",
+                       trigger: str = "on-demand") -> Digest:
+    """Build and store a digest (the caller commits)."""
+    end = _aware(end) or utcnow()
+    data = await build_data(session, consultation, group, end, timezone_name=timezone_name)
+    data["trigger"] = trigger
+    data["link_key"] = _link_key()
+    digest = Digest(consultation_id=consultation.id, group_id=group.id if group else None,
+                    period_start=datetime.fromisoformat(data["period"]["start"]), period_end=end, data=data,
+                    created_at=utcnow())
+    session.add(digest)
+    await session.flush()
+    return digest
+
+
+def _link_key() -> str:
+    """A per-digest random value mixed into its signed links, so links stay unguessable even where
+    no service secret is configured."""
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+def later(moment: datetime, **delta: float) -> datetime:
+    return _aware(moment) + timedelta(**delta)

@@ -1,0 +1,89 @@
+"""Themes across responses: the stored phrases of each response merged by ``theme_key``, so plurals,
+Welsh mutations and English/Welsh pairs ('bus services', 'wasanaeth bws') count as one theme."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from engagement.analysis import redact, theme_key
+
+SIDES = ("positive", "neutral", "negative")
+# A theme named by fewer responses than this is not shown: a phrase only one person used is as
+# likely to be their street or their name as a theme, and would single them out.
+MIN_RESPONSES = 2
+# Letters and digits in one word (postcode districts like 'cf10', flat numbers like '12b'), long
+# numbers, or an address sign; road numbers ('a470', 'm4') are themes, not addresses.
+_MIXED = re.compile(r"(?=\w*\d)(?=\w*[^\W\d])\w+")
+_ROAD = re.compile(r"[abm]\d{1,4}")
+_IDENTIFYING = re.compile(r"@|\b\d{3,}\b")
+
+
+@lru_cache(maxsize=65536)
+def key_of(phrase: str, language: str) -> str:
+    return theme_key(phrase, language)
+
+
+@lru_cache(maxsize=65536)
+def looks_personal(phrase: str) -> bool:
+    """A phrase that is (part of) contact details rather than a theme."""
+    if _IDENTIFYING.search(phrase) or redact(phrase) != phrase:
+        return True
+    return any(not _ROAD.fullmatch(word) for word in _MIXED.findall(phrase.lower()))
+
+
+@dataclass
+class Theme:
+    key: str
+    count: int = 0
+    period_count: int = 0
+    sentiment: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SIDES, 0))
+    forms: Counter = field(default_factory=Counter)  # (language, phrase) -> responses
+
+    def label(self, language: str) -> str:
+        """The wording most used in ``language``; the other language's when nobody used this one."""
+        for wanted in (language, "cy" if language == "en" else "en"):
+            mine = [(n, phrase) for (lang, phrase), n in self.forms.items() if lang == wanted]
+            if mine:
+                return max(mine, key=lambda item: (item[0], -len(item[1])))[1]
+        return self.key
+
+    @property
+    def phrases(self) -> list[str]:
+        return sorted({phrase for _, phrase in self.forms})
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted({lang for lang, _ in self.forms})
+
+
+def merge(rows) -> dict[str, Theme]:
+    """Themes by key from aggregate rows ``(phrase, language, sentiment, in_period, responses)``;
+    a sentiment of 'pending' (not analysed yet) counts towards the theme but not its split."""
+    themes: dict[str, Theme] = {}
+    for phrase, language, sentiment, in_period, count in rows:
+        if not phrase or not isinstance(phrase, str):
+            continue
+        language = language if language in ("en", "cy") else "en"
+        key = key_of(phrase, language)
+        if not key or looks_personal(phrase):
+            continue
+        theme = themes.get(key)
+        if theme is None:
+            theme = themes[key] = Theme(key)
+        theme.count += count
+        if in_period:
+            theme.period_count += count
+        if sentiment in theme.sentiment:
+            theme.sentiment[sentiment] += count
+        theme.forms[(language, phrase)] += count
+    return themes
+
+
+def main_themes(themes: dict[str, Theme], top: int = 8) -> list[Theme]:
+    """The most mentioned themes, most first (ties: more negative first, so bad news is not cut)."""
+    shown = [t for t in themes.values() if t.count >= MIN_RESPONSES]
+    shown.sort(key=lambda t: (-t.count, -t.sentiment["negative"], t.key))
+    return shown[:top]
