@@ -104,7 +104,7 @@ class AnalysisWorker:
                 log.warning("analysis of response %s failed (attempt %s): %r", response_id,
                             response.analysis_attempts, exc)
                 session.add(response)
-                await session.commit()
+                await _commit_unless_withdrawn(session, response_id)
                 return
             response.language = overall.language
             response.sentiment, response.polarity, response.confidence = overall.sentiment, overall.polarity, overall.confidence
@@ -114,8 +114,23 @@ class AnalysisWorker:
             response.analysis_error = None
             response.analysed_at = self.now()
             session.add(response)
-            await session.commit()
+            await _commit_unless_withdrawn(session, response_id)
             self._not_before.pop(response_id, None)
+
+
+async def _commit_unless_withdrawn(session, response_id: int) -> bool:
+    """Commit the analysis unless the response was withdrawn meanwhile: its words must stay deleted.
+
+    Our UPDATEs go first, so the row is ours (PostgreSQL row lock; SQLite's one writer) until COMMIT;
+    a withdrawal that committed before them is seen by the check, one after them waits and wins."""
+    await session.flush()
+    withdrawn = (await session.exec(select(Response.withdrawn_at).where(Response.id == response_id)
+                                    .with_for_update())).first()
+    if withdrawn is not None:
+        await session.rollback()
+        return False
+    await session.commit()
+    return True
 
 
 ANALYSER = web.AppKey("analysis_worker", AnalysisWorker)

@@ -131,3 +131,39 @@ async def test_responses_waiting_for_a_retry_do_not_hide_newer_ones(api, db):
     failing = [r for r in rows.values() if r.id != fine.response_id]
     assert {(r.analysis_state, r.analysis_attempts) for r in failing} == {("pending", 1)}
     assert all("cannot analyse" in r.analysis_error for r in failing)
+
+
+async def test_a_response_withdrawn_during_its_analysis_keeps_nothing(api, db, database_url):
+    """The withdrawal commits (on another connection) while the analyser is working on the response."""
+    from sqlalchemy import create_engine, text
+
+    from engagement.analysis import analyse
+    from engagement.worker import ANALYSER
+    from storage.db import sync_url
+
+    await seed_consultation(db)
+    status, body = await api.call("POST", "/api/v1/consultations/bws/responses", json={
+        "text": "Call Jo Bloggs on 07700 900123", "answers": {"q1": "Jo Bloggs likes the buses"},
+        "anonymous": False, "name": "Jo Bloggs", "email": "jo@example.com", "contact_consent": True})
+    assert status == 201
+    other = create_engine(sync_url(database_url))
+    worker = api.app[ANALYSER]
+
+    def analyse_while_withdrawn(text_, language=None):
+        with other.begin() as conn:  # what DELETE /api/v1/responses/{reference} does, from elsewhere
+            conn.execute(text("UPDATE response SET withdrawn_at = CURRENT_TIMESTAMP, text = NULL, name = NULL, "
+                              "email = NULL WHERE reference = :r"), {"r": body["reference"]})
+            conn.execute(text("UPDATE answer SET text = NULL"))
+        return analyse(text_, language)
+
+    worker.analyse = analyse_while_withdrawn
+    try:
+        await worker.analyse_pending()
+    finally:
+        other.dispose()
+    async with db.session() as s:
+        response = (await s.exec(select(Response))).one()
+        answer = (await s.exec(select(Answer))).one()
+    assert response.withdrawn_at is not None
+    assert (response.redacted_text, response.themes, response.sentiment) == (None, None, None)
+    assert (answer.redacted_text, answer.themes) == (None, None)
