@@ -88,7 +88,9 @@ async def get_consultation(request: web.Request) -> web.Response:
             view = await service.get_view(session, request.match_info["slug"], utcnow())
         except ConsultationNotFound:
             return problem(404, t(language, "consultation.not_found"))
-    return web.json_response(consultation_json(view))
+        counts = await service.public_counts(session, view.consultation.id)
+    # Only responses anyone may see are counted in public: never hidden or withdrawn ones.
+    return web.json_response({**consultation_json(view), "responses": counts["visible"]})
 
 
 async def submit_response(request: web.Request) -> web.Response:
@@ -163,7 +165,8 @@ def setup(app: web.Application) -> None:
     describe(app, "/api/v1/consultations", "get", {
         "summary": "Open consultations", "responses": {"200": {"description": "{items: [consultation]}"}}})
     describe(app, "/api/v1/consultations/{slug}", "get", {
-        "summary": "One consultation: bilingual texts, dates, questions with ids, stakeholder groups",
+        "summary": "One consultation: bilingual texts, dates, questions with ids, stakeholder groups, and the "
+                   "number of responses shown in public (hidden and withdrawn ones are not counted)",
         "parameters": [SLUG], "responses": {"200": {"description": "The consultation"}, "404": ERROR}})
     describe(app, "/api/v1/consultations/{slug}/responses", "post", {
         "summary": "Respond to a consultation (stored before the reply; analysed afterwards)",

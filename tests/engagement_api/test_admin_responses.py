@@ -73,3 +73,19 @@ async def test_group_coordinators_are_known_people(api, db):
     status, group = await api.call("PATCH", "/api/v1/admin/groups/siaradwyr", headers=ADMIN,
                                    json={"coordinators": []})
     assert status == 200 and group["coordinators"] == []
+
+
+async def test_public_count_leaves_out_hidden_and_withdrawn_responses(api, db):
+    await seed_consultation(db)
+    sent = [(await api.call("POST", URL, json={"text": f"Response number {i}"}))[1] for i in range(3)]
+    assert (await api.call("GET", "/api/v1/consultations/bws"))[1]["responses"] == 3
+    await api.call("POST", f"/api/v1/admin/responses/{sent[0]['reference']}/hide", headers=ADMIN,
+                   json={"reason": "Abusive"})
+    await api.call("DELETE", f"/api/v1/responses/{sent[1]['reference']}",
+                   headers={"X-Withdrawal-Token": sent[1]["withdrawal_token"]})
+    assert (await api.call("GET", "/api/v1/consultations/bws"))[1]["responses"] == 1
+    _, admin = await api.call("GET", "/api/v1/admin/consultations", headers=ADMIN)
+    assert admin["items"][0]["responses"] == {"received": 3, "visible": 1, "hidden": 1, "withdrawn": 1}
+    await api.call("POST", f"/api/v1/admin/responses/{sent[0]['reference']}/restore", headers=ADMIN,
+                   json={"reason": "Reviewed: not abusive"})
+    assert (await api.call("GET", "/api/v1/consultations/bws"))[1]["responses"] == 2
