@@ -57,6 +57,8 @@ async def slack_events(request: web.Request) -> web.Response:
             bolt_request = await to_bolt_request(request.clone(client_max_size=MAX_SLACK_BODY))
         except UnicodeDecodeError:
             return web.Response(status=400, text="The request body is not UTF-8.")
+        except ValueError:  # a JSON body or payload that does not parse
+            return web.Response(status=400, text="The request body is not a Slack request.")
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
 

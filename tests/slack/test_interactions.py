@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from urllib.parse import urlencode
 
 from sqlmodel import select
 
@@ -160,3 +161,14 @@ async def test_a_click_on_a_long_message_is_not_refused_for_its_size(slack):
     huge = {**payload, "message": {"ts": "5.6", "blocks": filler * 10}}
     status, _ = await slack.interact(huge)
     assert status == 413
+
+
+async def test_signed_garbage_gets_a_4xx_not_a_fault(slack):
+    for body, kind in [("payload=notjson", "application/x-www-form-urlencoded"), ("{not json", "application/json"),
+                       (urlencode({"payload": json.dumps({
+                           "type": "view_submission", "user": {"id": "UOWNER"}, "team": {"id": "T0001"},
+                           "view": {"type": "modal", "id": "V1", "callback_id": "lsb_form",
+                                    "private_metadata": "not json"}})}), "application/x-www-form-urlencoded")]:
+        status, _ = await slack.post(body, kind)
+        assert 200 <= status < 500, (body, status)
+    assert (await slack.post("{not json", "application/json"))[0] == 400

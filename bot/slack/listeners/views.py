@@ -13,15 +13,19 @@ IN_MODAL_BUDGET = 2.0
 
 def register(bolt, bot: Bot) -> None:
     async def submit(ack, body, client):
-        command, metadata = submitted_command(body["view"])
-        user = body["user"]["id"]
+        try:
+            command, metadata = submitted_command(body.get("view") or {})
+        except ValueError:  # private_metadata that is not ours
+            await ack()
+            return
+        user = (body.get("user") or {}).get("id", "")
         channel = metadata.get("channel")
         work = asyncio.ensure_future(bot.run(user, command, channel, source="form"))
         done, _ = await asyncio.wait({work}, timeout=IN_MODAL_BUDGET)
         if work in done:
             # The outcome (a confirmation, or a refusal saying who may update) replaces the form.
             reply = work.result()
-            await ack(response_action="update", view=result_view(reply, body["view"]))
+            await ack(response_action="update", view=result_view(reply, body.get("view") or {}))
         else:
             await ack()
             reply = await work
