@@ -29,8 +29,8 @@ MAX_SLACK_BODY = 1024 * 1024
 
 def build_bolt(app: web.Application) -> AsyncApp:
     settings = app[SETTINGS]
-    # Bolt makes a client per request from this one (and deep-copies requests for lazy listeners), so
-    # it holds no live HTTP session: listener calls open their own, the outbox sender uses the pool.
+    # Bolt makes a client per request from this one and copies it, so it holds no live HTTP session:
+    # listener calls open their own, the outbox sender and response_url answers use the pool.
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base)
 
     def wake_outbox() -> None:
