@@ -9,3 +9,4 @@ def setup(app: web.Application) -> None:
 
     api.setup(app)
     pages.setup(app)
+    from engagement.digest import web as digest_web; digest_web.setup(app)

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from engagement.analysis import redact, theme_key
+from engagement.analysis import redact, theme_key, welsh
 
 SIDES = ("positive", "neutral", "negative")
 # A theme named by fewer responses than this is not shown: a phrase only one person used is as
@@ -45,9 +45,9 @@ class Theme:
     def label(self, language: str) -> str:
         """The wording most used in ``language``; the other language's when nobody used this one."""
         for wanted in (language, "cy" if language == "en" else "en"):
-            mine = [(n, phrase) for (lang, phrase), n in self.forms.items() if lang == wanted]
+            mine = {phrase: n for (lang, phrase), n in self.forms.items() if lang == wanted}
             if mine:
-                return max(mine, key=lambda item: (item[0], -len(item[1])))[1]
+                return max(mine, key=lambda p: (mine[p], wanted != "cy" or _radical(p, mine), -len(p), p))
         return self.key
 
     @property
@@ -57,6 +57,13 @@ class Theme:
     @property
     def languages(self) -> list[str]:
         return sorted({lang for lang, _ in self.forms})
+
+
+def _radical(phrase: str, others) -> bool:
+    """False when another wording is this one with its first word unmutated ('wasanaeth bws' beside
+    'gwasanaeth bws'), so the radical form is shown."""
+    first, _, rest = phrase.partition(" ")
+    return not any(f"{form} {rest}".strip() in others for form in welsh.demutate(first) - {first})
 
 
 def merge(rows) -> dict[str, Theme]:
