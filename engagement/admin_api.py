@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from sqlmodel import delete, select
 
 from cyswllt.admin import require_admin
 from cyswllt.appkeys import DB
+from cyswllt.i18n import t
 from cyswllt.openapi import BEARER, describe
 from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
 from storage.models import (
@@ -107,8 +109,16 @@ class GroupIn(BaseModel):
         return value
 
 
-def _error(status: int, message: str, **extra) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
+def _language(request: web.Request) -> str:
+    if request.query.get("lang") in ("en", "cy"):
+        return request.query["lang"]
+    return "cy" if request.headers.get("Accept-Language", "").lower().startswith("cy") else "en"
+
+
+def _error(request: web.Request, status: int, key: str, extra: dict | None = None, **params) -> web.Response:
+    """A JSON problem whose message is from the catalogue, in English or Welsh (?lang=cy, Accept-Language)."""
+    message = t(_language(request), f"consultation.admin_{key}", **params)
+    return web.json_response({"error": message, **(extra or {})}, status=status)
 
 
 async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
@@ -116,9 +126,9 @@ async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | web
         raw = await request.read()
         data = model.model_validate_json(raw)
     except ValidationError as exc:
-        return _error(422, "invalid fields", errors=[
+        return _error(request, 422, "invalid_fields", {"errors": [
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)])
+            for e in exc.errors(include_url=False, include_input=False)]})
     return data
 
 
@@ -168,11 +178,12 @@ async def _set_groups(session, consultation: Consultation, slugs: list[str]) -> 
 
 
 def _period_problem(opens: datetime, closes: datetime, reason: str | None) -> str | None:
+    """The catalogue key of what is wrong with the period, if anything (seed 001, 9.3: never under 8 weeks
+    without a recorded reason)."""
     if closes <= opens:
-        return "closes must be after opens"
+        return "closes_before_opens"
     if closes - opens < timedelta(weeks=MIN_WEEKS) and not (reason or "").strip():
-        return (f"a consultation must run for at least {MIN_WEEKS} weeks (12 is normal); "
-                "give short_period_reason to run a shorter one")
+        return "too_short"
     return None
 
 
@@ -183,14 +194,14 @@ async def create_consultation(request: web.Request) -> web.Response:
         return data
     needed = [f for f in ("slug", "title_en", "title_cy", "summary_en", "summary_cy") if not getattr(data, f)]
     if needed:
-        return _error(422, f"required: {', '.join(needed)}")
+        return _error(request, 422, "required", fields=", ".join(needed))
     opens = data.opens or utcnow()
     closes = data.closes or opens + timedelta(weeks=DEFAULT_WEEKS)
     if problem := _period_problem(opens, closes, data.short_period_reason):
-        return _error(422, problem)
+        return _error(request, 422, problem, weeks=MIN_WEEKS, normal=DEFAULT_WEEKS)
     async with request.app[DB].session() as session:
         if (await session.exec(select(Consultation).where(Consultation.slug == data.slug))).first():
-            return _error(409, f"a consultation called {data.slug} exists already")
+            return _error(request, 409, "consultation_exists", slug=data.slug)
         consultation = Consultation(
             slug=data.slug, title_en=data.title_en, title_cy=data.title_cy, summary_en=data.summary_en,
             summary_cy=data.summary_cy, executive_summary_en=data.executive_summary_en,
@@ -201,7 +212,7 @@ async def create_consultation(request: web.Request) -> web.Response:
         await _set_questions(session, consultation, data.questions or [])
         if data.groups and (missing := await _set_groups(session, consultation, data.groups)):
             await session.rollback()
-            return _error(422, f"unknown stakeholder groups: {', '.join(missing)}")
+            return _error(request, 422, "unknown_groups", groups=", ".join(missing))
         await session.commit()
         forget(session, consultation.slug)
         return web.json_response(_consultation_json(consultation), status=201)
@@ -216,7 +227,7 @@ async def edit_consultation(request: web.Request) -> web.Response:
         consultation = (await session.exec(select(Consultation).where(
             Consultation.slug == request.match_info["slug"]))).first()
         if consultation is None:
-            return _error(404, "no such consultation")
+            return _error(request, 404, "no_consultation")
         for name in ("title_en", "title_cy", "summary_en", "summary_cy", "executive_summary_en",
                      "executive_summary_cy", "short_period_reason"):
             if getattr(data, name) is not None:
@@ -224,14 +235,14 @@ async def edit_consultation(request: web.Request) -> web.Response:
         consultation.opens_at = data.opens or consultation.opens_at
         consultation.closes_at = data.closes or consultation.closes_at
         if problem := _period_problem(consultation.opens_at, consultation.closes_at, consultation.short_period_reason):
-            return _error(422, problem)
+            return _error(request, 422, problem, weeks=MIN_WEEKS, normal=DEFAULT_WEEKS)
         session.add(consultation)
         if data.questions is not None and (answered := await _set_questions(session, consultation, data.questions)):
             await session.rollback()
-            return _error(422, f"these questions have answers and cannot be removed: {', '.join(answered)}")
+            return _error(request, 422, "answered_questions", questions=", ".join(answered))
         if data.groups is not None and (missing := await _set_groups(session, consultation, data.groups)):
             await session.rollback()
-            return _error(422, f"unknown stakeholder groups: {', '.join(missing)}")
+            return _error(request, 422, "unknown_groups", groups=", ".join(missing))
         await session.commit()
         forget(session, consultation.slug)
         return web.json_response(_consultation_json(consultation))
@@ -266,7 +277,8 @@ async def _responses(request: web.Request) -> tuple[Consultation | None, Rows, l
         offset = min(2**31 - 1, max(0, int(request.query.get("offset", 0))))
         limit = min(1000, max(1, int(request.query.get("limit", 100))))
     except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "offset and limit must be numbers"}', content_type="application/json")
+        raise web.HTTPBadRequest(text=json.dumps({"error": t(_language(request), "consultation.admin_page_numbers")}),
+                                 content_type="application/json")
     async with request.app[DB].session() as session:
         consultation = (await session.exec(select(Consultation).where(
             Consultation.slug == request.match_info["slug"]))).first()
@@ -301,7 +313,7 @@ async def list_responses(request: web.Request) -> web.Response:
     require_admin(request)
     consultation, rows, _, answers = await _responses(request)
     if consultation is None:
-        return _error(404, "no such consultation")
+        return _error(request, 404, "no_consultation")
     return web.json_response({"items": [_response_json(r, g, answers.get(r.id)) for r, g in rows]})
 
 
@@ -313,7 +325,7 @@ async def export_responses(request: web.Request) -> web.Response:
     require_admin(request)
     consultation, rows, keys, answers = await _responses(request)
     if consultation is None:
-        return _error(404, "no such consultation")
+        return _error(request, 404, "no_consultation")
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS + [f"answer:{k}" for k in keys], extrasaction="ignore",
                             lineterminator="\n")
@@ -349,7 +361,7 @@ async def moderate(request: web.Request) -> web.Response:
         response = (await session.exec(select(Response).where(
             Response.reference == request.match_info["reference"].upper()))).first()
         if response is None:
-            return _error(404, "no such response")
+            return _error(request, 404, "no_response")
         response.moderation_state = ModerationState.hidden if hide else ModerationState.visible
         response.moderation_reason = data.reason
         session.add(response)
@@ -405,12 +417,12 @@ async def save_group(request: web.Request) -> web.Response:
         creating = "slug" not in request.match_info
         if creating:
             if not (data.slug and data.name_en and data.name_cy):
-                return _error(422, "required: slug, name_en, name_cy")
+                return _error(request, 422, "required", fields="slug, name_en, name_cy")
             if group is not None:
-                return _error(409, f"a group called {slug} exists already")
+                return _error(request, 409, "group_exists", slug=slug)
             group = StakeholderGroup(slug=data.slug, name_en=data.name_en, name_cy=data.name_cy)
         elif group is None:
-            return _error(404, "no such group")
+            return _error(request, 404, "no_group")
         for name in ("name_en", "name_cy", "slack_channel_id", "teams_conversation_id", "language", "digest_schedule"):
             if getattr(data, name) is not None:
                 setattr(group, name, getattr(data, name))
@@ -418,8 +430,7 @@ async def save_group(request: web.Request) -> web.Response:
         await session.flush()
         if data.coordinators is not None and (unknown := await _set_coordinators(session, group, data.coordinators)):
             await session.rollback()
-            return _error(422, f"no one with these emails is known yet (add them with cyswllt import members): "
-                               f"{', '.join(unknown)}")
+            return _error(request, 422, "unknown_people", emails=", ".join(unknown))
         await session.commit()
         forget(session)  # group names show in every consultation that lists the group
         coordinators = (await _coordinators(session, [group.id])).get(group.id, [])

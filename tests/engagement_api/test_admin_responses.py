@@ -89,3 +89,13 @@ async def test_public_count_leaves_out_hidden_and_withdrawn_responses(api, db):
     await api.call("POST", f"/api/v1/admin/responses/{sent[0]['reference']}/restore", headers=ADMIN,
                    json={"reason": "Reviewed: not abusive"})
     assert (await api.call("GET", "/api/v1/consultations/bws"))[1]["responses"] == 2
+
+
+async def test_admin_problems_are_told_in_welsh_when_asked(api, db):
+    short = {"slug": "byr", "title_en": "Short", "title_cy": "Byr", "summary_en": "s", "summary_cy": "s",
+             "opens": "2026-11-01T09:00:00+00:00", "closes": "2026-12-01T09:00:00+00:00"}
+    status, body = await api.call("POST", "/api/v1/admin/consultations?lang=cy", json=short, headers=ADMIN)
+    assert status == 422 and "o leiaf 8 wythnos" in body["error"]
+    status, body = await api.call("PATCH", "/api/v1/admin/groups/dim", json={"name_en": "x"},
+                                  headers={**ADMIN, "Accept-Language": "cy"})
+    assert status == 404 and body["error"] == "Does dim grŵp rhanddeiliaid gyda'r slug hwnnw"
