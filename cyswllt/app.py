@@ -7,6 +7,7 @@ import secrets
 import time
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import text
 
@@ -40,6 +41,9 @@ async def observe(request: web.Request, handler):
     except web.HTTPException as exc:
         status = exc.status
         raise
+    except RequestPayloadError:  # a body that cannot be read (e.g. gzip that is not gzip) is the client's fault
+        status = 400
+        raise web.HTTPBadRequest(text="The request body could not be read.")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, route)
         raise web.HTTPInternalServerError(text="Something went wrong on our side. Please try again later.")

@@ -55,3 +55,14 @@ async def test_unknown_and_closed(site):
         async with http.post(f"{base}/consultations/bws/respond", data=b"x" * 70_000,
                              headers={"Content-Type": "application/x-www-form-urlencoded"}) as r:
             assert r.status == 413
+
+
+async def test_unreadable_form_body_is_a_400(site):
+    base, db, _ = site
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/consultations/bws/respond", data=b"not gzip at all",
+                             headers={"Content-Type": "application/x-www-form-urlencoded",
+                                      "Content-Encoding": "gzip"}) as r:
+            assert r.status == 400
+    async with db.session() as s:
+        assert (await s.exec(select(Response))).all() == []
