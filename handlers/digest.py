@@ -21,7 +21,7 @@ ROLES = {Role.chair, Role.secretariat}
 
 async def _find_group(turn: Turn, words: str) -> StakeholderGroup | None:
     wanted = words.strip().lower()
-    return (await turn.session.execute(select(StakeholderGroup).where(or_(
+    return (await turn.session.exec(select(StakeholderGroup).where(or_(
         func.lower(StakeholderGroup.slug) == wanted, func.lower(StakeholderGroup.name_en) == wanted,
         func.lower(StakeholderGroup.name_cy) == wanted)))).scalars().first()
 
@@ -29,14 +29,14 @@ async def _find_group(turn: Turn, words: str) -> StakeholderGroup | None:
 async def _allowed(turn: Turn, group: StakeholderGroup) -> bool:
     if turn.member is not None and turn.member.role in ROLES:
         return True
-    coordinator = (await turn.session.execute(select(GroupCoordinator).where(
+    coordinator = (await turn.session.exec(select(GroupCoordinator).where(
         GroupCoordinator.group_id == group.id, GroupCoordinator.person_id == turn.person.id))).first()
     return coordinator is not None
 
 
 async def _consultations(turn: Turn, group: StakeholderGroup) -> list[Consultation]:
     """The group's open consultations, else the one that closed last."""
-    linked = (await turn.session.execute(
+    linked = (await turn.session.exec(
         select(Consultation).join(ConsultationGroup, ConsultationGroup.consultation_id == Consultation.id)
         .where(ConsultationGroup.group_id == group.id).order_by(Consultation.closes_at.desc()))).scalars().all()
     from engagement.digest.build import _aware
@@ -57,7 +57,7 @@ async def digest(turn: Turn) -> Reply:
     group = await _find_group(turn, words)
     language = turn.language
     if group is None:
-        names = (await turn.session.execute(select(StakeholderGroup.slug, StakeholderGroup.name_en,
+        names = (await turn.session.exec(select(StakeholderGroup.slug, StakeholderGroup.name_en,
                                                    StakeholderGroup.name_cy).order_by(StakeholderGroup.slug))).all()
         if not names:
             return turn.reply(turn.t("digest.chat.no_groups"))

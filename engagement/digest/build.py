@@ -91,7 +91,7 @@ async def _counts(session: AsyncSession, scope: Scope) -> list[tuple]:
                     withdrawn.label("d_withdrawn"), func.count().label("n"))
              .where(Response.consultation_id == scope.consultation.id, Response.received_at <= scope.end)
              .group_by("d_lang", "d_group", "d_sent", "d_period", "d_hidden", "d_withdrawn"))
-    return list((await session.execute(query)).all())
+    return list((await session.exec(query)).all())
 
 
 def _fold(rows: list[tuple], group_id: int | None) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def _fold(rows: list[tuple], group_id: int | None) -> dict[str, Any]:
 
 
 async def _by_group(session: AsyncSession, scope: Scope, rows: list[tuple]) -> list[dict[str, Any]]:
-    linked = (await session.execute(
+    linked = (await session.exec(
         select(StakeholderGroup).join(ConsultationGroup, ConsultationGroup.group_id == StakeholderGroup.id)
         .where(ConsultationGroup.consultation_id == scope.consultation.id))).scalars().all()
     groups = {g.id: g for g in linked}
@@ -135,7 +135,7 @@ async def _by_group(session: AsyncSession, scope: Scope, rows: list[tuple]) -> l
             tally[group]["period"] += n
     missing = [g for g in tally if g is not None and g not in groups]
     if missing:
-        for g in (await session.execute(select(StakeholderGroup).where(StakeholderGroup.id.in_(missing)))).scalars():
+        for g in (await session.exec(select(StakeholderGroup).where(StakeholderGroup.id.in_(missing)))).scalars():
             groups[g.id] = g
     out = [{"slug": g.slug, "name_en": g.name_en, "name_cy": g.name_cy, **tally.get(g.id, {"period": 0, "total": 0})}
            for g in sorted(groups.values(), key=lambda g: g.name_en.lower())]
@@ -150,7 +150,7 @@ async def _timeline(session: AsyncSession, scope: Scope, zone: ZoneInfo) -> list
         hour = func.to_char(func.timezone("UTC", Response.received_at), "YYYY-MM-DD HH24")
     else:
         hour = func.strftime("%Y-%m-%d %H", Response.received_at)
-    rows = (await session.execute(
+    rows = (await session.exec(
         select(hour.label("d_hour"), func.count()).where(_in_scope(scope), VISIBLE).group_by("d_hour"))).all()
     days: Counter = Counter()
     for bucket, n in rows:
@@ -170,7 +170,7 @@ async def _theme_rows(session: AsyncSession, scope: Scope) -> list[tuple]:
              .select_from(Response).join(je, true())
              .where(_in_scope(scope), VISIBLE, Response.themes.is_not(None), _text_elements_only(session, je))
              .group_by("d_phrase", "d_lang", "d_sent", "d_period"))
-    return list((await session.execute(query)).all())
+    return list((await session.exec(query)).all())
 
 
 def _strong(sentiment, confidence):
@@ -218,7 +218,7 @@ async def _theme_quotes(session: AsyncSession, scope: Scope, phrases: list[str])
                        aje.c.value.in_(phrases)))
     union = union_all(general, answered).subquery("pieces")
     query = _ranked(union, [union.c.phrase, union.c.side])
-    return list((await session.execute(query)).all())
+    return list((await session.exec(query)).all())
 
 
 def _themes_section(theme_rows: list[tuple], quote_rows: list[tuple], top: list) -> list[dict[str, Any]]:
@@ -246,7 +246,7 @@ async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]
     base = (select().select_from(Answer).join(Response, Response.id == Answer.response_id)
             .join(Question, Question.id == Answer.question_id)
             .where(_in_scope(scope), VISIBLE, WELSH_QUESTION, Answer.text.is_not(None), Answer.text != ""))
-    rows = (await session.execute(base.add_columns(Answer.language.label("d_lang"), sentiment.label("d_sent"),
+    rows = (await session.exec(base.add_columns(Answer.language.label("d_lang"), sentiment.label("d_sent"),
                                                    func.count()).group_by("d_lang", "d_sent"))).all()
     split = dict.fromkeys(SIDES, 0)
     languages: Counter = Counter()
@@ -259,7 +259,7 @@ async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]
         else:
             split[sent] += n
     je = _elements(session, Answer.themes, "wje")
-    theme_rows = (await session.execute(
+    theme_rows = (await session.exec(
         base.join(je, true()).where(_text_elements_only(session, je))
         .add_columns(je.c.value.label("d_phrase"), Answer.language.label("d_lang"), sentiment.label("d_sent"),
                      literal(0).label("d_period"), func.count())
@@ -271,7 +271,7 @@ async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]
               .where(Answer.redacted_text.is_not(None), Response.analysis_state == "done",
                      Response.duplicate_of_id.is_(None), _strong(Answer.sentiment, Answer.confidence))
               .subquery("welsh_pieces"))
-    quote_rows = (await session.execute(_ranked(pieces, [pieces.c.side]))).all()
+    quote_rows = (await session.exec(_ranked(pieces, [pieces.c.side]))).all()
     candidates = [quoting.Candidate("", side, lang or "en", quoting.clean(body), conf or 0.0, rid)
                   for _p, side, lang, conf, body, rid, _rn in quote_rows if quoting.clean(body)]
     return {"count": count, "pending": pending, "by_language": dict(sorted(languages.items())), "sentiment": split,
@@ -286,7 +286,7 @@ async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]
 async def previous_digest(session: AsyncSession, consultation_id: int, group_id: int | None,
                           before: datetime) -> Digest | None:
     group = Digest.group_id.is_(None) if group_id is None else Digest.group_id == group_id
-    return (await session.execute(
+    return (await session.exec(
         select(Digest).where(Digest.consultation_id == consultation_id, group, Digest.period_end < before)
         .order_by(Digest.period_end.desc(), Digest.id.desc()).limit(1))).scalars().first()
 
@@ -308,7 +308,7 @@ def _changes(data: dict[str, Any], before: Digest | None) -> dict[str, Any] | No
 
 
 async def _you_said(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
-    rows = (await session.execute(
+    rows = (await session.exec(
         select(YouSaidWeDid).where(YouSaidWeDid.consultation_id == scope.consultation.id,
                                    YouSaidWeDid.created_at <= scope.end)
         .order_by(YouSaidWeDid.created_at, YouSaidWeDid.id))).scalars().all()

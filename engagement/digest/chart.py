@@ -71,6 +71,10 @@ def alt_text(data: dict[str, Any], language: str) -> str:
     if days:
         busiest = max(days, key=lambda d: d["count"])
         locale = babel_locale(language)
+        if len(days) == 1:
+            parts.append(t(language, "digest.alt_one_day", total=busiest["count"],
+                           day=format_date(date.fromisoformat(busiest["day"]), "d MMMM y", locale=locale)))
+            return " ".join(parts)
         parts.append(t(language, "digest.alt_time", total=sum(d["count"] for d in days),
                        first=format_date(date.fromisoformat(days[0]["day"]), "d MMMM y", locale=locale),
                        last=format_date(date.fromisoformat(days[-1]["day"]), "d MMMM y", locale=locale),

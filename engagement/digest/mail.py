@@ -24,7 +24,7 @@ async def tell_respondents(session, settings, consultation: Consultation, entry:
     """Queue one mail per consenting respondent with an email address; the number queued."""
     if not settings.smtp_url:
         return 0
-    rows = (await session.execute(
+    rows = (await session.exec(
         select(Response.id, Response.email, Response.language).where(
             Response.consultation_id == consultation.id, Response.contact_consent.is_(True),
             Response.email.is_not(None), Response.email != "", Response.withdrawn_at.is_(None))

@@ -103,7 +103,7 @@ async def _worth_sending(session, consultation: Consultation, group: Stakeholder
     before = await previous_digest(session, consultation.id, group.id, fire)
     if before is None or _aware(before.period_end) < _aware(consultation.closes_at):
         return True
-    news = (await session.execute(select(func.count()).select_from(YouSaidWeDid).where(
+    news = (await session.exec(select(func.count()).select_from(YouSaidWeDid).where(
         YouSaidWeDid.consultation_id == consultation.id, YouSaidWeDid.created_at > before.period_end,
         YouSaidWeDid.created_at <= fire))).scalar_one()
     return news > 0
@@ -115,7 +115,7 @@ async def enqueue_due_digests(db, settings, now: datetime) -> int:
     zone = ZoneInfo(settings.timezone)
     queued = 0
     async with db.session() as session:
-        groups = (await session.execute(select(StakeholderGroup).where(
+        groups = (await session.exec(select(StakeholderGroup).where(
             StakeholderGroup.digest_schedule.is_not(None)).order_by(StakeholderGroup.id))).scalars().all()
     for group in groups:
         if not (group.slack_channel_id or group.teams_conversation_id):
@@ -128,12 +128,12 @@ async def enqueue_due_digests(db, settings, now: datetime) -> int:
         if fire is None:
             continue
         async with db.session() as session:
-            consultations = (await session.execute(
+            consultations = (await session.exec(
                 select(Consultation).join(ConsultationGroup, ConsultationGroup.consultation_id == Consultation.id)
                 .where(ConsultationGroup.group_id == group.id).order_by(Consultation.id))).scalars().all()
         for consultation in consultations:
             async with db.session() as session:
-                built = (await session.execute(select(Digest.id).where(
+                built = (await session.exec(select(Digest.id).where(
                     Digest.consultation_id == consultation.id, Digest.group_id == group.id,
                     Digest.period_end == fire))).first()
                 if built is not None or not await _worth_sending(session, consultation, group, fire):

@@ -168,7 +168,7 @@ async def _body(request: web.Request) -> dict[str, Any] | web.Response:
 
 
 async def _consultation(session, slug: str) -> Consultation | None:
-    return (await session.execute(select(Consultation).where(Consultation.slug == slug[:120]))).scalars().first()
+    return (await session.exec(select(Consultation).where(Consultation.slug == slug[:120]))).scalars().first()
 
 
 async def build_now(request: web.Request) -> web.Response:
@@ -186,7 +186,7 @@ async def build_now(request: web.Request) -> web.Response:
             return _json_error(404, "no such consultation")
         group = None
         if group_slug:
-            group = (await session.execute(select(StakeholderGroup).where(
+            group = (await session.exec(select(StakeholderGroup).where(
                 StakeholderGroup.slug == group_slug[:80]))).scalars().first()
             if group is None:
                 return _json_error(400, "no stakeholder group with that slug")

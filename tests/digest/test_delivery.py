@@ -1,0 +1,150 @@
+"""Scheduled digests: due on each group's schedule, in the group's language(s), through the outbox to
+the fake Slack API (chart uploaded with alt text) and to Teams (chart from a signed, expiring link)."""
+
+import json
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import func, select, update
+
+from bot.slack.sender import SlackSender
+from bot.teams.cards import render as card
+from cyswllt.app import create_app
+from cyswllt.settings import Settings
+from engagement.digest import links
+from engagement.digest.schedule import enqueue_due_digests, latest_fire
+from scheduler.worker import OutboxWorker
+from storage.models import Digest, OutboxMessage
+from tests.fakes.slack_api import FakeSlackAPI
+
+from .conftest import ADMIN, MENTIONS, NOW, PERSONAL, SECRET
+
+AFTER_NINE = NOW + timedelta(minutes=7)  # the digests sweep runs every 15 minutes
+
+
+def settings_for(database_url: str, **extra) -> Settings:
+    return Settings(database_url=database_url, scheduler_enabled=False, outbox_enabled=False, analysis_enabled=False,
+                    admin_token=ADMIN, secret_key=SECRET, base_url="https://cyswllt.example.cymru", **extra)
+
+
+async def rows(db) -> list[OutboxMessage]:
+    async with db.session() as s:
+        return list((await s.exec(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all())
+
+
+def test_crontab_days_count_from_sunday():
+    zone = __import__("zoneinfo").ZoneInfo("Europe/London")
+    # "1" is Monday in a crontab (APScheduler on its own would read it as Tuesday).
+    assert latest_fire("0 9 * * 1", zone, AFTER_NINE) == NOW
+    assert latest_fire("0 9 * * mon", zone, AFTER_NINE) == NOW
+    assert latest_fire("0 9 * * 2", zone, AFTER_NINE) is None
+    # Summer time: 09:00 in London is 08:00 UTC.
+    june = datetime(2026, 6, 1, 8, 5, tzinfo=timezone.utc)  # a Monday
+    assert latest_fire("0 9 * * 1", zone, june) == datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)
+
+
+async def test_due_groups_get_their_digest_once_in_their_languages(db, seeded, database_url):
+    settings = settings_for(database_url)
+    assert await enqueue_due_digests(db, settings, NOW - timedelta(hours=1)) == 0  # not yet nine o'clock
+    queued = await enqueue_due_digests(db, settings, AFTER_NINE)
+    found = {(r.platform, r.channel, r.language) for r in await rows(db)}
+    # Young people read Welsh (Slack and Teams); older people both languages (Slack); business is monthly.
+    assert found == {("slack", "CIFANC", "cy"), ("teams", "19:ifanc@thread.tacv2", "cy"),
+                     ("slack", "CHYN", "cy"), ("slack", "CHYN", "en")}
+    assert queued == 4
+    keys = {r.idempotency_key for r in await rows(db)}
+    assert "digest:pobl-ifanc:bysiau-a-llyfrgelloedd:2026-11-23:slack:cy" in keys
+    assert all(r.respect_working_hours and r.kind == "digest" for r in await rows(db))
+    # Running again (another sweep, another replica) queues and builds nothing more.
+    assert await enqueue_due_digests(db, settings, AFTER_NINE + timedelta(minutes=15)) == 0
+    async with db.session() as s:
+        assert (await s.exec(select(func.count()).select_from(Digest))).scalar_one() == 2
+    welsh = next(r for r in await rows(db) if r.channel == "CIFANC")
+    text = welsh.payload["reply"]["text"]
+    assert text.startswith("Crynodeb ymgynghoriad: Bysiau a llyfrgelloedd — Pobl ifanc")
+    assert "Consultation digest" not in text and "Effeithiau ar y Gymraeg" in text
+    english = next(r for r in await rows(db) if r.channel == "CHYN" and r.language == "en")
+    assert english.payload["reply"]["text"].startswith("Consultation digest: Buses and libraries — Older people")
+
+
+async def test_slack_gets_the_digest_and_its_chart_through_the_outbox(db, seeded, database_url):
+    settings = settings_for(database_url)
+    await enqueue_due_digests(db, settings, AFTER_NINE)
+    async with db.session() as s:  # due now by the worker's clock (enqueued at the real time)
+        await s.exec(update(OutboxMessage).values(next_attempt_at=NOW))
+        await s.commit()
+    async with FakeSlackAPI() as slack:
+        sender = SlackSender(AsyncWebClient(token="xoxb-test", base_url=slack.base_url))
+        worker = OutboxWorker(db, {"slack": sender}, settings, now=lambda: AFTER_NINE)
+        while await worker.deliver_due():
+            pass
+        states = {(r.platform, r.channel, r.language): r.state for r in await rows(db)}
+        assert {k: v for k, v in states.items() if k[0] == "slack"} == {
+            ("slack", "CIFANC", "cy"): "sent", ("slack", "CHYN", "cy"): "sent", ("slack", "CHYN", "en"): "sent"}
+        posts = slack.calls_to("chat.postMessage")
+        assert {p.args["channel"] for p in posts} == {"CIFANC", "CHYN"}
+        uploads = [u for u in slack.uploads.values() if u.get("bytes")]
+        assert len(uploads) == 3 and all(u["bytes"].startswith(b"\x89PNG") for u in uploads)
+        alts = sorted(u["alt_text"] for u in uploads)
+        assert alts[0].startswith("Chart of sentiment for the main theme") and "library: 0 positive, 1 neutral, 2 negative" in alts[0]
+        assert "Responses per day: 3, all on 14 November 2026." in alts[0]
+        assert any("gwasanaeth bws: 2 cadarnhaol, 0 niwtral, 1 negyddol" in a for a in alts[1:])
+        assert any("llyfrgell: 0 cadarnhaol, 1 niwtral, 2 negyddol" in a for a in alts[1:])
+        completed = slack.calls_to("files.completeUploadExternal")
+        assert {c.args["channel_id"] for c in completed} == {"CIFANC", "CHYN"}
+        seen = json.dumps([p.args for p in posts] + [c.args for c in completed], ensure_ascii=False)
+        for value in PERSONAL + MENTIONS + ["HIDDEN-TEXT", "Siân"]:
+            assert value.lower() not in seen.lower(), value
+        welsh = next(p for p in posts if p.args["channel"] == "CIFANC")
+        blocks = json.dumps(welsh.args["blocks"], ensure_ascii=False)
+        assert "Prif themâu" in blocks and "Negyddol: “Mae'r gwasanaeth bws yn wael iawn" in blocks
+
+
+async def test_teams_card_image_is_a_signed_link_that_expires(db, seeded, database_url):
+    settings = settings_for(database_url)
+    await enqueue_due_digests(db, settings, AFTER_NINE)
+    teams = next(r for r in await rows(db) if r.platform == "teams")
+    reply = teams.payload["reply"]
+    url = reply["image_url"]
+    assert url.startswith("https://cyswllt.example.cymru/digests/") and "/chart.png?exp=" in url and "&sig=" in url
+    assert reply["image_alt"].startswith("Siart o deimlad")
+    from handlers.core import Reply
+
+    image = [b for b in card(Reply.from_dict(reply))["body"] if b["type"] == "Image"]
+    assert image == [{"type": "Image", "url": url, "altText": reply["image_alt"]}]
+    app = create_app(settings, db=db)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        base = str(server.make_url("")).rstrip("/")
+        local = base + urlsplit(url).path + "?" + urlsplit(url).query
+        async with aiohttp.ClientSession() as http:
+            async with http.get(local) as r:
+                assert r.status == 200 and r.content_type == "image/png"
+                assert (await r.read()).startswith(b"\x89PNG")
+            async with db.session() as s:
+                digest = (await s.exec(select(Digest).order_by(Digest.id))).scalars().first()
+            expired = links.signed(settings, digest, "/chart.png", now=datetime.now(timezone.utc) - timedelta(days=31))
+            async with http.get(base + urlsplit(expired).path + "?" + urlsplit(expired).query) as r:
+                assert r.status == 403
+            tampered = local.replace("sig=", "sig=0")
+            async with http.get(tampered) as r:
+                assert r.status == 403
+            async with http.get(base + urlsplit(url).path) as r:
+                assert r.status == 403
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("schedule", ["not a schedule", "61 9 * * mon"])
+async def test_a_bad_schedule_is_skipped_not_fatal(db, seeded, database_url, schedule):
+    from storage.models import StakeholderGroup
+
+    async with db.session() as s:
+        await s.exec(update(StakeholderGroup).where(StakeholderGroup.slug == "pobl-hyn").values(digest_schedule=schedule))
+        await s.commit()
+    assert await enqueue_due_digests(db, settings_for(database_url), AFTER_NINE) == 2  # the Welsh group's two
