@@ -3,7 +3,6 @@ email or at events, stored like web responses — all or nothing, with row-level
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 
 from engagement.schemas import ResponseIn
@@ -56,26 +55,13 @@ async def import_responses(session, slug: str, text: str) -> int:
 def run_import(settings, args) -> int:
     from cyswllt.cli import CommandError
     from engagement.service import ConsultationNotFound
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    if settings.database_url.startswith("sqlite"):
-        upgrade(settings.database_url)
-
-    async def main() -> int:
-        db = Database.from_url(settings.database_url)
-        try:
-            async with db.session() as session:
-                count = await import_responses(session, args.consultation, text)
-                await session.commit()
-                return count
-        finally:
-            await db.dispose()
+    from storage.db import run_in_session
 
     try:
         with open(args.file, "rb") as handle:
             text = decode(handle.read())
-        count = asyncio.run(main())
+        count = run_in_session(settings.database_url,
+                               lambda session: import_responses(session, args.consultation, text))
     except FileNotFoundError:
         raise CommandError(f"no such file: {args.file}")
     except ConsultationNotFound:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from sqlmodel import select
 
@@ -11,20 +10,9 @@ from storage.models import OutboxMessage, OutboxState, utcnow
 
 
 def _with_db(settings, work):
-    from storage.db import Database
-    from storage.migrate import upgrade
+    from storage.db import run_once
 
-    if settings.database_url.startswith("sqlite"):
-        upgrade(settings.database_url)
-
-    async def main():
-        db = Database.from_url(settings.database_url)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
+    return run_once(settings.database_url, work)
 
 
 def run_jobs_list(settings, args) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -13,6 +15,8 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+T = TypeVar("T")
 
 
 def async_url(url: str) -> str:
@@ -90,3 +94,32 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def run_once(url: str, work: Callable[[Database], Awaitable[T]], *, upgrade_sqlite: bool = True) -> T:
+    """For one-shot commands: bring an embedded SQLite schema up to date (a shared PostgreSQL is
+    upgraded on purpose, with ``cyswllt db upgrade``), run ``work(db)`` and close the engine."""
+    if upgrade_sqlite and make_url(url).get_backend_name() == "sqlite":
+        from storage.migrate import upgrade
+
+        upgrade(url)
+
+    async def main() -> T:
+        db = Database.from_url(url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def run_in_session(url: str, work: Callable[[AsyncSession], Awaitable[T]], **kwargs) -> T:
+    """``run_once`` with one session: ``work(session)``'s changes are committed when it returns."""
+    async def in_session(db: Database) -> T:
+        async with db.session() as session:
+            outcome = await work(session)
+            await session.commit()
+            return outcome
+
+    return run_once(url, in_session, **kwargs)

@@ -7,7 +7,6 @@ The board's actions are every row of the action tables in the Welsh Assembly Gov
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from importlib import resources
 
@@ -121,22 +120,11 @@ async def load(session: AsyncSession) -> list[str]:
 
 
 def run(settings, args=None) -> int:
-    from storage.db import Database
+    from storage.db import run_in_session
     from storage.migrate import upgrade
 
     upgrade(settings.database_url)
-
-    async def main() -> list[str]:
-        db = Database.from_url(settings.database_url)
-        try:
-            async with db.session() as session:
-                report = await load(session)
-                await session.commit()
-                return report
-        finally:
-            await db.dispose()
-
-    for line in asyncio.run(main()):
+    for line in run_in_session(settings.database_url, load, upgrade_sqlite=False):
         print(f"demo: {line}")
     print("demo: try `cyswllt chat --as chair@demo.cyswllt.cymru`, then `cyswllt serve` and open "
           f"{settings.public_base_url}/consultations")

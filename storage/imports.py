@@ -7,7 +7,6 @@ column and reason and nothing is imported. Re-importing the same file changes no
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -426,25 +425,10 @@ def _run(settings, work) -> object:
     from sqlalchemy.exc import DBAPIError, IntegrityError
 
     from cyswllt.cli import CommandError
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    if settings.database_url.startswith("sqlite"):
-        # The embedded database is brought up to date; a shared PostgreSQL is upgraded on purpose.
-        upgrade(settings.database_url)
-
-    async def main():
-        db = Database.from_url(settings.database_url)
-        try:
-            async with db.session() as session:
-                outcome = await work(session)
-                await session.commit()
-                return outcome
-        finally:
-            await db.dispose()
+    from storage.db import run_in_session
 
     try:
-        return asyncio.run(main())
+        return run_in_session(settings.database_url, work)
     except IntegrityError as exc:
         raise CommandError("another change to the same rows was made at the same time; nothing was "
                            "imported from this file: run the command again") from exc
