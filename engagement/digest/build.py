@@ -10,12 +10,12 @@ analysed again here. The result is a plain JSON-able dict, stored on the ``Diges
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select, true, union_all
+from sqlalchemy import String, and_, case, exists, func, literal, literal_column, or_, select, true, union_all
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engagement.analysis import MIN_CONFIDENCE
@@ -29,6 +29,7 @@ VERSION = 1
 WELSH_QUESTION_KEY = "welsh-language"
 WELSH_QUESTION_KIND = "welsh_language"
 QUOTE_POOL = 3  # candidates kept per phrase and side before the best are chosen in Python
+QUOTE_RECENT = 5000  # responses looked at first for quotes (see _recent_cutoff)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class Scope:
     group: StakeholderGroup | None
     start: datetime
     end: datetime
+    welsh_ids: tuple[int, ...] = ()  # the Welsh-language question(s)
+    ordinary_ids: tuple[int, ...] = ()  # every other question
+    # Read the whole table rather than the (consultation, received) index: cheaper on SQLite, which
+    # keeps no statistics, when the consultation holds most of the responses.
+    scan: bool = False
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -60,7 +66,8 @@ WELSH_QUESTION = or_(Question.key == WELSH_QUESTION_KEY, Question.kind == WELSH_
 
 
 def _in_scope(scope: Scope):
-    conditions = [Response.consultation_id == scope.consultation.id, Response.received_at <= scope.end]
+    consultation = Response.consultation_id + 0 if scope.scan else Response.consultation_id
+    conditions = [consultation == scope.consultation.id, Response.received_at <= scope.end]
     if scope.group is not None:
         conditions.append(Response.group_id == scope.group.id)
     return and_(*conditions)
@@ -89,7 +96,7 @@ async def _counts(session: AsyncSession, scope: Scope) -> list[tuple]:
     query = (select(Response.language.label("d_lang"), Response.group_id.label("d_group"),
                     RESPONSE_SENTIMENT.label("d_sent"), in_period.label("d_period"), hidden.label("d_hidden"),
                     withdrawn.label("d_withdrawn"), func.count().label("n"))
-             .where(Response.consultation_id == scope.consultation.id, Response.received_at <= scope.end)
+             .where(_in_scope(replace(scope, group=None)))
              .group_by("d_lang", "d_group", "d_sent", "d_period", "d_hidden", "d_withdrawn"))
     return list((await session.exec(query)).all())
 
@@ -149,7 +156,8 @@ async def _timeline(session: AsyncSession, scope: Scope, zone: ZoneInfo) -> list
     if session.bind.dialect.name == "postgresql":
         hour = func.to_char(func.timezone("UTC", Response.received_at), "YYYY-MM-DD HH24")
     else:
-        hour = func.strftime("%Y-%m-%d %H", Response.received_at)
+        hour = func.substr(Response.received_at, 1, 13, type_=String)  # stored as 'YYYY-MM-DD HH:MM:SS'
+
     rows = (await session.exec(
         select(hour.label("d_hour"), func.count()).where(_in_scope(scope), VISIBLE).group_by("d_hour"))).all()
     days: Counter = Counter()
@@ -162,15 +170,30 @@ async def _timeline(session: AsyncSession, scope: Scope, zone: ZoneInfo) -> list
 # --- themes and quotes -----------------------------------------------------------------------------
 
 
+def _tally(sentiment, confidence, analysed, language, received, start) -> list:
+    """Per group: Welsh responses, responses, positive, negative, pending, in the period — as sums,
+    so the rows are grouped by phrase alone (grouping is the costly part: fewer keys, fewer sorts)."""
+    trusted = and_(analysed, func.coalesce(confidence, 0.0) >= MIN_CONFIDENCE)
+    return [func.sum(case((language == "cy", 1), else_=0)), func.count(),
+            func.sum(case((and_(trusted, sentiment == "positive"), 1), else_=0)),
+            func.sum(case((and_(trusted, sentiment == "negative"), 1), else_=0)),
+            func.sum(case((analysed, 0), else_=1)),
+            func.sum(case((received > start, 1), else_=0))]
+
+
 async def _theme_rows(session: AsyncSession, scope: Scope) -> list[tuple]:
     je = _elements(session, Response.themes, "je")
-    in_period = case((Response.received_at > scope.start, 1), else_=0)
-    query = (select(je.c.value.label("d_phrase"), Response.language.label("d_lang"),
-                    RESPONSE_SENTIMENT.label("d_sent"), in_period.label("d_period"), func.count())
+    tally = _tally(Response.sentiment, Response.confidence, Response.analysis_state == "done", Response.language,
+                   Response.received_at, scope.start)
+    query = (select(je.c.value.label("d_phrase"), *tally)
              .select_from(Response).join(je, true())
              .where(_in_scope(scope), VISIBLE, Response.themes.is_not(None), _text_elements_only(session, je))
-             .group_by("d_phrase", "d_lang", "d_sent", "d_period"))
+             .group_by("d_phrase"))
     return list((await session.exec(query)).all())
+
+
+def _since(moment: datetime | None):
+    return true() if moment is None else Response.received_at >= moment
 
 
 def _strong(sentiment, confidence):
@@ -188,21 +211,36 @@ def _ranked(union, partition: list) -> Any:
     return select(ranked).where(ranked.c.rn <= QUOTE_POOL)
 
 
-async def _theme_quotes(session: AsyncSession, scope: Scope, phrases: list[str]) -> list[tuple]:
+async def _recent_cutoff(session: AsyncSession, scope: Scope) -> datetime | None:
+    """When the scope holds more than ``QUOTE_RECENT`` responses: the time from which the latest of
+    them were received. Quotes are looked for among those first (through the index, so the cost does
+    not grow with the consultation) — the freshest voices, and reason enough in a periodic digest."""
+    conditions = [Response.consultation_id == scope.consultation.id, Response.received_at <= scope.end]
+    if scope.group is not None:
+        conditions.append(Response.group_id == scope.group.id)
+    found = (await session.exec(select(Response.received_at).where(*conditions)
+                                .order_by(Response.received_at.desc()).offset(QUOTE_RECENT).limit(1))).first()
+    return _aware(found[0]) if found else None
+
+
+async def _theme_quotes(session: AsyncSession, scope: Scope, phrases: list[str],
+                        since: datetime | None = None) -> list[tuple]:
     """The best few quotable texts per (phrase, side): a response's general text when it has no
     answers (its themes and sentiment are that text's own), and each answer to an ordinary question."""
     if not phrases:
         return []
+    if since is not None:
+        scope = replace(scope, scan=False)  # the (consultation, received) index finds the recent ones
     rje = _elements(session, Response.themes, "rje")
     # The response's themes and sentiment cover its answers too: its general text is quoted only when
     # it answered no ordinary question (the Welsh-language answer is summarised on its own).
     has_answers = (exists().where(Answer.response_id == Response.id, Answer.text.is_not(None),
-                                  Answer.question_id == Question.id, ~WELSH_QUESTION))
+                                  Answer.question_id.in_(scope.ordinary_ids or (-1,))))
     general = (select(rje.c.value.label("phrase"), Response.sentiment.label("side"), Response.language.label("lang"),
                       Response.confidence.label("confidence"), Response.redacted_text.label("body"),
                       Response.id.label("rid"))
                .select_from(Response).join(rje, true())
-               .where(_in_scope(scope), VISIBLE, Response.analysis_state == "done",
+               .where(_in_scope(scope), VISIBLE, Response.analysis_state == "done", _since(since),
                       Response.redacted_text.is_not(None), Response.duplicate_of_id.is_(None), ~has_answers,
                       _strong(Response.sentiment, Response.confidence), _text_elements_only(session, rje),
                       rje.c.value.in_(phrases)))
@@ -211,8 +249,9 @@ async def _theme_quotes(session: AsyncSession, scope: Scope, phrases: list[str])
                        Answer.confidence.label("confidence"), Answer.redacted_text.label("body"),
                        Response.id.label("rid"))
                 .select_from(Answer).join(Response, Response.id == Answer.response_id)
-                .join(Question, Question.id == Answer.question_id).join(aje, true())
-                .where(_in_scope(scope), VISIBLE, Response.analysis_state == "done", ~WELSH_QUESTION,
+                .join(aje, true())
+                .where(Answer.question_id.in_(scope.ordinary_ids or (-1,)), _in_scope(scope), VISIBLE,
+                       Response.analysis_state == "done", _since(since),
                        Answer.redacted_text.is_not(None), Response.duplicate_of_id.is_(None),
                        _strong(Answer.sentiment, Answer.confidence), _text_elements_only(session, aje),
                        aje.c.value.in_(phrases)))
@@ -244,8 +283,8 @@ def _themes_section(theme_rows: list[tuple], quote_rows: list[tuple], top: list)
 async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]:
     sentiment = effective(Answer.sentiment, Answer.confidence, Response.analysis_state == "done")
     base = (select().select_from(Answer).join(Response, Response.id == Answer.response_id)
-            .join(Question, Question.id == Answer.question_id)
-            .where(_in_scope(scope), VISIBLE, WELSH_QUESTION, Answer.text.is_not(None), Answer.text != ""))
+            .where(Answer.question_id.in_(scope.welsh_ids or (-1,)), _in_scope(scope), VISIBLE,
+                   Answer.text.is_not(None), Answer.text != ""))
     rows = (await session.exec(base.add_columns(Answer.language.label("d_lang"), sentiment.label("d_sent"),
                                                    func.count()).group_by("d_lang", "d_sent"))).all()
     split = dict.fromkeys(SIDES, 0)
@@ -259,11 +298,11 @@ async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]
         else:
             split[sent] += n
     je = _elements(session, Answer.themes, "wje")
+    tally = _tally(Answer.sentiment, Answer.confidence, Response.analysis_state == "done", Answer.language,
+                   Response.received_at, scope.start)
     theme_rows = (await session.exec(
         base.join(je, true()).where(_text_elements_only(session, je))
-        .add_columns(je.c.value.label("d_phrase"), Answer.language.label("d_lang"), sentiment.label("d_sent"),
-                     literal(0).label("d_period"), func.count())
-        .group_by("d_phrase", "d_lang", "d_sent"))).all()
+        .add_columns(je.c.value.label("d_phrase"), *tally).group_by("d_phrase"))).all()
     themes = main_themes(merge(theme_rows), top=5)
     pieces = (base.add_columns(literal("").label("phrase"), Answer.sentiment.label("side"),
                                Answer.language.label("lang"), Answer.confidence.label("confidence"),
@@ -317,6 +356,21 @@ async def _you_said(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]
              "new": _aware(r.created_at) > scope.start} for r in rows]
 
 
+async def _scope(session: AsyncSession, consultation: Consultation, group: StakeholderGroup | None,
+                 start: datetime, end: datetime) -> Scope:
+    questions = (await session.exec(select(Question.id, Question.key, Question.kind).where(
+        Question.consultation_id == consultation.id))).all()
+    welsh = tuple(i for i, key, kind in questions if key == WELSH_QUESTION_KEY or kind == WELSH_QUESTION_KIND)
+    ordinary = tuple(i for i, _, _ in questions if i not in welsh)
+    scan = False
+    if session.bind.dialect.name == "sqlite":
+        mine = (await session.exec(select(func.count()).select_from(Response).where(
+            Response.consultation_id == consultation.id))).scalar_one()
+        everyone = (await session.exec(select(func.max(Response.id)))).scalar_one() or 0
+        scan = mine * 4 > everyone
+    return Scope(consultation, group, start, end, welsh, ordinary, scan)
+
+
 async def build_data(session: AsyncSession, consultation: Consultation, group: StakeholderGroup | None,
                      end: datetime, *, timezone_name: str = "Europe/London", top: int = 8) -> dict[str, Any]:
     """The digest of ``group`` (None: every response) for the period since its previous digest
@@ -324,13 +378,21 @@ async def build_data(session: AsyncSession, consultation: Consultation, group: S
     end = _aware(end)
     before = await previous_digest(session, consultation.id, group.id if group else None, end)
     start = _aware(before.period_end) if before else min(_aware(consultation.opens_at), end)
-    scope = Scope(consultation, group, start, end)
+    scope = await _scope(session, consultation, group, start, end)
     rows = await _counts(session, scope)
     folded = _fold(rows, group.id if group else None)
     theme_rows = await _theme_rows(session, scope)
     merged = merge(theme_rows)
     top_themes = main_themes(merged, top)
-    quote_rows = await _theme_quotes(session, scope, sorted({p for t in top_themes for p in t.phrases}))
+    since = await _recent_cutoff(session, scope)
+    quote_rows = await _theme_quotes(session, scope, sorted({p for t in top_themes for p in t.phrases}), since)
+    themes = _themes_section(theme_rows, quote_rows, top_themes)
+    # Honest and balanced: a side with responses but no recent quote is looked for in all of them.
+    missing = {p for t, shown in zip(top_themes, themes) for side in ("positive", "negative")
+               if shown["sentiment"][side] and not shown["quotes"][side] for p in t.phrases}
+    if since is not None and missing:
+        quote_rows += await _theme_quotes(session, scope, sorted(missing))
+        themes = _themes_section(theme_rows, quote_rows, top_themes)
     data: dict[str, Any] = {
         "version": VERSION,
         "consultation": {"id": consultation.id, "slug": consultation.slug, "title_en": consultation.title_en,
@@ -340,7 +402,7 @@ async def build_data(session: AsyncSession, consultation: Consultation, group: S
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         **folded,
         "by_group": await _by_group(session, scope, rows),
-        "themes": _themes_section(theme_rows, quote_rows, top_themes),
+        "themes": themes,
         # Every theme key seen so far, so the next digest can tell which themes are new.
         "theme_keys": sorted(k for k, t in merged.items() if t.count >= 2),
         "welsh_language": await _welsh_language(session, scope),

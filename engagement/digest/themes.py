@@ -67,24 +67,27 @@ def _radical(phrase: str, others) -> bool:
 
 
 def merge(rows) -> dict[str, Theme]:
-    """Themes by key from aggregate rows ``(phrase, language, sentiment, in_period, responses)``;
-    a sentiment of 'pending' (not analysed yet) counts towards the theme but not its split."""
+    """Themes by key from aggregate rows, one per stored phrase:
+    ``(phrase, welsh, responses, positive, negative, pending, in_period)`` where ``welsh`` is how many
+    of the responses were in Welsh (the phrase is keyed in its majority language) and neutral is the
+    rest of the analysed ones. Responses not analysed yet count towards a theme but not its split."""
     themes: dict[str, Theme] = {}
-    for phrase, language, sentiment, in_period, count in rows:
+    for phrase, welsh_count, count, positive, negative, pending, in_period in rows:
         if not phrase or not isinstance(phrase, str):
             continue
-        language = language if language in ("en", "cy") else "en"
+        language = "cy" if (welsh_count or 0) * 2 > count else "en"
         key = key_of(phrase, language)
         if not key or looks_personal(phrase):
             continue
         theme = themes.get(key)
         if theme is None:
             theme = themes[key] = Theme(key)
+        positive, negative, pending = positive or 0, negative or 0, pending or 0
         theme.count += count
-        if in_period:
-            theme.period_count += count
-        if sentiment in theme.sentiment:
-            theme.sentiment[sentiment] += count
+        theme.period_count += in_period or 0
+        theme.sentiment["positive"] += positive
+        theme.sentiment["negative"] += negative
+        theme.sentiment["neutral"] += count - positive - negative - pending
         theme.forms[(language, phrase)] += count
     return themes
 

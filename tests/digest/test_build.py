@@ -104,3 +104,15 @@ async def test_the_next_digest_shows_changes_new_themes_and_you_said_we_did(db, 
     assert changes["sentiment"] == {"positive": 1, "neutral": 0, "negative": 2}
     assert [t["key"] for t in changes["new_themes"]] == ["toilet"]
     assert [(i["theme"], i["new"]) for i in data["you_said_we_did"]] == [("library", True)]
+
+
+async def test_quotes_come_from_recent_responses_first_but_no_side_goes_missing(db, seeded, monkeypatch):
+    from engagement.digest import build
+
+    monkeypatch.setattr(build, "QUOTE_RECENT", 3)  # only the last three responses are looked at first
+    data = await _data(db, seeded)
+    library = next(t for t in data["themes"] if t["key"] == "library")
+    # Both library sides lie outside the recent three: they are found in the rest.
+    assert library["quotes"]["positive"] and len(library["quotes"]["negative"]) == 2
+    bus = next(t for t in data["themes"] if t["key"] == "bus service")
+    assert len(bus["quotes"]["positive"]) == 2 and len(bus["quotes"]["negative"]) == 2

@@ -1,0 +1,161 @@
+"""Time a digest over 100,000 stored responses: the SQL aggregation (counts, merged themes, quotes,
+Welsh-language answers, timeline) and the chart separately, and peak memory (tracemalloc). Baseline,
+in the same run: the same counts and theme split made the plain way, by loading every response's
+analysis into Python and counting there.
+
+    .venv/bin/python bench/digest.py [--responses 100000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from engagement.analysis import MIN_CONFIDENCE, theme_key  # noqa: E402
+from engagement.digest.build import build_data  # noqa: E402
+from engagement.digest.chart import alt_text, render_png  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import (  # noqa: E402
+    Answer, Consultation, ConsultationGroup, Question, Response, StakeholderGroup, utcnow,
+)
+
+# Themes as the analyser stores them: English and Welsh wordings, plurals and mutations of each.
+THEMES_EN = ["bus service", "bus services", "library", "libraries", "parking", "car parks", "public toilets",
+             "toilets", "street lighting", "youth club", "youth clubs", "childcare", "primary school",
+             "health centre", "opening hours", "council tax", "social care", "road repairs", "potholes", "recycling"]
+THEMES_CY = ["gwasanaeth bws", "wasanaeth bws", "ngwasanaeth bws", "llyfrgell", "lyfrgell", "llyfrgelloedd",
+             "parcio", "toiledau", "goleuadau stryd", "clwb ieuenctid", "gofal plant", "ysgol gynradd",
+             "canolfan iechyd", "oriau agor", "treth gyngor", "gofal cymdeithasol", "ailgylchu", "gymraeg"]
+SENTIMENTS = ["positive", "neutral", "negative"]
+WORDS_EN = "the service is very good but the times are late and we need more help in the town for families".split()
+WORDS_CY = "mae'r gwasanaeth yn dda iawn ond mae'r amserau yn hwyr ac mae angen mwy o help yn y dref".split()
+
+
+def sentence(rng: random.Random, words: list[str]) -> str:
+    return " ".join(rng.choice(words) for _ in range(rng.randint(5, 60))).capitalize() + "."
+
+
+async def seed(db: Database, n: int) -> tuple[int, int]:
+    rng = random.Random(7)
+    now = utcnow()
+    async with db.session() as s:
+        c = Consultation(slug="bench", title_en="Bench", title_cy="Mainc", summary_en="x", summary_cy="x",
+                         opens_at=now - timedelta(weeks=12), closes_at=now + timedelta(days=1))
+        s.add(c)
+        groups = [StakeholderGroup(slug=f"grwp-{i}", name_en=f"Group {i}", name_cy=f"Grŵp {i}") for i in range(6)]
+        s.add_all(groups)
+        await s.flush()
+        s.add_all([ConsultationGroup(consultation_id=c.id, group_id=g.id) for g in groups])
+        welsh_q = Question(consultation_id=c.id, key="welsh-language", kind="welsh_language", text_en="W", text_cy="C")
+        s.add(welsh_q)
+        await s.commit()
+        cid, gids, qid = c.id, [g.id for g in groups], welsh_q.id
+    responses, answers = [], []
+    for i in range(n):
+        cy = rng.random() < 0.3
+        vocabulary = THEMES_CY if cy else THEMES_EN
+        themes = rng.sample(vocabulary, rng.randint(1, 4))
+        if rng.random() < 0.2:
+            themes.append(f"{'stryd' if cy else 'street'} {rng.randint(1, 5000)}")  # the long tail of one-offs
+        text = sentence(rng, WORDS_CY if cy else WORDS_EN)
+        responses.append(dict(
+            id=i + 1, consultation_id=cid, reference=f"B{i:07d}", withdrawal_token_hash="x", text=text, redacted_text=text,
+            language="cy" if cy else "en", group_id=rng.choice(gids + [None]), channel="web",
+            received_at=now - timedelta(minutes=rng.randint(0, 12 * 7 * 24 * 60)), analysis_state="done",
+            sentiment=rng.choice(SENTIMENTS), polarity=rng.uniform(-1, 1), confidence=rng.random(), themes=themes,
+            moderation_state="hidden" if rng.random() < 0.01 else "visible", anonymous=True, contact_consent=False,
+            language_given=False, analysis_attempts=1))
+        if rng.random() < 0.4:
+            answers.append(dict(response_id=i + 1, question_id=qid, text=text, redacted_text=text,
+                                language="cy" if cy else "en", sentiment=rng.choice(SENTIMENTS),
+                                confidence=rng.random(), themes=["gymraeg" if cy else "welsh language"]))
+    async with db.engine.begin() as conn:
+        for start in range(0, len(responses), 5000):
+            await conn.execute(insert(Response), responses[start:start + 5000])
+        for start in range(0, len(answers), 5000):
+            await conn.execute(insert(Answer), answers[start:start + 5000])
+    return cid, len(answers)
+
+
+async def baseline(db: Database, cid: int) -> tuple[Counter, Counter]:
+    """Every response's analysis loaded into Python and counted there."""
+    split, themes = Counter(), Counter()
+    async with db.session() as s:
+        rows = (await s.exec(select(Response.sentiment, Response.confidence, Response.language, Response.themes)
+                             .where(Response.consultation_id == cid, Response.moderation_state != "hidden",
+                                    Response.withdrawn_at.is_(None)))).all()
+    for sentiment, confidence, language, found in rows:
+        sentiment = "neutral" if (confidence or 0) < MIN_CONFIDENCE else sentiment
+        split[sentiment] += 1
+        for phrase in found or []:
+            themes[(theme_key(phrase, language), sentiment)] += 1
+    return split, themes
+
+
+async def digest_once(db: Database, cid: int) -> dict:
+    async with db.session() as s:
+        consultation = await s.get(Consultation, cid)
+        return await build_data(s, consultation, None, utcnow())
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--responses", type=int, default=100_000)
+    parser.add_argument("--postgres", help="a PostgreSQL URL to an empty database, instead of a temporary SQLite file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.postgres or f"sqlite:///{folder}/bench.db"
+        db = Database.from_url(url)
+        await db.create_all()
+        started = time.perf_counter()
+        cid, answered = await seed(db, args.responses)
+        print(f"database: {'PostgreSQL' if db.is_postgres else 'SQLite'}; {args.responses:,} responses, "
+              f"{answered:,} Welsh-language answers stored in {time.perf_counter() - started:.1f} s")
+
+        await digest_once(db, cid)  # warm: caches, first-statement costs
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            data = await digest_once(db, cid)
+            runs.append(time.perf_counter() - started)
+        aggregation = min(runs)
+        started = time.perf_counter()
+        await baseline(db, cid)
+        plain = time.perf_counter() - started
+        render_png(data, "cy")  # fonts load once per process
+        started = time.perf_counter()
+        png = render_png(data, "cy")
+        alt_text(data, "cy")
+        charting = time.perf_counter() - started
+
+        tracemalloc.start()
+        await digest_once(db, cid)
+        render_png(data, "en")
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        await db.dispose()
+
+    print(f"digest totals: {data['counts']['total']:,} responses, {len(data['themes'])} themes shown, "
+          f"sentiment {data['sentiment']['total']}")
+    print(f"aggregation (SQL GROUP BY + themes merged + quotes): {aggregation:.3f} s (best of 3; runs "
+          f"{', '.join(f'{r:.3f}' for r in runs)}) — target < 2 s")
+    print(f"baseline (load every row, count in Python; counts and themes only): {plain:.3f} s — "
+          f"ratio {plain / aggregation:.1f}x")
+    print(f"chart (PNG {len(png) / 1024:.0f} KB + alt text): {charting:.3f} s")
+    print(f"peak memory (tracemalloc, one aggregation + one chart): {peak / 1024 / 1024:.1f} MB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
