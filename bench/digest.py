@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import text as sql  # noqa: E402
 
 from engagement.analysis import MIN_CONFIDENCE, theme_key  # noqa: E402
 from engagement.digest.build import build_data  # noqa: E402
@@ -86,6 +87,10 @@ async def seed(db: Database, n: int) -> tuple[int, int]:
             await conn.execute(insert(Response), responses[start:start + 5000])
         for start in range(0, len(answers), 5000):
             await conn.execute(insert(Answer), answers[start:start + 5000])
+    if db.is_postgres:  # as autovacuum would after a bulk load: the planner needs the tables' statistics
+        async with db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(sql("ANALYZE"))
     return cid, len(answers)
 
 
