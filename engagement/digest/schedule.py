@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from cyswllt.i18n import t
 from engagement.digest import chart, links, render
 from engagement.digest.build import _aware, build_digest, previous_digest
-from scheduler.outbox import enqueue
+from scheduler.outbox import enqueue, known_keys
 from storage.models import Consultation, ConsultationGroup, Digest, StakeholderGroup, YouSaidWeDid
 
 log = logging.getLogger("cyswllt.digests")
@@ -69,6 +69,12 @@ def chart_file(data: dict[str, Any], language: str, digest_id: int) -> dict[str,
     png = chart.render_png(data, language)
     return {"filename": f"digest-{digest_id}-{language}.png", "title": t(language, "digest.chart_title"),
             "alt_text": chart.alt_text(data, language), "content_b64": base64.b64encode(png).decode()}
+
+
+def planned_keys(group: StakeholderGroup, key: str) -> list[str]:
+    platforms = [p for p, channel in (("slack", group.slack_channel_id), ("teams", group.teams_conversation_id))
+                 if channel]
+    return [f"{key}:{platform}:{language}" for platform in platforms for language in languages_for(group)]
 
 
 async def queue_digest(session, settings, digest: Digest, group: StakeholderGroup, key: str, *,
@@ -138,11 +144,13 @@ async def enqueue_due_digests(db, settings, now: datetime) -> int:
                     Digest.period_end == fire))).first()
                 if built is not None or not await _worth_sending(session, consultation, group, fire):
                     continue
+                key = f"digest:{group.slug}:{consultation.slug}:{fire.astimezone(zone).date().isoformat()}"
+                planned = planned_keys(group, key)
+                if set(planned) <= await known_keys(session, planned):
+                    continue  # a schedule firing more than once a day: one digest a day is sent
                 digest = await build_digest(session, consultation, group, fire, timezone_name=settings.timezone,
                                             trigger="scheduled")
-                day = fire.astimezone(zone).date().isoformat()
-                queued += await queue_digest(session, settings, digest, group,
-                                             f"digest:{group.slug}:{consultation.slug}:{day}", now=now)
+                queued += await queue_digest(session, settings, digest, group, key, now=now)
                 await session.commit()
                 log.info("digest %s for %s / %s queued", digest.id, group.slug, consultation.slug)
     return queued

@@ -148,3 +148,17 @@ async def test_a_bad_schedule_is_skipped_not_fatal(db, seeded, database_url, sch
         await s.exec(update(StakeholderGroup).where(StakeholderGroup.slug == "pobl-hyn").values(digest_schedule=schedule))
         await s.commit()
     assert await enqueue_due_digests(db, settings_for(database_url), AFTER_NINE) == 2  # the Welsh group's two
+
+
+async def test_a_schedule_firing_often_sends_one_digest_a_day(db, seeded, database_url):
+    from storage.models import StakeholderGroup
+
+    async with db.session() as s:
+        await s.exec(update(StakeholderGroup).values(digest_schedule="*/5 * * * *"))
+        await s.commit()
+    settings = settings_for(database_url)
+    first = await enqueue_due_digests(db, settings, AFTER_NINE)
+    assert first == 5  # Welsh group 2, both-languages group 2, business group (Teams, English) 1
+    assert await enqueue_due_digests(db, settings, AFTER_NINE + timedelta(minutes=15)) == 0
+    async with db.session() as s:
+        assert (await s.exec(select(func.count()).select_from(Digest))).scalar_one() == 3
