@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,7 +62,6 @@ def effective(sentiment, confidence, analysed):
 
 RESPONSE_SENTIMENT = effective(Response.sentiment, Response.confidence, Response.analysis_state == "done")
 VISIBLE = and_(Response.moderation_state != "hidden", Response.withdrawn_at.is_(None))
-WELSH_QUESTION = or_(Question.key == WELSH_QUESTION_KEY, Question.kind == WELSH_QUESTION_KIND)
 
 
 def _in_scope(scope: Scope):
@@ -438,7 +437,3 @@ def _link_key() -> str:
     import secrets
 
     return secrets.token_hex(16)
-
-
-def later(moment: datetime, **delta: float) -> datetime:
-    return _aware(moment) + timedelta(**delta)

@@ -8,16 +8,17 @@ import csv
 import hmac
 import io
 import json
+from collections import OrderedDict
 from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
+from cyswllt.admin import require_admin
 from cyswllt.appkeys import DB, SENDERS, SETTINGS
 from cyswllt.i18n import normalise_language, t
 from cyswllt.openapi import BEARER, describe
-from cyswllt.admin import require_admin
 from engagement.digest import chart, links, render
 from engagement.digest.build import build_digest
 from engagement.digest.mail import MailSender, tell_respondents
@@ -25,6 +26,8 @@ from engagement.digest.schedule import queue_digest
 from storage.models import Consultation, Digest, StakeholderGroup, YouSaidWeDid, utcnow
 
 TEMPLATES = web.AppKey("digest_templates", Environment)
+CHARTS = web.AppKey("digest_charts", OrderedDict)
+CHART_CACHE_SIZE = 64
 LIMITS = {"theme": 200, "you_said_en": 5000, "you_said_cy": 5000, "we_did_en": 5000, "we_did_cy": 5000}
 # The page's link carries its signature: keep it out of referrers, caches and search engines.
 PRIVATE_HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer",
@@ -107,7 +110,17 @@ async def chart_png(request: web.Request) -> web.Response:
     digest, refusal = await _authorised_digest(request)
     if refusal is not None:
         return refusal
-    png = await asyncio.to_thread(chart.render_png, digest.data, _language(request, digest))
+    language = _language(request, digest)
+    cache = request.app[CHARTS]
+    png = cache.get((digest.id, language))
+    if png is None:
+        # A digest never changes once stored; a Teams card's image is fetched once per viewer.
+        png = await asyncio.to_thread(chart.render_png, digest.data, language)
+        cache[(digest.id, language)] = png
+        while len(cache) > CHART_CACHE_SIZE:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end((digest.id, language))
     return web.Response(body=png, content_type="image/png",
                         headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
@@ -285,6 +298,7 @@ def _describe(app: web.Application) -> None:
 
 
 def setup(app: web.Application) -> None:
+    app[CHARTS] = OrderedDict()
     app[TEMPLATES] = Environment(loader=PackageLoader("engagement.digest", "templates"),
                                  autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     settings = app[SETTINGS]
