@@ -9,6 +9,7 @@ import hmac
 import io
 import json
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -259,6 +260,11 @@ def _wake_outbox(app: web.Application, queued: int) -> None:
         notify_outbox(app)
 
 
+async def stylesheet(request: web.Request) -> web.Response:
+    css = (Path(__file__).parent / "static" / "digest.css").read_text(encoding="utf-8")
+    return web.Response(text=css, content_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+
 def _describe(app: web.Application) -> None:
     digest_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
     signed = [{"name": "exp", "in": "query", "schema": {"type": "integer"}},
@@ -304,6 +310,7 @@ def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     if settings.smtp_url:
         app[SENDERS]["email"] = MailSender(settings)
+    app.router.add_get("/digests/digest.css", stylesheet)
     app.router.add_get(r"/digests/{id:\d+}.csv", counts_csv)
     app.router.add_get(r"/digests/{id:\d+}/chart.png", chart_png)
     app.router.add_get(r"/digests/{id:\d+}", digest_page)

@@ -90,6 +90,8 @@ async def test_admin_builds_a_digest_and_the_page_needs_a_token_or_a_valid_signa
     assert "Barn negyddol" in text and "gwasanaeth bws" in text
     status, html, _ = await client.get(page + "?lang=en", headers=AUTH)
     assert status == 200 and "Consultation digest" in html.decode()
+    status, css, _ = await client.get("/digests/digest.css")
+    assert status == 200 and b".digest-chart" in css
     async with db.session() as s:
         digest = await s.get(Digest, body["id"])
     expired = links.signed(client.app[SETTINGS], digest,
