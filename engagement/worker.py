@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -21,6 +22,14 @@ from storage.models import AnalysisState, Answer, Response, utcnow
 log = logging.getLogger("cyswllt.analysis")
 
 MAX_ATTEMPTS = 5
+
+
+PLACEHOLDER = re.compile(r"\[(?:email|phone|postcode|name)\]")
+
+
+def _scrubbed(text: str, names: list[str]) -> str:
+    """The text with personal data taken out entirely, placeholders too, so no theme can hold it."""
+    return PLACEHOLDER.sub(" ", analysis.redact(text, names))
 
 
 class AnalysisWorker:
@@ -84,9 +93,10 @@ class AnalysisWorker:
                 texts = [response.text or ""] + [a.text or "" for a in answers]
                 whole = " ".join(t for t in texts if t)
                 given = response.language if response.language_given else None
-                overall = self.analyse(whole, given)
+                # Themes are shown to others, so they come from the redacted words.
+                overall = self.analyse(_scrubbed(whole, names), given)
                 for answer in answers:
-                    result = self.analyse(answer.text or "", given or overall.language)
+                    result = self.analyse(_scrubbed(answer.text or "", names), given or overall.language)
                     answer.language, answer.sentiment = result.language, result.sentiment
                     answer.polarity, answer.confidence, answer.themes = result.polarity, result.confidence, result.themes
                     answer.redacted_text = analysis.redact(answer.text or "", names)

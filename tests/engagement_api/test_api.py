@@ -193,3 +193,16 @@ async def test_openapi_describes_every_json_endpoint(api):
         if path.startswith("/api/v1/") and path != "/api/v1/openapi.json" and route.method != "HEAD":
             documented = path.replace("{action:hide|restore}", "{action}")
             assert route.method.lower() in spec["paths"].get(documented, {}), (route.method, path)
+
+
+async def test_themes_never_hold_personal_data(api, db):
+    await seed_consultation(db)
+    await api.call("POST", "/api/v1/consultations/bws/responses", json={
+        "text": "Ring Gwenllian Puw on 07700 900123 or gwen@example.cymru at LL77 7TW about the bus station",
+        "anonymous": False, "name": "Gwenllian Puw", "email": "gwen@example.cymru", "contact_consent": True})
+    await api.app[ANALYSER].analyse_pending()
+    (response,) = await stored(db)
+    joined = " ".join(response.themes).lower()
+    for secret in ("gwenllian", "puw", "07700", "gwen@", "ll77", "email", "phone", "postcode"):
+        assert secret not in joined, response.themes
+    assert any("bus" in theme for theme in response.themes)

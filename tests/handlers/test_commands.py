@@ -170,9 +170,9 @@ async def test_snooze_is_stored(board, say, db):
         assert snooze.until.date().isoformat() == "2026-11-30"
 
 
-async def test_digest_not_yet_available(board, say):
-    assert "not available yet" in (await say(board["owner"], "digest young-people")).text
-    assert "ddim ar gael eto" in (await say(board["owner"], "crynodeb pobl-ifanc")).text
+async def test_digest_with_no_groups_says_so_in_each_language(board, say):
+    assert (await say(board["owner"], "digest young-people")).text == "There are no stakeholder groups yet."
+    assert (await say(board["owner"], "crynodeb pobl-ifanc")).text == "Does dim grwpiau rhanddeiliaid eto."
 
 
 async def test_welsh_text_after_an_english_word_gets_a_welsh_reply(board, say, db):
