@@ -2,8 +2,7 @@
 area), with owners, due dates spread around today, meetings and updates. Prints the time to
 decide and enqueue for each job, the total, the peak memory of a sweep (tracemalloc, measured in
 a separate pass because tracing slows Python down), and a baseline: the due-soon and overdue
-reminders queued one action at a time (a person lookup and an insert per action, through
-``handlers.notify.to_person``), against the set-based job doing the same.
+reminders queued one action at a time (a person lookup and an insert per action), against the set-based job doing the same.
 
     .venv/bin/python bench/reminder_sweep.py [--plan typical|neglected|both] [--postgres URL]
 """
@@ -85,8 +84,10 @@ async def clear_outbox(db: Database) -> None:
 async def one_at_a_time(db: Database, settings: Settings, now) -> int:
     """The baseline: what action-reminders decides, queued with a round trip per action."""
     from cyswllt.i18n import normalise_language
-    from handlers.notify import to_person
-    from scheduler.jobs import DUE_SOON_DAYS, counted, reminder_reply
+    from handlers.notify import person_channel
+    from scheduler.jobs import DUE_SOON_DAYS, counted
+    from scheduler.messages import reminder_payload
+    from scheduler.outbox import enqueue
 
     today = now.date()
     queued = 0
@@ -102,9 +103,11 @@ async def one_at_a_time(db: Database, settings: Settings, now) -> int:
             left = (action.due - today).days
             text = (f"{action.ref} {counted(lang, 'reminders.in_days', left)}" if left >= 0
                     else f"{action.ref} {counted(lang, 'common.days', -left)}")
-            queued += await to_person(session, person, reminder_reply(lang, action, text),
-                                      f"reminder:one:{person.id}:{action.board_id}:{action.ref}:{action.due}",
-                                      working_hours=True, kind="reminder")
+            platform, channel = await person_channel(session, person)
+            queued += await enqueue(session, key=f"reminder:one:{person.id}:{action.board_id}:{action.ref}:{action.due}",
+                                    platform=platform, channel=channel, language=lang, kind="reminder",
+                                    payload=reminder_payload(text, action.ref, action.rag), recipient_id=person.id,
+                                    working_hours=True)
         await session.commit()
     return queued
 

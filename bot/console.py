@@ -11,6 +11,7 @@ from aiohttp import web
 
 from cyswllt.appkeys import SENDERS
 from handlers.core import Command, Context, Reply
+from scheduler.messages import payload_reply
 from storage.models import OutboxMessage
 
 log = logging.getLogger("cyswllt.console")
@@ -41,7 +42,10 @@ class ConsoleSender:
     """Delivers outbox rows to the service log (the embedded default with no chat platform)."""
 
     async def send(self, message: OutboxMessage) -> str | None:
-        reply = Reply.from_dict(message.payload.get("reply", {"language": message.language, "text": str(message.payload)}))
+        try:
+            reply = payload_reply(message.payload or {}, message.language)
+        except (KeyError, TypeError):
+            reply = Reply(message.language, str(message.payload))
         log.info("message for %s (%s):\n%s", message.channel, message.kind, render(reply))
         return None
 

@@ -26,6 +26,8 @@ class MissingMessage(KeyError):
 
 
 def normalise_language(lang: str | None) -> str:
+    if lang in LANGUAGES:  # the usual case: a stored, already normal language
+        return lang
     lang = (lang or "").strip().lower()[:2]
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
@@ -59,8 +61,13 @@ def areas(lang: str) -> list[str]:
 
 
 def raw(lang: str, key: str) -> Any:
+    return _raw(normalise_language(lang), key)
+
+
+@cache
+def _raw(lang: str, key: str) -> Any:
     area, _, name = key.partition(".")
-    node: Any = catalogue(normalise_language(lang), area)
+    node: Any = catalogue(lang, area)
     for part in name.split("."):
         if not isinstance(node, dict) or part not in node:
             raise MissingMessage(f"{lang}:{key}")

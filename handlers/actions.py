@@ -11,7 +11,7 @@ from handlers.core import Button, Choice, Fact, Form, FormField, Reply, Section
 from handlers.notify import to_board
 from handlers.turn import Turn
 from handlers.words import ACTION_FILTERS, RAG_WORDS, WELSH_FILTERS, WELSH_RAG
-from storage.models import Action, ActionLead, ActionUpdate, Member, Person, Rag, Role
+from storage.models import Action, ActionLead, ActionUpdate, Person, Rag, Role
 from storage.queries import leads_for, ref_number
 
 ACTION_REF = re.compile(r"^[Aa]-?(\d{1,6})$")

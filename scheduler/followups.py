@@ -17,7 +17,8 @@ LOOKBACK = timedelta(days=7)
 
 async def snoozed_reminders(db, settings, now: datetime) -> int:
     """Snoozes that have ended: the member is reminded again, once per snooze."""
-    from scheduler.jobs import Batch, Recipients, reminder_payload
+    from scheduler.jobs import Batch, Recipients
+    from scheduler.messages import reminder_payload
 
     async with db.session() as session:
         ended = (await session.exec(
@@ -54,7 +55,7 @@ async def snoozed_reminders(db, settings, now: datetime) -> int:
             lang = normalise_language(person.language)
             message = t(lang, "reminders.snoozed", ref=action.ref, title=action.title)
             key = f"reminder:snoozed:p{person_id}:{action.board_id}:{action.ref}:{until:%Y-%m-%dT%H%M}"
-            batch.add(person_id, key, "reminder", lambda lang=lang, a=action, m=message: reminder_payload(lang, a, m))
+            batch.add(person_id, key, "reminder", lang, lambda m=message, a=action: reminder_payload(m, a.ref, a.rag))
         added = await batch.queue(session)
         await session.commit()
     return added

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache, partial
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +24,7 @@ from sqlmodel import select
 
 from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.i18n import babel_locale, normalise_language, t
-from handlers.core import Button, Choice, Form, FormField, Reply, Section
+from scheduler.messages import plain_reply, reminder_payload
 from scheduler.outbox import enqueue_many, known_keys
 from storage.models import (
     Action, ActionUpdate, Board, ConversationReference, Meeting, Member, Person, Rag, Role, ScrutinyRequest,
@@ -50,90 +49,10 @@ def _date(day: date, language: str) -> str:
     return format_date(day, format="long", locale=babel_locale(language))
 
 
-@lru_cache(maxsize=8)
-def _labels(language: str) -> dict[str, Any]:
-    """The words every reminder in a language shares, looked up once."""
-    return {
-        "submit": t(language, "handlers.form_submit"),
-        "rag": t(language, "handlers.field_rag"),
-        "note": t(language, "handlers.field_note"),
-        "choices": [(t(language, f"common.rag_{r}"), r) for r in ("red", "amber", "green", "complete")],
-        "update": t(language, "reminders.button_update"),
-        "tomorrow": t(language, "reminders.button_tomorrow"),
-        "next_week": t(language, "reminders.button_next_week"),
-    }
-
-
 @lru_cache(maxsize=4096)
 def counted(language: str, key: str, count: int) -> str:
     """A phrase with a plural ("in 7 days", "mewn 7 diwrnod"): the plural rules are worked out once per count."""
     return t(language, key, count=count)
-
-
-_REF = "\x00ref\x00"
-
-
-@lru_cache(maxsize=8)
-def _button_templates(language: str) -> list[dict[str, Any]]:
-    """The reminder buttons of a language as plain dicts, with a placeholder for the action's ref."""
-    reply = reminder_reply(language, SimpleNamespace(ref=_REF, rag=None), "")
-    return reply.to_dict()["sections"][0]["buttons"]
-
-
-def _fill(template: dict[str, Any], ref: str) -> dict[str, Any]:
-    return {k: v.replace(_REF, ref) if isinstance(v, str) else v for k, v in template.items()}
-
-
-@lru_cache(maxsize=8192)
-def _buttons(language: str, ref: str) -> list[dict[str, Any]]:
-    # Refs repeat across boards (every board has an A-1), so most sweeps reuse these.
-    buttons = []
-    for template in _button_templates(language):
-        button = _fill(template, ref)
-        if button.get("form"):
-            button["form"] = _fill(button["form"], ref)
-        buttons.append(button)
-    return buttons
-
-
-@lru_cache(maxsize=8)
-def _reply_template(language: str) -> dict[str, Any]:
-    return Reply(language=language, text="", ephemeral=False, sections=[Section(text="", ref=_REF)]).to_dict()
-
-
-def reminder_payload(language: str, action, message: str) -> dict[str, Any]:
-    """``{"reply": reminder_reply(...).to_dict()}``, built from a per-language template: a sweep
-    makes thousands of these, and their buttons and forms differ only in the action's ref."""
-    template = _reply_template(language)
-    section = {**template["sections"][0], "text": message, "ref": action.ref, "rag": action.rag,
-               "buttons": _buttons(language, action.ref)}
-    return {"reply": {**template, "text": message, "sections": [section]}}
-
-
-def reminder_reply(language: str, action: Action, message: str) -> Reply:
-    cy = language == "cy"
-    words = _labels(language)
-    verb = "diweddaru" if cy else "update"
-    form = Form(
-        title=t(language, "handlers.form_update_title", ref=action.ref),
-        submit_label=words["submit"],
-        command=f"{verb} {action.ref} {{rag}} {{note}}",
-        fields=[FormField(name="rag", label=words["rag"], kind="choice",
-                          choices=[Choice(label, value) for label, value in words["choices"]]),
-                FormField(name="note", label=words["note"], multiline=True)],
-    )
-    snooze = "oedi" if cy else "snooze"
-    buttons = [
-        Button(words["update"], f"{verb} {action.ref}", style="primary", form=form),
-        Button(words["tomorrow"], f"{snooze} {action.ref} {'yfory' if cy else 'tomorrow'}"),
-        Button(words["next_week"], f"{snooze} {action.ref} {'wythnos-nesaf' if cy else 'next-week'}"),
-    ]
-    return Reply(language=language, text=message, ephemeral=False,
-                 sections=[Section(text=message, ref=action.ref, rag=action.rag, buttons=buttons)])
-
-
-def plain_reply(language: str, message: str, ref: str) -> Reply:
-    return Reply(language=language, text=message, ephemeral=False, sections=[Section(text=message, ref=ref)])
 
 
 @dataclass
@@ -169,12 +88,10 @@ class Recipients:
                 channels[person.id] = ("console", person.email)
         return cls(people, channels)
 
-    def row(self, person_id: int, key: str, reply: Reply | dict[str, Any], kind: str) -> dict:
+    def row(self, person_id: int, key: str, payload: dict[str, Any], language: str, kind: str) -> dict:
         platform, channel = self.channels[person_id]
-        payload = reply if isinstance(reply, dict) else {"reply": reply.to_dict()}
         return {"key": key, "platform": platform, "channel": channel, "payload": payload,
-                "language": payload["reply"]["language"], "kind": kind, "recipient_id": person_id,
-                "working_hours": True}
+                "language": language, "kind": kind, "recipient_id": person_id, "working_hours": True}
 
 
 class Batch:
@@ -182,16 +99,26 @@ class Batch:
 
     def __init__(self, recipients: Recipients) -> None:
         self.recipients = recipients
-        self.wanted: dict[str, tuple[int, str, Callable[[], Reply]]] = {}
+        self.wanted: dict[str, tuple[int, str, str, Callable[[], dict[str, Any]]]] = {}
 
-    def add(self, person_id: int, key: str, kind: str, build: Callable[[], Reply]) -> None:
-        self.wanted.setdefault(key, (person_id, kind, build))
+    def add(self, person_id: int, key: str, kind: str, language: str, build: Callable[[], dict[str, Any]]) -> None:
+        """``build`` makes the payload, and is called only if the key is new."""
+        self.wanted.setdefault(key, (person_id, kind, language, build))
 
     async def queue(self, session) -> int:
         known = await known_keys(session, list(self.wanted))
-        rows = [self.recipients.row(person_id, key, build(), kind)
-                for key, (person_id, kind, build) in self.wanted.items() if key not in known]
+        rows = [self.recipients.row(person_id, key, build(), language, kind)
+                for key, (person_id, kind, language, build) in self.wanted.items() if key not in known]
         return await enqueue_many(session, rows, known=known)
+
+
+def _reminder(message: Callable[[], str], action) -> Callable[[], dict[str, Any]]:
+    """A reminder's payload, worded only if it is queued."""
+    return lambda: reminder_payload(message(), action.ref, action.rag)
+
+
+def _plain(language: str, message: Callable[[], str], ref: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {"reply": plain_reply(language, message(), ref).to_dict()}
 
 
 async def _snoozed(session, now: datetime) -> set[tuple[int, int]]:
@@ -254,7 +181,7 @@ async def action_reminders(db, settings, now: datetime) -> int:
                 message = partial(t, lang, "reminders.overdue", ref=action.ref, title=action.title,
                             date=_date(action.due, lang), days=counted(lang, "common.days", -left))
                 key = f"reminder:overdue:p{person.id}:{action.board_id}:{action.ref}:{action.due}:w{week}"
-            batch.add(person.id, key, "reminder", lambda lang=lang, a=action, m=message: reminder_payload(lang, a, m()))
+            batch.add(person.id, key, "reminder", lang, _reminder(message, action))
         added = await batch.queue(session)
         await session.commit()
     return added
@@ -272,39 +199,42 @@ async def stale_updates(db, settings, now: datetime) -> int:
                                                      .where(Meeting.kind == "board")
                                                      .order_by(Meeting.held_on))).all():
             meetings.setdefault(board_id, []).append(held_on)
+        # Per board: the board meeting within CHASER_DAYS, and the one before today.
+        chase: dict[int, tuple[date, date | None]] = {}
+        for board_id, dates in meetings.items():
+            upcoming = next((d for d in dates if today <= d <= today + timedelta(days=CHASER_DAYS)), None)
+            if upcoming is not None:
+                chase[board_id] = (upcoming, max((d for d in dates if d < today), default=None))
         # Only candidates leave the database: idle for STALE_DAYS, or on a board meeting soon and
         # not updated since its last meeting. The loop below makes the exact decision.
         last, changed = _last_change(Action.created_at)
         wanted = [changed < _local_midnight(today - timedelta(days=STALE_DAYS - 1), settings)]
-        for board_id, dates in meetings.items():
-            if any(today <= d <= today + timedelta(days=CHASER_DAYS) for d in dates):
-                previous = max((d for d in dates if d < today), default=None)
-                wanted.append(Action.board_id == board_id if previous is None else and_(
-                    Action.board_id == board_id, changed < _local_midnight(previous + timedelta(days=1), settings)))
+        for board_id, (_, previous) in chase.items():
+            wanted.append(Action.board_id == board_id if previous is None else and_(
+                Action.board_id == board_id, changed < _local_midnight(previous + timedelta(days=1), settings)))
         actions = (await session.exec(_open_actions(changed.label("changed"))
                                       .outerjoin(last, last.c.action_id == Action.id).where(or_(*wanted)))).all()
+        zone = ZoneInfo(settings.timezone)
         for action in actions:
             person = recipients.people.get(action.owner_id)
             if person is None or (action.id, person.id) in snoozed:
                 continue
             lang = normalise_language(person.language)
             updated = action.changed
-            updated_day = updated.astimezone(ZoneInfo(settings.timezone)).date() if updated.tzinfo else updated.date()
+            updated_day = updated.astimezone(zone).date() if updated.tzinfo else updated.date()
             idle = (today - updated_day).days
             if idle >= STALE_DAYS:
                 message = partial(t, lang, "reminders.stale", ref=action.ref, title=action.title,
-                            days=counted(lang, "common.days", idle))
+                                  days=counted(lang, "common.days", idle))
                 key = f"reminder:stale:p{person.id}:{action.board_id}:{action.ref}:{updated_day}"
-                batch.add(person.id, key, "reminder", lambda lang=lang, a=action, m=message: reminder_payload(lang, a, m()))
-            dates = meetings.get(action.board_id, [])
-            upcoming = next((d for d in dates if today <= d <= today + timedelta(days=CHASER_DAYS)), None)
-            if upcoming is not None:
-                previous = max((d for d in dates if d < today), default=None)
+                batch.add(person.id, key, "reminder", lang, _reminder(message, action))
+            if action.board_id in chase:
+                upcoming, previous = chase[action.board_id]
                 if previous is None or updated_day <= previous:
                     message = partial(t, lang, "reminders.chaser", ref=action.ref, title=action.title,
-                                date=_date(upcoming, lang))
+                                      date=_date(upcoming, lang))
                     key = f"reminder:chaser:p{person.id}:{action.board_id}:{action.ref}:{upcoming}"
-                    batch.add(person.id, key, "reminder", lambda lang=lang, a=action, m=message: reminder_payload(lang, a, m()))
+                    batch.add(person.id, key, "reminder", lang, _reminder(message, action))
         added = await batch.queue(session)
         await session.commit()
     return added
@@ -343,7 +273,7 @@ async def escalations(db, settings, now: datetime) -> int:
                             board=boards[action.board_id], state=state,
                             owner=owner.name if owner else (action.owner_email or "—"))
                 key = f"escalation:p{person_id}:{action.board_id}:{action.ref}:{period}"
-                batch.add(person_id, key, "escalation", lambda lang=lang, a=action, m=message: reminder_payload(lang, a, m()))
+                batch.add(person_id, key, "escalation", lang, _reminder(message, action))
         added = await batch.queue(session)
         await session.commit()
     return added
@@ -367,12 +297,12 @@ async def scrutiny_overdue(db, settings, now: datetime) -> int:
                 lang = normalise_language(recipients.people[person_id].language)
                 message = partial(t, lang, "reminders.scrutiny_overdue", ref=ref, subject=request.subject_ref,
                             date=_date(request.due, lang), status=t(lang, f"handlers.status_{request.status}"))
-                batch.add(person_id, f"scrutiny-overdue:p{person_id}:{ref}:{request.due}", "scrutiny",
-                          lambda lang=lang, m=message, r=ref: plain_reply(lang, m(), r))
+                batch.add(person_id, f"scrutiny-overdue:p{person_id}:{ref}:{request.due}", "scrutiny", lang,
+                          _plain(lang, message, ref))
             lang = normalise_language(recipients.people[request.requester_id].language)
             message = partial(t, lang, "reminders.scrutiny_overdue_requester", ref=ref, date=_date(request.due, lang))
-            batch.add(request.requester_id, f"scrutiny-overdue:p{request.requester_id}:{ref}:{request.due}", "scrutiny",
-                      lambda lang=lang, m=message, r=ref: plain_reply(lang, m(), r))
+            batch.add(request.requester_id, f"scrutiny-overdue:p{request.requester_id}:{ref}:{request.due}", "scrutiny", lang,
+                      _plain(lang, message, ref))
         added = await batch.queue(session)
         await session.commit()
     return added

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.blocks import fallback_text, render
 from handlers.core import Reply
+from scheduler.messages import payload_reply
 from scheduler.outbox import PermanentFailure, RetryAfter
 from storage.models import OutboxMessage
 
@@ -42,7 +43,7 @@ class SlackSender:
     async def send(self, message: OutboxMessage) -> str | None:
         payload = message.payload or {}
         try:
-            reply = Reply.from_dict(payload["reply"])
+            reply = payload_reply(payload, message.language)
         except (KeyError, TypeError) as exc:
             raise PermanentFailure(f"not a chat message payload: {exc}") from exc
         files = payload.get("files") or []

@@ -12,7 +12,7 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from bot.teams import references
 from bot.teams.cards import card_activity
 from bot.teams.runtime import TeamsRuntime
-from handlers.core import Reply
+from scheduler.messages import payload_reply
 from scheduler.outbox import PermanentFailure, RetryAfter
 from storage.db import Database
 from storage.models import OutboxMessage, utcnow
@@ -43,7 +43,7 @@ class TeamsSender:
 
     async def send(self, message: OutboxMessage) -> str | None:
         try:
-            reply = Reply.from_dict(message.payload["reply"])
+            reply = payload_reply(message.payload, message.language)
         except (KeyError, TypeError) as exc:
             raise PermanentFailure(f"not a chat message payload: {exc}") from exc
         async with self.db.session() as session:

@@ -4,6 +4,7 @@ from sqlmodel import select
 
 from cyswllt.settings import Settings
 from scheduler.followups import snoozed_reminders
+from scheduler.messages import payload_reply
 from storage.models import Action, ActionUpdate, OutboxMessage, Snooze
 from tests.scheduler.conftest import NOW
 
@@ -31,9 +32,9 @@ async def test_a_snooze_that_ends_brings_one_more_reminder_in_the_members_langua
     assert await snoozed_reminders(db, SETTINGS, until + timedelta(hours=2)) == 0  # once per snooze
     (row,) = await queued(db)
     assert row.recipient_id == plan["cy"] and row.channel == "UCY" and row.respect_working_hours
-    reply = row.payload["reply"]
-    assert reply["text"].startswith("Gofynnoch chi am gael eich atgoffa am A-2")
-    assert [b["command"] for b in reply["sections"][0]["buttons"]] == [
+    reply = payload_reply(row.payload, row.language)
+    assert reply.text.startswith("Gofynnoch chi am gael eich atgoffa am A-2")
+    assert [b.command for b in reply.sections[0].buttons] == [
         "diweddaru A-2", "oedi A-2 yfory", "oedi A-2 wythnos-nesaf"]
 
 

@@ -1,6 +1,7 @@
 from sqlmodel import select
 
 from cyswllt.settings import Settings
+from scheduler.messages import payload_reply
 from scheduler.jobs import action_reminders, escalations, run_job, scrutiny_overdue, stale_updates
 from storage.models import OutboxMessage
 from tests.scheduler.conftest import NOW
@@ -16,9 +17,13 @@ async def rows(db, kind=None):
         return (await s.exec(query)).all()
 
 
+def reply(message):
+    """What the member is sent: the stored payload as the senders draw it."""
+    return payload_reply(message.payload, message.language)
+
+
 def texts(found):
-    return {m.idempotency_key.split(":")[1] + ":" + m.payload["reply"]["sections"][0]["ref"]: m.payload["reply"]["text"]
-            for m in found}
+    return {m.idempotency_key.split(":")[1] + ":" + reply(m).sections[0].ref: reply(m).text for m in found}
 
 
 async def test_action_reminders_once_each_in_the_owners_language(db, plan):
@@ -31,9 +36,10 @@ async def test_action_reminders_once_each_in_the_owners_language(db, plan):
     assert "20 days overdue" in by["overdue:A-3"]
     assert all(m.respect_working_hours and m.platform == "slack" for m in found)
     assert {m.channel for m in found} == {"UEN", "UCY"}
-    buttons = [b["command"] for b in next(m for m in found if "A-2" in m.idempotency_key)
-               .payload["reply"]["sections"][0]["buttons"]]
-    assert buttons == ["diweddaru A-2", "oedi A-2 yfory", "oedi A-2 wythnos-nesaf"]
+    (welsh,) = [m for m in found if "A-2" in m.idempotency_key]
+    buttons = reply(welsh).sections[0].buttons
+    assert [b.command for b in buttons] == ["diweddaru A-2", "oedi A-2 yfory", "oedi A-2 wythnos-nesaf"]
+    assert buttons[0].form.command == "diweddaru A-2 {rag} {note}" and buttons[0].form.title.endswith("A-2")
 
 
 async def test_snoozed_reminders_are_skipped(db, plan):
@@ -62,7 +68,7 @@ async def test_escalation_to_chair_once_per_period(db, plan):
     assert await escalations(db, SETTINGS, NOW) == 1
     assert await escalations(db, SETTINGS, NOW) == 0
     (row,) = await rows(db, "escalation")
-    assert row.recipient_id == plan["chair"] and row.language == "cy" and "Uwchgyfeirio" in row.payload["reply"]["text"]
+    assert row.recipient_id == plan["chair"] and row.language == "cy" and "Uwchgyfeirio" in reply(row).text
 
 
 async def test_scrutiny_overdue_tells_members_and_requester(db, plan):
@@ -70,25 +76,25 @@ async def test_scrutiny_overdue_tells_members_and_requester(db, plan):
     recipients = {m.recipient_id: m for m in await rows(db, "scrutiny")}
     assert set(recipients) == {plan["scrutiny"], plan["cy"]}
     assert recipients[plan["scrutiny"]].platform == "console"
-    assert "wedi pasio" in recipients[plan["cy"]].payload["reply"]["text"]
+    assert "wedi pasio" in reply(recipients[plan["cy"]]).text
 
 
 async def test_run_job_takes_the_lock(db, plan):
     assert await run_job("action-reminders", db, SETTINGS, NOW) == 3
 
 
-def test_the_fast_reminder_payload_is_the_reply_the_adapters_render():
-    from types import SimpleNamespace
+def test_a_stored_reminder_is_small_and_drawn_whole_in_the_rows_language():
+    import json
 
-    from handlers.core import Reply
-    from scheduler.jobs import reminder_payload, reminder_reply
+    from scheduler.messages import reminder_payload, reminder_reply
 
+    payload = reminder_payload("Neges <!channel>", "A-12", "amber")
+    assert len(json.dumps(payload)) < 100
     for lang in ("en", "cy"):
-        action = SimpleNamespace(ref="A-12", rag="amber")
-        payload = reminder_payload(lang, action, "Neges <!channel>")
-        assert payload == {"reply": reminder_reply(lang, action, "Neges <!channel>").to_dict()}
-        assert Reply.from_dict(payload["reply"]).sections[0].buttons[0].form.command.startswith(
-            "diweddaru A-12" if lang == "cy" else "update A-12")
+        drawn = payload_reply(payload, lang)
+        assert drawn == reminder_reply(lang, "A-12", "amber", "Neges <!channel>")
+        assert drawn.language == lang and drawn.sections[0].rag == "amber"
+        assert drawn.sections[0].buttons[0].form.command.startswith("diweddaru A-12" if lang == "cy" else "update A-12")
 
 
 async def test_red_actions_escalate_only_when_left_red_beyond_the_grace_period(db, plan):

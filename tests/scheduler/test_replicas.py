@@ -96,6 +96,16 @@ async def test_two_processes_send_each_reminder_once(pg_url):
         assert len(keys) == OWNERS and set(keys.values()) == {1}, keys
         rows = await sent_rows(db)
         assert len(rows) == OWNERS and {r.state for r in rows} == {"sent"}
+        # Each owner's DM carries the reminder's buttons in their language (the row stores only
+        # the words and the ref; the buttons are drawn at delivery).
+        english, welsh = fake.messages["D0000"][0], fake.messages["D0001"][0]  # their DMs
+        assert english["text"].startswith("A-1") and welsh["text"].startswith("Mae A-2")
+        assert button_labels(english) == ["Update now", "Remind me tomorrow", "Remind me next week"]
+        assert button_labels(welsh) == ["Diweddaru nawr", "Atgoffa fi yfory", "Atgoffa fi wythnos nesaf"]
+
+
+def button_labels(message: dict) -> list[str]:
+    return [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
 
 
 async def test_killed_mid_delivery_restart_loses_and_repeats_nothing(pg_url):

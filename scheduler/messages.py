@@ -1,0 +1,72 @@
+"""What scheduled messages look like, and how an outbox payload becomes the reply a sender draws.
+
+A sweep can queue thousands of reminders, and every one carries the same three buttons and
+update form, differing only in the action's ref. So a reminder is stored small,
+``{"reminder": {"text", "ref", "rag"}}`` in the row's language, and its buttons and form are
+drawn when it is delivered. Every other chat message is stored whole, as ``{"reply": ...}``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from cyswllt.i18n import normalise_language, t
+from handlers.core import Button, Choice, Form, FormField, Reply, Section
+
+
+@cache
+def _labels(language: str) -> dict[str, Any]:
+    """The words every reminder in a language shares, looked up once."""
+    return {
+        "submit": t(language, "handlers.form_submit"),
+        "rag": t(language, "handlers.field_rag"),
+        "note": t(language, "handlers.field_note"),
+        "choices": [(t(language, f"common.rag_{r}"), r) for r in ("red", "amber", "green", "complete")],
+        "update": t(language, "reminders.button_update"),
+        "tomorrow": t(language, "reminders.button_tomorrow"),
+        "next_week": t(language, "reminders.button_next_week"),
+    }
+
+
+def reminder_reply(language: str, ref: str, rag: str | None, message: str) -> Reply:
+    """A reminder about one action: the message, then "Update now", "Remind me tomorrow" and
+    "next week" — the commands a member would type, in their language."""
+    language = normalise_language(language)
+    cy = language == "cy"
+    words = _labels(language)
+    verb = "diweddaru" if cy else "update"
+    form = Form(
+        title=t(language, "handlers.form_update_title", ref=ref),
+        submit_label=words["submit"],
+        command=f"{verb} {ref} {{rag}} {{note}}",
+        fields=[FormField(name="rag", label=words["rag"], kind="choice",
+                          choices=[Choice(label, value) for label, value in words["choices"]]),
+                FormField(name="note", label=words["note"], multiline=True)],
+    )
+    snooze = "oedi" if cy else "snooze"
+    buttons = [
+        Button(words["update"], f"{verb} {ref}", style="primary", form=form),
+        Button(words["tomorrow"], f"{snooze} {ref} {'yfory' if cy else 'tomorrow'}"),
+        Button(words["next_week"], f"{snooze} {ref} {'wythnos-nesaf' if cy else 'next-week'}"),
+    ]
+    return Reply(language=language, text=message, ephemeral=False,
+                 sections=[Section(text=message, ref=ref, rag=rag, buttons=buttons)])
+
+
+def reminder_payload(message: str, ref: str, rag: str | None) -> dict[str, Any]:
+    """The stored form of ``reminder_reply``: the row's language completes it."""
+    return {"reminder": {"text": message, "ref": ref, "rag": rag}}
+
+
+def plain_reply(language: str, message: str, ref: str) -> Reply:
+    return Reply(language=language, text=message, ephemeral=False, sections=[Section(text=message, ref=ref)])
+
+
+def payload_reply(payload: dict[str, Any], language: str) -> Reply:
+    """The reply an outbox payload stands for. Raises KeyError or TypeError when it is not a
+    chat message (senders dead-letter those)."""
+    if "reminder" in payload:
+        reminder = payload["reminder"]
+        return reminder_reply(language, reminder["ref"], reminder.get("rag"), reminder["text"])
+    return Reply.from_dict(payload["reply"])
