@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import sys
 import tempfile
@@ -124,7 +125,21 @@ async def sweep(db: Database, settings: Settings, now, report: bool) -> tuple[fl
     return total, queued
 
 
+def warm_up() -> None:
+    """What a running service has done before its sweeps: imported the modules the jobs load
+    lazily, read the date formats of both languages, and frozen what start-up loaded out of the
+    collector's way (``cyswllt serve`` does ``gc.freeze()`` once started)."""
+    import engagement.digest.schedule  # noqa: F401
+    import scheduler.followups  # noqa: F401
+    from scheduler.jobs import _date
+
+    for language in ("en", "cy"):
+        _date(utcnow().date(), language)
+    gc.freeze()
+
+
 async def main(url: str, plan_name: str, baseline: bool) -> None:
+    warm_up()
     upgrade(url)
     db = Database.from_url(url)
     await seed(db, PLANS[plan_name])

@@ -6,6 +6,7 @@ JSON object a line, with an access line per request, for log collectors.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -59,6 +60,13 @@ def use_json_logs() -> None:
         handler.setFormatter(formatter)
 
 
+async def settle(app: web.Application) -> None:
+    """Start-up is over: what it loaded (modules, catalogues, the app) lives as long as the
+    process, so it is frozen out of the collector's way. Full collections then scan only what
+    requests and sweeps make, instead of pausing for ~50 ms over everything loaded."""
+    gc.freeze()
+
+
 def run(settings: Settings, args=None) -> int:
     from storage.migrate import upgrade
 
@@ -77,6 +85,7 @@ def run(settings: Settings, args=None) -> int:
         log.info("stopped")
 
     app.cleanup_ctx.insert(0, announce)
+    app.on_startup.append(settle)  # after every cleanup context has started
     access = logging.getLogger("cyswllt.access") if log_format.lower() == "json" else None
     # run_app stops on SIGINT and SIGTERM: it stops accepting, lets requests in flight finish (up to
     # the timeout), then runs every cleanup_ctx in reverse, so workers stop and the database closes.

@@ -317,11 +317,9 @@ async def snoozed_reminders(db, settings, now: datetime) -> int:
 
 async def digests(db, settings, now: datetime) -> int:
     """Stakeholder digests on each group's own schedule."""
-    try:
-        from engagement.digest.schedule import enqueue_due_digests
-    except ImportError:
-        log.info("digests: engagement.digest.schedule is not installed, so no digests are queued")
-        return 0
+    # Imported here: charts bring in matplotlib, which `cyswllt jobs list` has no need of.
+    from engagement.digest.schedule import enqueue_due_digests
+
     return await enqueue_due_digests(db, settings, now)
 
 
