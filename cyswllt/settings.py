@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     outbox_enabled: bool = Field(True, alias="CYSWLLT_OUTBOX")
     outbox_poll_seconds: float = Field(1.0, alias="CYSWLLT_OUTBOX_POLL_SECONDS")
     outbox_max_attempts: int = Field(8, alias="CYSWLLT_OUTBOX_MAX_ATTEMPTS")
+    # Messages in flight at once, each to a different channel (a channel gets one a second).
+    outbox_concurrency: int = Field(8, ge=1, le=64, alias="CYSWLLT_OUTBOX_CONCURRENCY")
     working_hours: str = Field("09:00-17:30", alias="CYSWLLT_WORKING_HOURS")
     working_days: str = Field("mon-fri", alias="CYSWLLT_WORKING_DAYS")
     # How long a row may stay "sending" before another worker checks whether it was delivered.

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import select
 
 from scheduler.clock import WorkingHours
@@ -54,7 +54,7 @@ class OutboxWorker:
         self.now = now
         self.hours = WorkingHours.from_settings(settings)
         self.wake = asyncio.Event()
-        self._last_send: dict[tuple[str, str], float] = {}
+        self._cooling: dict[tuple[str, str], datetime] = {}  # channel -> when it may have its next message
         self._started = False
         self._warned: dict[str, float] = {}
         self.stopping = False
@@ -75,25 +75,40 @@ class OutboxWorker:
                 delivered = 0
             if delivered:
                 continue
+            # Nothing to send now: wait for new rows, or until a channel held back by its rate
+            # limit may have its next message, whichever is first.
+            wait = self.settings.outbox_poll_seconds
+            if self._cooling:
+                soonest = (min(self._cooling.values()) - self.now()).total_seconds()
+                wait = max(0.01, min(wait, soonest))
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout=self.settings.outbox_poll_seconds)
+                await asyncio.wait_for(self.wake.wait(), timeout=wait)
             except TimeoutError:
                 pass
             self.wake.clear()
 
-    async def deliver_due(self, limit: int = 20) -> int:
-        """Claim and deliver the rows that are due now; the number handed to a sender."""
-        rows = await self.claim(limit)
-        for done, row in enumerate(rows):
-            if self.stopping:
-                # Shutting down: the rows not yet handed over go back as they were, costing no attempt.
-                await self._release(rows[done:])
-                return done
-            await self.deliver(row)
-        return len(rows)
+    async def deliver_due(self, limit: int | None = None) -> int:
+        """Claim the rows that are due now, at most one per channel, and deliver them
+        ``outbox_concurrency`` at a time; the number handed to a sender."""
+        rows = await self.claim(limit or self.settings.outbox_concurrency)
+        slots = asyncio.Semaphore(self.settings.outbox_concurrency)
+        handed: list[OutboxMessage] = []
+
+        async def one(row: OutboxMessage) -> None:
+            await self._pace(row)
+            async with slots:
+                if self.stopping:
+                    # Shutting down: a row not yet handed over goes back as it was, costing no attempt.
+                    await self._release([row])
+                    return
+                handed.append(row)
+                await self.deliver(row)
+
+        await asyncio.gather(*(one(row) for row in rows))
+        return len(handed)
 
     def stop(self) -> None:
-        """Finish the message in hand, then stop (the service is shutting down)."""
+        """Finish the messages in hand, then stop (the service is shutting down)."""
         self.stopping = True
         self.wake.set()
 
@@ -104,22 +119,27 @@ class OutboxWorker:
     # --- claiming -------------------------------------------------------------------------
 
     async def claim(self, limit: int) -> list[OutboxMessage]:
+        """Mark up to ``limit`` due rows ``sending`` and return them: the oldest due row of each
+        channel, leaving out channels that had a message less than their rate allows ago (their
+        next row waits for a later pass, so one busy channel never holds the others up)."""
         now = self.now()
+        due = (OutboxMessage.state == OutboxState.pending, OutboxMessage.next_attempt_at <= now)
         async with self.db.session() as session:
-            query = (select(OutboxMessage.id, OutboxMessage.respect_working_hours)
-                     .where(OutboxMessage.state == OutboxState.pending, OutboxMessage.next_attempt_at <= now)
-                     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+            if not self.hours.is_working_time(now):
+                # Outside working hours a message waits for the next working slot; it is not dropped.
+                await session.exec(update(OutboxMessage).where(*due, OutboxMessage.respect_working_hours)
+                                   .values(next_attempt_at=self.hours.next_slot(now)))
+            first = select(func.min(OutboxMessage.id)).where(*due).group_by(OutboxMessage.platform,
+                                                                             OutboxMessage.channel)
+            query = (select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.channel)
+                     .where(OutboxMessage.id.in_(first), *due)
+                     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit + len(self._cooling)))
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             candidates = (await session.exec(query)).all()
-            if not candidates:
-                return []
-            ready = [row_id for row_id, polite in candidates if not polite or self.hours.is_working_time(now)]
-            waiting = [row_id for row_id, polite in candidates if row_id not in ready]
-            if waiting:
-                # Outside working hours the message waits for the next working slot; it is not dropped.
-                await session.exec(update(OutboxMessage).where(OutboxMessage.id.in_(waiting))
-                                   .values(next_attempt_at=self.hours.next_slot(now)))
+            self._forget_cooled()
+            ready = [row_id for row_id, platform, channel in candidates
+                     if (platform, channel) not in self._cooling][:limit]
             claimed: list[OutboxMessage] = []
             if ready:
                 # Only the rows this UPDATE moved are ours (another worker may have raced us on SQLite).
@@ -149,7 +169,6 @@ class OutboxWorker:
                                next_attempt_at=self.now() + timedelta(seconds=60),
                                last_error=f"no sender registered for {row.platform}")
             return
-        await self._pace(row)
         try:
             external_id = await sender.send(row)
         except RetryAfter as exc:
@@ -179,14 +198,22 @@ class OutboxWorker:
                                last_error=None)
 
     async def _pace(self, row: OutboxMessage) -> None:
+        """Keep to the platform's rate for one channel: ``self._cooling[(platform, channel)]`` is
+        when the channel may have its next message."""
         rate = CHANNEL_RATE.get(row.platform)
         if not rate:
             return
         key = (row.platform, row.channel)
-        gap = 1.0 / rate - (time.monotonic() - self._last_send.get(key, 0.0))
-        if gap > 0:
-            await asyncio.sleep(gap)
-        self._last_send[key] = time.monotonic()
+        if key in self._cooling:
+            gap = (self._cooling[key] - self.now()).total_seconds()
+            if gap > 0:
+                await asyncio.sleep(gap)
+        self._cooling[key] = self.now() + timedelta(seconds=1.0 / rate)
+
+    def _forget_cooled(self) -> None:
+        moment = self.now()
+        for key in [key for key, until in self._cooling.items() if until <= moment]:
+            del self._cooling[key]
 
     async def _finish(self, row: OutboxMessage, **values) -> None:
         async with self.db.session() as session:

@@ -43,6 +43,8 @@ class FakeSlackAPI:
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"bytes", "filename", "alt_text"}
         self.failures: dict[str, list[Failure]] = {}
         self.delay = delay  # seconds before answering chat.postMessage (to catch a crash mid-send)
+        self.in_flight = 0  # chat.postMessage calls being answered now
+        self.most_in_flight = 0
         self._ts = itertools.count(1)
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -180,7 +182,12 @@ class FakeSlackAPI:
                                                       "metadata": args.get("metadata"), "thread_ts": args.get("thread_ts")})
         if self.delay:
             # Slack has the message; the answer is slow (a crash now leaves the row "sending").
-            await asyncio.sleep(self.delay)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.in_flight -= 1
         return {"channel": channel, "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
 
     async def _m_chat_postEphemeral(self, args):

@@ -59,7 +59,7 @@ async def test_permanent_failure_dead_letters_and_errors_back_off(db):
         fake.fail_next("chat.postMessage", error="channel_not_found")
         await worker.deliver_due()
         assert (await row(db, "dead")).state == "dead"
-        await queue(db, "flaky")
+        await queue(db, "flaky", channel="C2")
         fake.fail_next("chat.postMessage", error="internal_error")
         await worker.deliver_due()
         flaky = await row(db, "flaky")
@@ -89,7 +89,7 @@ async def test_outside_working_hours_the_row_waits_for_the_next_slot(db):
 
     worker = OutboxWorker(db, {"slack": Recorder()}, settings(hours="09:00-17:30"), now=lambda: saturday_night)
     await queue(db, working_hours=True, not_before=saturday_night - timedelta(minutes=1))
-    await queue(db, "urgent", not_before=saturday_night - timedelta(minutes=1))
+    await queue(db, "urgent", channel="C2", not_before=saturday_night - timedelta(minutes=1))
     await worker.deliver_due()
     assert sent == ["urgent"]
     waiting = await row(db)
@@ -181,7 +181,8 @@ async def test_stopping_finishes_the_message_in_hand_and_puts_the_rest_back(db):
             return await super().send(message)
 
     sender = Slow()
-    worker = OutboxWorker(db, {"slack": sender}, settings())
+    # One at a time, so only the first is in hand when the stop comes.
+    worker = OutboxWorker(db, {"slack": sender}, settings(CYSWLLT_OUTBOX_CONCURRENCY=1))
     for n in range(3):
         await queue(db, f"k{n}", channel=f"C{n}")
     await asyncio.wait_for(worker.run(), timeout=10)
@@ -189,3 +190,49 @@ async def test_stopping_finishes_the_message_in_hand_and_puts_the_rest_back(db):
     states = {(await row(db, f"k{n}")).state for n in (1, 2)}
     assert (await row(db, "k0")).state == "sent" and states == {"pending"}
     assert (await row(db, "k1")).attempts == 0
+
+
+async def test_one_message_a_second_per_channel_and_no_channel_holds_up_the_others(db):
+    async with FakeSlackAPI() as fake:
+        worker = OutboxWorker(db, {"slack": SlackSender(AsyncWebClient(token="x", base_url=fake.base_url))},
+                              settings(CYSWLLT_OUTBOX_POLL_SECONDS=5))
+        for n in range(3):
+            await queue(db, f"busy{n}", channel="CBUSY")
+        for n in range(4):
+            await queue(db, f"quiet{n}", channel=f"C{n}")
+        task = asyncio.create_task(worker.run())
+        try:
+            calls = await fake.wait_for("chat.postMessage", count=7, timeout=15)
+        finally:
+            worker.stop()
+            await task
+    busy = [c.at for c in calls if c.args["channel"] == "CBUSY"]
+    quiet = [c.at for c in calls if c.args["channel"] != "CBUSY"]
+    assert len(busy) == 3 and all(later - earlier >= 0.95 for earlier, later in zip(busy, busy[1:])), busy
+    assert max(quiet) < busy[1]  # the other channels went while the busy one waited its turn
+    # In the order they were queued, though the busy channel waited between them (and not for the
+    # five-second poll: the worker wakes when the channel may have its next message).
+    assert [c.args["text"] for c in calls if c.args["channel"] == "CBUSY"] == ["Reminder"] * 3
+    assert busy[-1] - busy[0] < 4
+    async with db.session() as s:
+        rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.channel == "CBUSY")
+                             .order_by(OutboxMessage.sent_at))).all()
+    assert [r.idempotency_key for r in rows] == ["busy0", "busy1", "busy2"] and {r.state for r in rows} == {"sent"}
+
+
+async def test_messages_to_different_channels_are_sent_side_by_side(db):
+    async with FakeSlackAPI(delay=0.3) as fake:
+        worker = OutboxWorker(db, {"slack": SlackSender(AsyncWebClient(token="x", base_url=fake.base_url))},
+                              settings(CYSWLLT_OUTBOX_CONCURRENCY=4))
+        for n in range(10):
+            await queue(db, f"k{n}", channel=f"C{n}")
+        assert await worker.deliver_due() == 4  # one batch: as many as may be in flight
+        task = asyncio.create_task(worker.run())
+        try:
+            await fake.wait_for("chat.postMessage", count=10, timeout=15)
+        finally:
+            worker.stop()
+            await task
+    assert fake.most_in_flight == 4
+    async with db.session() as s:
+        assert set((await s.exec(select(OutboxMessage.state))).all()) == {"sent"}
