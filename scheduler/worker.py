@@ -31,6 +31,8 @@ BACKOFF_BASE = 5.0  # seconds before the first retry
 BACKOFF_CAP = 3600.0
 # Messages per second per channel, by platform (Slack allows about one a second in a channel).
 CHANNEL_RATE = {"slack": 1.0, "teams": 2.0}
+# Rows claimed in one pass, as a multiple of the messages in flight at once.
+CLAIM_ROUNDS = 4
 # A platform's "retry after" costs no attempt, until a row has waited this long for its turn.
 RATE_LIMIT_PATIENCE = timedelta(hours=6)
 
@@ -89,8 +91,9 @@ class OutboxWorker:
 
     async def deliver_due(self, limit: int | None = None) -> int:
         """Claim the rows that are due now, at most one per channel, and deliver them
-        ``outbox_concurrency`` at a time; the number handed to a sender."""
-        rows = await self.claim(limit or self.settings.outbox_concurrency)
+        ``outbox_concurrency`` at a time; the number handed to a sender. A pass claims a few
+        rounds' worth, so the claim's query is paid once per several messages."""
+        rows = await self.claim(limit or self.settings.outbox_concurrency * CLAIM_ROUNDS)
         slots = asyncio.Semaphore(self.settings.outbox_concurrency)
         handed: list[OutboxMessage] = []
 
@@ -129,17 +132,19 @@ class OutboxWorker:
                 # Outside working hours a message waits for the next working slot; it is not dropped.
                 await session.exec(update(OutboxMessage).where(*due, OutboxMessage.respect_working_hours)
                                    .values(next_attempt_at=self.hours.next_slot(now)))
-            first = select(func.min(OutboxMessage.id)).where(*due).group_by(OutboxMessage.platform,
-                                                                             OutboxMessage.channel)
-            query = (select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.channel)
-                     .where(OutboxMessage.id.in_(first), *due)
-                     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit + len(self._cooling)))
-            if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            candidates = (await session.exec(query)).all()
+            # Each channel's oldest due row: one short row per channel, whatever the backlog.
+            heads = (await session.exec(
+                select(func.min(OutboxMessage.id), func.min(OutboxMessage.next_attempt_at),
+                       OutboxMessage.platform, OutboxMessage.channel)
+                .where(*due).group_by(OutboxMessage.platform, OutboxMessage.channel))).all()
             self._forget_cooled()
-            ready = [row_id for row_id, platform, channel in candidates
+            ready = [row_id for row_id, _, platform, channel in sorted(heads, key=lambda h: (h[1], h[0]))
                      if (platform, channel) not in self._cooling][:limit]
+            if ready and self.db.is_postgres:
+                # Lock them by primary key; another replica's rows are skipped, not waited for.
+                ready = list((await session.exec(
+                    select(OutboxMessage.id).where(OutboxMessage.id.in_(ready), *due)
+                    .with_for_update(skip_locked=True))).all())
             claimed: list[OutboxMessage] = []
             if ready:
                 # Only the rows this UPDATE moved are ours (another worker may have raced us on SQLite).
