@@ -188,7 +188,12 @@ async def action_reminders(db, settings, now: datetime) -> int:
 
 
 async def stale_updates(db, settings, now: datetime) -> int:
-    """No update for 30 days; and a chaser before each board meeting."""
+    """A chaser before each board meeting, to owners whose action has no update since the last
+    one; and a reminder after 30 days without an update.
+
+    One nudge an action: the 30-day reminder is for actions nothing else is chasing, so it is not
+    sent when the meeting chaser goes, nor for an overdue action (the overdue reminder asks for an
+    update every week). An action still idle after its meeting has it then."""
     today = _today(settings, now)
     async with db.session() as session:
         recipients = await Recipients.load(session)
@@ -205,10 +210,11 @@ async def stale_updates(db, settings, now: datetime) -> int:
             upcoming = next((d for d in dates if today <= d <= today + timedelta(days=CHASER_DAYS)), None)
             if upcoming is not None:
                 chase[board_id] = (upcoming, max((d for d in dates if d < today), default=None))
-        # Only candidates leave the database: idle for STALE_DAYS, or on a board meeting soon and
-        # not updated since its last meeting. The loop below makes the exact decision.
+        # Only candidates leave the database: idle for STALE_DAYS and not overdue, or on a board
+        # meeting soon and not updated since its last meeting. The loop makes the exact decision.
         last, changed = _last_change(Action.created_at)
-        wanted = [changed < _local_midnight(today - timedelta(days=STALE_DAYS - 1), settings)]
+        wanted = [and_(changed < _local_midnight(today - timedelta(days=STALE_DAYS - 1), settings),
+                       or_(Action.due.is_(None), Action.due >= today))]
         for board_id, (_, previous) in chase.items():
             wanted.append(Action.board_id == board_id if previous is None else and_(
                 Action.board_id == board_id, changed < _local_midnight(previous + timedelta(days=1), settings)))
@@ -222,19 +228,19 @@ async def stale_updates(db, settings, now: datetime) -> int:
             lang = normalise_language(person.language)
             updated = action.changed
             updated_day = updated.astimezone(zone).date() if updated.tzinfo else updated.date()
+            upcoming, previous = chase.get(action.board_id, (None, None))
+            if upcoming is not None and (previous is None or updated_day <= previous):
+                message = partial(t, lang, "reminders.chaser", ref=action.ref, title=action.title,
+                                  date=_date(upcoming, lang))
+                key = f"reminder:chaser:p{person.id}:{action.board_id}:{action.ref}:{upcoming}"
+                batch.add(person.id, key, "reminder", lang, _reminder(message, action))
+                continue
             idle = (today - updated_day).days
-            if idle >= STALE_DAYS:
+            if idle >= STALE_DAYS and (action.due is None or action.due >= today):
                 message = partial(t, lang, "reminders.stale", ref=action.ref, title=action.title,
                                   days=counted(lang, "common.days", idle))
                 key = f"reminder:stale:p{person.id}:{action.board_id}:{action.ref}:{updated_day}"
                 batch.add(person.id, key, "reminder", lang, _reminder(message, action))
-            if action.board_id in chase:
-                upcoming, previous = chase[action.board_id]
-                if previous is None or updated_day <= previous:
-                    message = partial(t, lang, "reminders.chaser", ref=action.ref, title=action.title,
-                                      date=_date(upcoming, lang))
-                    key = f"reminder:chaser:p{person.id}:{action.board_id}:{action.ref}:{upcoming}"
-                    batch.add(person.id, key, "reminder", lang, _reminder(message, action))
         added = await batch.queue(session)
         await session.commit()
     return added

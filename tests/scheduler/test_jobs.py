@@ -55,13 +55,41 @@ async def test_snoozed_reminders_are_skipped(db, plan):
     assert not any("A-1" in m.idempotency_key for m in await rows(db))
 
 
-async def test_stale_and_meeting_chasers(db, plan):
-    assert await stale_updates(db, SETTINGS, NOW) >= 1
-    keys = [m.idempotency_key for m in await rows(db)]
-    assert any(k.startswith("reminder:stale:") and "A-3" in k for k in keys)
-    chasers = [k for k in keys if k.startswith("reminder:chaser:")]
-    assert {k.split(":")[4] for k in chasers} == {"A-3"}  # only the action with no update since the last meeting
+async def test_one_nudge_an_action_the_meeting_chaser_else_the_30_day_reminder(db, plan):
+    from datetime import timedelta
+
+    from storage.models import Action, Board
+
+    idle_since = NOW - timedelta(days=45)
+    async with db.session() as s:
+        mon = (await s.exec(select(Board).where(Board.name == "Bwrdd Môn"))).one()  # meets in 3 days
+        other = Board(name="Bwrdd Arall")  # no meeting soon
+        s.add(other)
+        await s.flush()
+        idle = {"created_at": idle_since, "updated_at": idle_since}
+        s.add_all([
+            Action(board_id=mon.id, ref="A-6", title="Idle before the meeting", owner_id=plan["en"],
+                   due=NOW.date() + timedelta(days=60), **idle),
+            Action(board_id=other.id, ref="B-1", title="Idle", owner_id=plan["cy"], due=NOW.date() + timedelta(days=60),
+                   **idle),
+            Action(board_id=other.id, ref="B-2", title="Idle and overdue", owner_id=plan["en"],
+                   due=NOW.date() - timedelta(days=2), **idle),
+            Action(board_id=other.id, ref="B-3", title="Idle, no date", owner_id=plan["en"], **idle),
+        ])
+        await s.commit()
+    assert await stale_updates(db, SETTINGS, NOW) == 4
+    by = texts(await rows(db))
+    # The board that meets soon chases what has had no update since its last meeting, once; the
+    # 30-day reminder is for the rest, and not for an overdue action (its own reminder asks weekly).
+    assert set(by) == {"chaser:A-3", "chaser:A-6", "stale:B-1", "stale:B-3"}
+    assert by["chaser:A-6"].startswith("The board meets on 26 November 2026. A-6 “Idle before the meeting” has had")
+    assert by["stale:B-1"].startswith("Does dim diweddariad wedi bod ar B-1 “Idle” ers 45 diwrnod")
     assert await stale_updates(db, SETTINGS, NOW) == 0
+    assert await stale_updates(db, SETTINGS, NOW + timedelta(days=2)) == 0  # still chasing, nothing more
+    # The meeting has been, and A-6 still has no update: now its 30-day reminder.
+    assert await stale_updates(db, SETTINGS, NOW + timedelta(days=4)) == 1
+    assert "stale:A-6" in texts(await rows(db))
+    assert await stale_updates(db, SETTINGS, NOW + timedelta(days=5)) == 0
 
 
 async def test_escalation_to_chair_once_per_period(db, plan):
