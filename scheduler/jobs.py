@@ -188,10 +188,10 @@ async def action_reminders(db, settings, now: datetime) -> int:
 
 
 async def stale_updates(db, settings, now: datetime) -> int:
-    """A chaser before each board meeting, to owners whose action has no update since the last
-    one; and a reminder after 30 days without an update.
+    """A chaser before each board meeting; a reminder after 30 days without an update.
 
-    One nudge an action: the 30-day reminder is for actions nothing else is chasing, so it is not
+    The chaser goes to owners whose action has had no update since the last meeting. One nudge an
+    action: the 30-day reminder is for actions nothing else is chasing, so it is not
     sent when the meeting chaser goes, nor for an overdue action (the overdue reminder asks for an
     update every week). An action still idle after its meeting has it then."""
     today = _today(settings, now)
