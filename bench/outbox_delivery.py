@@ -1,9 +1,10 @@
-"""Time the delivery of a morning's reminders: N queued DMs across many people, sent through the
-real Slack sender to a fake Slack Web API on 127.0.0.1 that takes ``--latency`` seconds to answer
-each message (Slack from the UK is typically 100-300 ms). Prints messages a second, the time
-until the last person has their first message, and the closest two messages to one channel came
-(the per-channel limit is one a second). The baseline is the same worker one message at a time
-(``CYSWLLT_OUTBOX_CONCURRENCY=1``), in the same run.
+"""Time the delivery of a morning's reminders: N queued reminders across many people, sent through
+the real Slack sender to a fake Slack Web API on 127.0.0.1 that takes ``--latency`` seconds to
+answer each message (Slack from the UK is typically 100-300 ms). A person's reminders due together
+go as one message of up to ten, so the figures are reminders delivered a second, Slack messages
+posted, the time until the last person has their first message, and the closest two messages to
+one channel came (the per-channel limit is one a second). The baseline is the same worker one
+message at a time (``CYSWLLT_OUTBOX_CONCURRENCY=1``), in the same run.
 
     .venv/bin/python bench/outbox_delivery.py [--messages 600] [--people 150] [--latency 0.1]
 """
@@ -39,10 +40,11 @@ async def run(messages: int, people: int, latency: float, concurrency: int) -> d
         url = f"sqlite:///{tmp}/delivery.db"
         upgrade(url)
         db = Database.from_url(url)
-        # As a sweep queues them: each person's reminders spread through the batch.
+        # As a sweep queues them: each person's reminders spread through the batch, and some
+        # notices between them (which are sent on their own).
         rows = [{"key": f"reminder:bench:{n}", "platform": "slack", "channel": f"U{n % people:05d}",
                  "payload": reminder_payload(f"A-{n} is due in 7 days", f"A-{n}", "amber"), "language": "en",
-                 "kind": "reminder"} for n in range(messages)]
+                 "kind": "notice" if n % 7 == 3 else "reminder"} for n in range(messages)]
         async with db.session() as session:
             await enqueue_many(session, rows)
             await session.commit()
@@ -53,7 +55,8 @@ async def run(messages: int, people: int, latency: float, concurrency: int) -> d
             worker = OutboxWorker(db, {"slack": sender}, settings)
             started = time.monotonic()
             task = asyncio.create_task(worker.run())
-            await fake.wait_for("chat.postMessage", count=messages, timeout=3600)
+            while await sent(db) < messages:
+                await asyncio.sleep(0.02)
             took = time.monotonic() - started
             worker.stop()
             await task
@@ -67,11 +70,14 @@ async def run(messages: int, people: int, latency: float, concurrency: int) -> d
                 if channel in last:
                     closest = min(closest, call.at - last[channel])
                 last[channel] = call.at
-        async with db.session() as session:
-            sent = (await session.exec(select(func.count()).where(OutboxMessage.state == OutboxState.sent))).one()
         await db.dispose()
-    assert sent == messages, f"{sent} of {messages} marked sent"
-    return {"took": took, "rate": messages / took, "everyone": max(first.values()) - started, "closest": closest}
+    return {"took": took, "rate": messages / took, "posts": len(calls), "everyone": max(first.values()) - started,
+            "closest": closest}
+
+
+async def sent(db: Database) -> int:
+    async with db.session() as session:
+        return (await session.exec(select(func.count()).where(OutboxMessage.state == OutboxState.sent))).one()
 
 
 async def main(options) -> None:
@@ -79,8 +85,9 @@ async def main(options) -> None:
     results = {}
     for concurrency in (1, options.concurrency):
         r = results[concurrency] = await run(options.messages, options.people, options.latency, concurrency)
-        print(f"  {concurrency} at a time: {r['took']:6.1f} s, {r['rate']:5.1f} messages/s, everyone has a first "
-              f"message after {r['everyone']:5.1f} s, closest two in one channel {r['closest']:.2f} s apart")
+        print(f"  {concurrency} at a time: {r['took']:6.1f} s, {r['rate']:5.1f} reminders/s in {r['posts']} messages, "
+              f"everyone has a first message after {r['everyone']:5.1f} s, closest two in one channel "
+              f"{r['closest']:.2f} s apart")
     one, many = results[1], results[options.concurrency]
     print(f"  {options.concurrency} at a time is {one['took'] / many['took']:.1f}x faster than one at a time")
 

@@ -4,6 +4,10 @@ A sweep can queue thousands of reminders, and every one carries the same three b
 update form, differing only in the action's ref. So a reminder is stored small,
 ``{"reminder": {"text", "ref", "rag"}}`` in the row's language, and its buttons and form are
 drawn when it is delivered. Every other chat message is stored whole, as ``{"reply": ...}``.
+
+Reminders and escalations that come due together for one person are sent as one message (the
+delivery worker bundles up to ``MAX_BUNDLE`` rows): ``{"bundle": [payload, ...], "keys": [...]}``,
+each part keeping its own buttons.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from typing import Any
 
 from cyswllt.i18n import normalise_language, t
 from handlers.core import Button, Choice, Form, FormField, Reply, Section
+
+# Outbox kinds that may share one message with others of these kinds to the same person.
+BUNDLED_KINDS = ("reminder", "escalation")
+MAX_BUNDLE = 10
 
 
 @cache
@@ -69,4 +77,9 @@ def payload_reply(payload: dict[str, Any], language: str) -> Reply:
     if "reminder" in payload:
         reminder = payload["reminder"]
         return reminder_reply(language, reminder["ref"], reminder.get("rag"), reminder["text"])
+    if "bundle" in payload:
+        parts = [payload_reply(part, language) for part in payload["bundle"]]
+        intro = t(language, "reminders.bundle", count=len(parts))
+        return Reply(language=normalise_language(language), text=intro, ephemeral=False,
+                     sections=[Section(text=intro), *(section for part in parts for section in part.sections)])
     return Reply.from_dict(payload["reply"])

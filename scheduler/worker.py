@@ -21,6 +21,7 @@ from sqlalchemy import func, update
 from sqlmodel import select
 
 from scheduler.clock import WorkingHours
+from scheduler.messages import BUNDLED_KINDS, MAX_BUNDLE
 from scheduler.outbox import PermanentFailure, RetryAfter
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxState, utcnow
@@ -46,6 +47,20 @@ def backoff(attempts: int) -> float:
 def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored time is UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def bundle(rows: list[OutboxMessage]) -> OutboxMessage:
+    """What the sender is given for one message: the row itself, or for several of a person's
+    rows a message standing for them all, under the first row's key with the others' keys in
+    ``payload["keys"]`` (Slack keeps them in the message's metadata, for ``find_sent``)."""
+    if len(rows) == 1:
+        return rows[0]
+    head = rows[0]
+    return OutboxMessage(id=head.id, idempotency_key=head.idempotency_key, platform=head.platform,
+                         channel=head.channel, recipient_id=head.recipient_id, language=head.language,
+                         kind=head.kind, state=head.state, attempts=head.attempts, created_at=head.created_at,
+                         payload={"bundle": [row.payload for row in rows],
+                                  "keys": [row.idempotency_key for row in rows[1:]]})
 
 
 class OutboxWorker:
@@ -90,25 +105,29 @@ class OutboxWorker:
             self.wake.clear()
 
     async def deliver_due(self, limit: int | None = None) -> int:
-        """Claim the rows that are due now, at most one per channel, and deliver them
-        ``outbox_concurrency`` at a time; the number handed to a sender. A pass claims a few
-        rounds' worth, so the claim's query is paid once per several messages."""
+        """Claim the messages that are due now, at most one per channel, and deliver them
+        ``outbox_concurrency`` at a time; the number of rows handed to a sender. A pass claims a
+        few rounds' worth, so the claim's queries are paid once per several messages."""
         rows = await self.claim(limit or self.settings.outbox_concurrency * CLAIM_ROUNDS)
+        messages: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for row in rows:  # a channel's rows claimed together are one message (see claim)
+            messages.setdefault((row.platform, row.channel), []).append(row)
         slots = asyncio.Semaphore(self.settings.outbox_concurrency)
-        handed: list[OutboxMessage] = []
+        handed = 0
 
-        async def one(row: OutboxMessage) -> None:
-            await self._pace(row)
+        async def one(message: list[OutboxMessage]) -> None:
+            nonlocal handed
             async with slots:
                 if self.stopping:
-                    # Shutting down: a row not yet handed over goes back as it was, costing no attempt.
-                    await self._release([row])
+                    # Shutting down: rows not yet handed over go back as they were, costing no attempt.
+                    await self._release(message)
                     return
-                handed.append(row)
-                await self.deliver(row)
+                await self._pace(message[0])  # stamped as it goes, not while it waited for a slot
+                handed += len(message)
+                await self.deliver(message)
 
-        await asyncio.gather(*(one(row) for row in rows))
-        return len(handed)
+        await asyncio.gather(*(one(message) for message in messages.values()))
+        return handed
 
     def stop(self) -> None:
         """Finish the messages in hand, then stop (the service is shutting down)."""
@@ -138,8 +157,11 @@ class OutboxWorker:
                        OutboxMessage.platform, OutboxMessage.channel)
                 .where(*due).group_by(OutboxMessage.platform, OutboxMessage.channel))).all()
             self._forget_cooled()
-            ready = [row_id for row_id, _, platform, channel in sorted(heads, key=lambda h: (h[1], h[0]))
+            heads = sorted(heads, key=lambda head: (head[1], head[0]))
+            ready = [row_id for row_id, _, platform, channel in heads
                      if (platform, channel) not in self._cooling][:limit]
+            if ready:
+                ready += await self._bundled_with(session, ready, due)
             if ready and self.db.is_postgres:
                 # Lock them by primary key; another replica's rows are skipped, not waited for.
                 ready = list((await session.exec(
@@ -160,9 +182,41 @@ class OutboxWorker:
             await session.commit()
             return claimed
 
+    async def _bundled_with(self, session, heads: list[int], due) -> list[int]:
+        """Rows that go in one message with these heads: a reminder or escalation at the head of
+        a channel takes the ones queued right after it for the same person in the same language,
+        up to MAX_BUNDLE in all, so a member is not sent a string of messages a second apart."""
+        chosen = (await session.exec(select(OutboxMessage.platform, OutboxMessage.channel)
+                                     .where(OutboxMessage.id.in_(heads),
+                                            OutboxMessage.kind.in_(BUNDLED_KINDS)))).all()
+        if not chosen:
+            return []
+        place = func.row_number().over(partition_by=(OutboxMessage.platform, OutboxMessage.channel),
+                                       order_by=OutboxMessage.id).label("place")
+        queued = (select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.channel, OutboxMessage.kind,
+                         OutboxMessage.language, place)
+                  .where(*due, OutboxMessage.channel.in_({channel for _, channel in chosen})).subquery())
+        rows = (await session.exec(select(*queued.c).where(queued.c.place <= MAX_BUNDLE)
+                                   .order_by(queued.c.platform, queued.c.channel, queued.c.place))).all()
+        wanted, extra = set(chosen), []
+        head = None
+        for row in rows:
+            if (row.platform, row.channel) not in wanted:
+                continue
+            if row.place == 1:
+                head = row
+            elif (head is not None and (head.platform, head.channel) == (row.platform, row.channel)
+                  and row.kind in BUNDLED_KINDS and row.language == head.language):
+                extra.append(row.id)
+            else:
+                head = None  # something else is next in this channel: the bundle ends here
+        return extra
+
     # --- sending --------------------------------------------------------------------------
 
-    async def deliver(self, row: OutboxMessage) -> None:
+    async def deliver(self, rows: list[OutboxMessage]) -> None:
+        """Send one message: a row, or a bundle of a person's rows (each row settled the same way)."""
+        row = rows[0]
         sender = self.senders.get(row.platform)
         if sender is None:
             # Once per platform every ten minutes, not once per row per minute.
@@ -170,37 +224,45 @@ class OutboxWorker:
                 self._warned[row.platform] = time.monotonic()
                 log.warning("no sender for platform %s (not configured?): its messages wait, e.g. outbox row %s",
                             row.platform, row.id)
-            await self._finish(row, state=OutboxState.pending, attempts=row.attempts - 1,
-                               next_attempt_at=self.now() + timedelta(seconds=60),
-                               last_error=f"no sender registered for {row.platform}")
+            for each in rows:
+                await self._finish(each, state=OutboxState.pending, attempts=each.attempts - 1,
+                                   next_attempt_at=self.now() + timedelta(seconds=60),
+                                   last_error=f"no sender registered for {row.platform}")
             return
         try:
-            external_id = await sender.send(row)
+            external_id = await sender.send(bundle(rows))
         except RetryAfter as exc:
             log.info("outbox row %s: %s", row.id, exc)
-            # A platform's rate limit is not a failure of the message: the attempt is given back,
-            # unless the row has been held back so long that it should count towards dead-lettering.
-            patient = self.now() - _aware(row.created_at) < RATE_LIMIT_PATIENCE
-            if not patient and row.attempts >= self.settings.outbox_max_attempts:
-                await self._finish(row, state=OutboxState.dead, last_error=str(exc))
-                return
-            await self._finish(row, state=OutboxState.pending, attempts=row.attempts - (1 if patient else 0),
-                               next_attempt_at=self.now() + timedelta(seconds=exc.seconds), last_error=str(exc))
+            for each in rows:
+                # A platform's rate limit is not a failure of the message: the attempt is given back,
+                # unless the row has been held back so long that it should count towards dead-lettering.
+                patient = self.now() - _aware(each.created_at) < RATE_LIMIT_PATIENCE
+                if not patient and each.attempts >= self.settings.outbox_max_attempts:
+                    await self._finish(each, state=OutboxState.dead, last_error=str(exc))
+                else:
+                    await self._finish(each, state=OutboxState.pending,
+                                       attempts=each.attempts - (1 if patient else 0),
+                                       next_attempt_at=self.now() + timedelta(seconds=exc.seconds),
+                                       last_error=str(exc))
         except PermanentFailure as exc:
             log.warning("outbox row %s dead: %s", row.id, exc)
-            await self._finish(row, state=OutboxState.dead, last_error=str(exc))
+            for each in rows:
+                await self._finish(each, state=OutboxState.dead, last_error=str(exc))
         except Exception as exc:  # anything else is worth another try
-            if row.attempts >= self.settings.outbox_max_attempts:
-                log.warning("outbox row %s dead after %s attempts: %s", row.id, row.attempts, exc)
-                await self._finish(row, state=OutboxState.dead, last_error=repr(exc))
-            else:
-                delay = backoff(row.attempts)
-                log.info("outbox row %s failed (attempt %s), retry in %.0fs: %r", row.id, row.attempts, delay, exc)
-                await self._finish(row, state=OutboxState.pending, last_error=repr(exc),
-                                   next_attempt_at=self.now() + timedelta(seconds=delay))
+            for each in rows:
+                if each.attempts >= self.settings.outbox_max_attempts:
+                    log.warning("outbox row %s dead after %s attempts: %s", each.id, each.attempts, exc)
+                    await self._finish(each, state=OutboxState.dead, last_error=repr(exc))
+                else:
+                    delay = backoff(each.attempts)
+                    log.info("outbox row %s failed (attempt %s), retry in %.0fs: %r", each.id, each.attempts,
+                             delay, exc)
+                    await self._finish(each, state=OutboxState.pending, last_error=repr(exc),
+                                       next_attempt_at=self.now() + timedelta(seconds=delay))
         else:
-            await self._finish(row, state=OutboxState.sent, sent_at=self.now(), external_id=external_id,
-                               last_error=None)
+            for each in rows:
+                await self._finish(each, state=OutboxState.sent, sent_at=self.now(), external_id=external_id,
+                                   last_error=None)
 
     async def _pace(self, row: OutboxMessage) -> None:
         """Keep to the platform's rate for one channel: ``self._cooling[(platform, channel)]`` is

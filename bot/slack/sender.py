@@ -36,6 +36,14 @@ def translate(exc: SlackApiError) -> Exception:
     return exc
 
 
+def _keys(message: OutboxMessage) -> dict:
+    """The message's metadata: the outbox key, and the keys of the rows bundled with it."""
+    keys = {"key": message.idempotency_key}
+    if (message.payload or {}).get("keys"):
+        keys["also"] = list(message.payload["keys"])
+    return keys
+
+
 class SlackSender:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
@@ -53,7 +61,7 @@ class SlackSender:
             if posted is None:
                 response = await self.client.chat_postMessage(
                     channel=message.channel, text=fallback_text(reply), blocks=render(reply),
-                    metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.idempotency_key}},
+                    metadata={"event_type": METADATA_EVENT, "event_payload": _keys(message)},
                     unfurl_links=False, unfurl_media=False, parse="none", link_names=False,
                 )
                 posted = (response["channel"], response["ts"])
@@ -91,7 +99,10 @@ class SlackSender:
         history = await self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
         for found in history.get("messages", []):
             meta = found.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == message.idempotency_key:
+            if meta.get("event_type") != METADATA_EVENT:
+                continue
+            keys = meta.get("event_payload") or {}
+            if message.idempotency_key in (keys.get("key"), *(keys.get("also") or ())):
                 return channel, found["ts"]
         return None
 

@@ -1,5 +1,5 @@
 import asyncio
-import time
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +9,7 @@ from sqlmodel import select
 from bot.slack.sender import SlackSender
 from cyswllt.settings import Settings
 from scheduler.outbox import enqueue
-from scheduler.worker import OutboxWorker, backoff
+from scheduler.worker import OutboxWorker, backoff, bundle
 from storage.models import OutboxMessage
 from tests.fakes.slack_api import FakeSlackAPI
 
@@ -230,3 +230,66 @@ async def test_messages_to_different_channels_are_sent_side_by_side(db):
     assert fake.most_in_flight == 4 and len(fake.calls_to("chat.postMessage")) == 10
     async with db.session() as s:
         assert set((await s.exec(select(OutboxMessage.state))).all()) == {"sent"}
+
+
+async def queue_reminder(db, key, channel, ref, language="en", kind="reminder"):
+    from scheduler.messages import reminder_payload
+
+    async with db.session() as s:
+        await enqueue(s, key=key, platform="slack", channel=channel, language=language, kind=kind,
+                      payload=reminder_payload(f"{ref} is due in 7 days", ref, "amber"))
+        await s.commit()
+
+
+def posted_buttons(call) -> list[str]:
+    return [e["text"]["text"] for b in call.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+async def test_a_persons_reminders_due_together_arrive_as_one_message(db):
+    async with FakeSlackAPI() as fake:
+        worker = OutboxWorker(db, {"slack": SlackSender(AsyncWebClient(token="x", base_url=fake.base_url))},
+                              settings())
+        for n in (1, 2):
+            await queue_reminder(db, f"r{n}", "UOWNER", f"A-{n}")
+        await queue_reminder(db, "e3", "UOWNER", "A-3", kind="escalation")
+        await queue(db, "notice", channel="UOWNER")  # not a reminder: the bundle stops before it
+        await queue_reminder(db, "r4", "UOWNER", "A-4")
+        await queue_reminder(db, "other", "UOTHER", "B-1", language="cy")
+        assert await worker.deliver_due() == 4  # three bundled for UOWNER, one for UOTHER
+        posts = fake.calls_to("chat.postMessage")
+        mine = next(p for p in posts if p.args["channel"] == "UOWNER")
+        assert mine.args["text"].startswith("These actions need your attention (3):")
+        assert posted_buttons(mine) == ["Update now", "Remind me tomorrow", "Remind me next week"] * 3
+        assert all(ref in json.dumps(mine.args["blocks"]) for ref in ("A-1", "A-2", "A-3"))
+        assert mine.args["metadata"]["event_payload"] == {"key": "r1", "also": ["r2", "e3"]}
+        theirs = next(p for p in posts if p.args["channel"] == "UOTHER")
+        assert theirs.args["text"].startswith("B-1") and len(posted_buttons(theirs)) == 3
+        rows = {k: await row(db, k) for k in ("r1", "r2", "e3", "notice", "r4")}
+        assert {k: r.state for k, r in rows.items()} == {"r1": "sent", "r2": "sent", "e3": "sent",
+                                                         "notice": "pending", "r4": "pending"}
+        assert rows["r1"].external_id == rows["r2"].external_id == rows["e3"].external_id
+        # A second later the channel has its next message, then the last reminder on its own.
+        task = asyncio.create_task(worker.run())
+        try:
+            await fake.wait_for("chat.postMessage", count=4, timeout=10)
+        finally:
+            worker.stop()
+            await task
+        texts = [p.args["text"] for p in fake.calls_to("chat.postMessage") if p.args["channel"] == "UOWNER"]
+        assert len(texts) == 3 and texts[1] == "Reminder" and texts[2].startswith("A-4")
+
+
+async def test_a_bundle_sent_before_a_crash_is_found_for_every_row(db):
+    async with FakeSlackAPI() as fake:
+        sender = SlackSender(AsyncWebClient(token="x", base_url=fake.base_url))
+        for n in (1, 2, 3):
+            await queue_reminder(db, f"r{n}", "UOWNER", f"A-{n}")
+        worker = OutboxWorker(db, {"slack": sender}, settings())
+        claimed = await worker.claim(8)
+        assert [r.idempotency_key for r in claimed] == ["r1", "r2", "r3"]
+        await sender.send(bundle(claimed))  # delivered, then the process died before marking them sent
+        restarted = OutboxWorker(db, {"slack": sender}, settings())
+        assert await restarted.recover(stale_only=False) == 3
+        assert await restarted.deliver_due() == 0
+        assert {(await row(db, f"r{n}")).state for n in (1, 2, 3)} == {"sent"}
+        assert len(fake.calls_to("chat.postMessage")) == 1
