@@ -2,7 +2,9 @@
 area), with owners, due dates spread around today, meetings and updates. Prints the time to
 decide and enqueue for each job, the total, the peak memory of a sweep (tracemalloc, measured in
 a separate pass because tracing slows Python down), and a baseline: the due-soon and overdue
-reminders queued one action at a time (a person lookup and an insert per action), against the set-based job doing the same.
+reminders queued one action at a time (a person lookup and an insert per action), against the
+set-based job doing the same. Each reminder is an outbox row; a person's reminders due together
+are delivered as one message (see bench/outbox_delivery.py).
 
     .venv/bin/python bench/reminder_sweep.py [--plan typical|neglected|both] [--postgres URL]
 """
@@ -148,8 +150,8 @@ async def main(url: str, plan_name: str, baseline: bool) -> None:
     print(f"{plan_name} plan: {ACTIONS} actions, {BOARDS} boards, {BOARDS * PEOPLE_PER_BOARD} people "
           f"({db.engine.dialect.name})")
     total, queued = await sweep(db, settings, now, report=True)
-    print(f"  full sweep: {total:.2f} s to decide and enqueue {queued} messages "
-          f"({total / max(queued, 1) * 1e6:.0f} µs a message; target < 1 s)")
+    print(f"  full sweep: {total:.2f} s to decide and enqueue {queued} reminders "
+          f"({total / max(queued, 1) * 1e6:.0f} µs each; target < 1 s)")
     rerun, again = await sweep(db, settings, now, report=False)
     print(f"  second sweep (everything already queued): {rerun:.2f} s, queued {again}")
 
