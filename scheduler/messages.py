@@ -78,8 +78,22 @@ def payload_reply(payload: dict[str, Any], language: str) -> Reply:
         reminder = payload["reminder"]
         return reminder_reply(language, reminder["ref"], reminder.get("rag"), reminder["text"])
     if "bundle" in payload:
-        parts = [payload_reply(part, language) for part in payload["bundle"]]
-        intro = t(language, "reminders.bundle", count=len(parts))
-        return Reply(language=normalise_language(language), text=intro, ephemeral=False,
-                     sections=[Section(text=intro), *(section for part in parts for section in part.sections)])
+        return _bundle_reply(payload["bundle"], language)
     return Reply.from_dict(payload["reply"])
+
+
+def _bundle_reply(parts: list[dict[str, Any]], language: str) -> Reply:
+    """Several reminders as one message. Two about one action (overdue, and the meeting chaser)
+    become one entry with both sentences and one set of buttons."""
+    by_ref: dict[str, list[dict[str, Any]]] = {}
+    others: list[Section] = []
+    for part in parts:
+        if "reminder" in part:
+            by_ref.setdefault(part["reminder"]["ref"], []).append(part["reminder"])
+        else:
+            others.extend(payload_reply(part, language).sections)
+    sections = [reminder_reply(language, ref, said[0].get("rag"), "\n".join(r["text"] for r in said)).sections[0]
+                for ref, said in by_ref.items()]
+    intro = t(language, "reminders.bundle", count=len(sections) + len(others))
+    return Reply(language=normalise_language(language), text=intro, ephemeral=False,
+                 sections=[Section(text=intro), *sections, *others])

@@ -160,3 +160,17 @@ async def test_a_job_another_replica_is_running_is_skipped(db, plan):
         assert await run_job("action-reminders", db, SETTINGS, NOW) is None
         assert await run_job("escalations", db, SETTINGS, NOW) == 1  # each job has its own lock
     assert await run_job("action-reminders", db, SETTINGS, NOW) == 3
+
+
+def test_two_reminders_about_one_action_in_a_bundle_are_one_entry():
+    from scheduler.messages import reminder_payload
+
+    bundle = {"bundle": [reminder_payload("A-3 was due on 3 November.", "A-3", "red"),
+                         reminder_payload("A-4 is due tomorrow.", "A-4", None),
+                         reminder_payload("The board meets on 26 November. A-3 has had no update.", "A-3", "red")]}
+    drawn = payload_reply(bundle, "en")
+    assert drawn.text == "These actions need your attention (2):"
+    first, second = drawn.sections[1:]
+    assert first.ref == "A-3" and first.text == "A-3 was due on 3 November.\nThe board meets on 26 November. A-3 has had no update."
+    assert second.ref == "A-4" and [len(s.buttons) for s in drawn.sections] == [0, 3, 3]
+    assert payload_reply(bundle, "cy").text == "Mae angen eich sylw ar y camau hyn (2):"
