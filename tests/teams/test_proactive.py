@@ -35,7 +35,7 @@ async def _enqueue(db, key: str, channel: str, recipient_id: int | None = None) 
 
 
 async def _deliver(teams, db, message: OutboxMessage) -> str | None:
-    """The registered Teams sender given the enqueued row, as the outbox worker will (scheduler/worker.py is not written yet)."""
+    """The registered Teams sender given the enqueued row, as the outbox worker does."""
     return await teams.server.app[SENDERS]["teams"].send(message)
 
 
@@ -108,3 +108,30 @@ async def test_no_stored_reference_is_a_permanent_failure(teams, connector, db):
     with pytest.raises(PermanentFailure):
         await _deliver(teams, db, await _enqueue(db, "nobody", "a:unknown-conversation"))
     assert connector.calls == []
+
+
+async def test_a_members_reminders_due_together_are_one_card_each_with_its_buttons(teams, connector, db):
+    from cyswllt.settings import Settings
+    from scheduler.messages import reminder_payload
+    from scheduler.worker import OutboxWorker
+
+    await _install(teams, connector)
+    async with db.session() as s:
+        for ref in ("A-1", "A-2"):
+            await outbox.enqueue(s, key=f"reminder:{ref}", platform="teams", channel=PERSONAL_CONVERSATION,
+                                 payload=reminder_payload(f"Mae {ref} i fod i'w gwblhau yfory.", ref, "amber"),
+                                 language="cy", kind="reminder")
+        await s.commit()
+    settings = Settings(database_url="sqlite://", CYSWLLT_WORKING_HOURS="always")
+    worker = OutboxWorker(db, teams.server.app[SENDERS], settings)
+    assert await worker.deliver_due() == 2
+    (sent,) = connector.posts(PERSONAL_CONVERSATION)
+    assert sent.body["summary"] == "Mae angen eich sylw ar y camau hyn (2):"
+    shown = texts(sent.card)
+    assert "Mae A-1 i fod i'w gwblhau yfory." in shown and "Mae A-2 i fod i'w gwblhau yfory." in shown
+    titles = [a["title"] for block in sent.card["body"] for item in block.get("items", [])
+              if item.get("type") == "ActionSet" for a in item["actions"]]
+    assert titles == ["Diweddaru nawr", "Atgoffa fi yfory", "Atgoffa fi wythnos nesaf"] * 2
+    async with db.session() as s:
+        rows = (await s.exec(select(OutboxMessage))).all()
+    assert {r.state for r in rows} == {"sent"} and len({r.external_id for r in rows}) == 1
