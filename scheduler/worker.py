@@ -122,9 +122,12 @@ class OutboxWorker:
                     # Shutting down: rows not yet handed over go back as they were, costing no attempt.
                     await self._release(message)
                     return
-                await self._pace(message[0])  # stamped as it goes, not while it waited for a slot
+                await self._pace(message[0])
                 handed += len(message)
-                await self.deliver(message)
+                try:
+                    await self.deliver(message)
+                finally:
+                    self._rest(message[0])
 
         await asyncio.gather(*(one(message) for message in messages.values()))
         return handed
@@ -142,8 +145,9 @@ class OutboxWorker:
 
     async def claim(self, limit: int) -> list[OutboxMessage]:
         """Mark up to ``limit`` due rows ``sending`` and return them: the oldest due row of each
-        channel, leaving out channels that had a message less than their rate allows ago (their
-        next row waits for a later pass, so one busy channel never holds the others up)."""
+        channel, leaving out channels that had a message less than their rate allows ago or have
+        one on its way now (their next row waits for a later pass, so one busy channel never holds
+        the others up, and two replicas never send to one channel at once)."""
         now = self.now()
         due = (OutboxMessage.state == OutboxState.pending, OutboxMessage.next_attempt_at <= now)
         async with self.db.session() as session:
@@ -156,10 +160,13 @@ class OutboxWorker:
                 select(func.min(OutboxMessage.id), func.min(OutboxMessage.next_attempt_at),
                        OutboxMessage.platform, OutboxMessage.channel)
                 .where(*due).group_by(OutboxMessage.platform, OutboxMessage.channel))).all()
+            # A channel with a message on its way (from this worker or another replica) waits.
+            busy = set((await session.exec(select(OutboxMessage.platform, OutboxMessage.channel).distinct()
+                                           .where(OutboxMessage.state == OutboxState.sending))).all())
             self._forget_cooled()
             heads = sorted(heads, key=lambda head: (head[1], head[0]))
             ready = [row_id for row_id, _, platform, channel in heads
-                     if (platform, channel) not in self._cooling][:limit]
+                     if (platform, channel) not in self._cooling and (platform, channel) not in busy][:limit]
             if ready:
                 ready += await self._bundled_with(session, ready, due)
             if ready and self.db.is_postgres:
@@ -265,17 +272,19 @@ class OutboxWorker:
                                    last_error=None)
 
     async def _pace(self, row: OutboxMessage) -> None:
-        """Keep to the platform's rate for one channel: ``self._cooling[(platform, channel)]`` is
-        when the channel may have its next message."""
-        rate = CHANNEL_RATE.get(row.platform)
-        if not rate:
-            return
-        key = (row.platform, row.channel)
-        if key in self._cooling:
-            gap = (self._cooling[key] - self.now()).total_seconds()
+        """Wait, if need be, until the channel may have its next message."""
+        until = self._cooling.get((row.platform, row.channel))
+        if until is not None:
+            gap = (until - self.now()).total_seconds()
             if gap > 0:
                 await asyncio.sleep(gap)
-        self._cooling[key] = self.now() + timedelta(seconds=1.0 / rate)
+
+    def _rest(self, row: OutboxMessage) -> None:
+        """The platform has answered: the channel's next message may go a second later (counted
+        from the answer, so the platform sees them a second apart however long each took)."""
+        rate = CHANNEL_RATE.get(row.platform)
+        if rate:
+            self._cooling[(row.platform, row.channel)] = self.now() + timedelta(seconds=1.0 / rate)
 
     def _forget_cooled(self) -> None:
         moment = self.now()

@@ -293,3 +293,15 @@ async def test_a_bundle_sent_before_a_crash_is_found_for_every_row(db):
         assert await restarted.deliver_due() == 0
         assert {(await row(db, f"r{n}")).state for n in (1, 2, 3)} == {"sent"}
         assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+async def test_a_channel_with_a_message_on_its_way_waits_for_it(db):
+    recorder = Recorder()
+    other_replica = OutboxWorker(db, {"slack": recorder}, settings())
+    await queue(db, "first", channel="C1")
+    await queue(db, "second", channel="C1")
+    await queue(db, "elsewhere", channel="C2")
+    assert [r.idempotency_key for r in await other_replica.claim(1)] == ["first"]  # and is sending it
+    worker = OutboxWorker(db, {"slack": recorder}, settings())
+    assert await worker.deliver_due() == 1 and recorder.sent == ["elsewhere"]
+    assert (await row(db, "second")).state == "pending"
