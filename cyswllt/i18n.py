@@ -89,7 +89,36 @@ def t(lang: str | None, key: str, /, count: int | float | None = None, **kwargs:
             raise MissingMessage(f"{lang}:{key}[{category}]")
     if count is not None:
         kwargs.setdefault("count", count)
+    if ":soft}" in entry:
+        kwargs = {k: Name(v) if isinstance(v, str) else v for k, v in kwargs.items()}
     return entry.format(**kwargs) if kwargs else entry
+
+
+# Welsh nouns that begin the names of boards and partnerships, and their soft mutation.
+SOFT_HEADS = {"bwrdd": "fwrdd", "partneriaeth": "bartneriaeth", "pwyllgor": "bwyllgor", "cyngor": "gyngor",
+              "cyd-bwyllgor": "gyd-bwyllgor", "tîm": "dîm"}
+
+
+def soft_mutation(name: str) -> str:
+    """A board's name after a word that softens it ("ar", "gan"): Bwrdd Gwasanaethau Cyhoeddus
+    Gwynedd → Fwrdd Gwasanaethau Cyhoeddus Gwynedd. Only the Welsh common nouns that begin such
+    names change; a proper name, or an English name, is left as it is written."""
+    head, space, rest = name.partition(" ")
+    mutated = SOFT_HEADS.get(head.lower())
+    if mutated is None:
+        return name
+    if head[:1].isupper():
+        mutated = mutated[:1].upper() + mutated[1:]
+    return mutated + space + rest
+
+
+class Name(str):
+    """A value in a message: ``{board:soft}`` in a Welsh template gives its soft mutation."""
+
+    def __format__(self, spec: str) -> str:
+        if spec == "soft":
+            return soft_mutation(str(self))
+        return format(str(self), spec)
 
 
 def placeholders(template: str) -> set[str]:

@@ -93,3 +93,18 @@ def test_catalogues_match_between_english_and_welsh(area):
 def test_welsh_catalogues_are_not_empty():
     welsh_files = list((LOCALES / "cy").glob("*.toml"))
     assert welsh_files and all(f.read_text(encoding="utf-8").strip() for f in welsh_files)
+
+
+def test_welsh_board_names_take_the_soft_mutation_after_ar_and_gan():
+    from cyswllt.i18n import soft_mutation
+
+    assert t("cy", "handlers.actions_heading_all", board="Bwrdd Gwasanaethau Cyhoeddus Gwynedd") == \
+        "Pob cam ar Fwrdd Gwasanaethau Cyhoeddus Gwynedd"
+    assert t("cy", "handlers.actions_none_all", board="Partneriaeth Conwy").startswith("Does gan Bartneriaeth Conwy ddim")
+    # The English sentence, a proper name and an English name are left as written.
+    assert t("en", "handlers.actions_heading_all", board="Bwrdd Gwasanaethau Cyhoeddus Gwynedd").endswith(
+        "on Bwrdd Gwasanaethau Cyhoeddus Gwynedd")
+    assert t("cy", "handlers.actions_heading_all", board="Cardiff Public Services Board") == \
+        "Pob cam ar Cardiff Public Services Board"
+    assert [soft_mutation(n) for n in ("Cyngor Sir Ddinbych", "pwyllgor craffu", "Tîm Cyswllt", "Caerdydd")] == [
+        "Gyngor Sir Ddinbych", "bwyllgor craffu", "Dîm Cyswllt", "Caerdydd"]

@@ -26,7 +26,7 @@ async def test_actions_mine_all_overdue_in_both_languages(board, say):
     assert section.buttons[0].form.command == "update A-1 {rag} {note}"
 
     welsh = await say(board["owner"], "camau popeth")
-    assert welsh.language == "cy" and "Pob cam ar Bwrdd Ynys Môn (2 gam)" in welsh.text
+    assert welsh.language == "cy" and "Pob cam ar Fwrdd Ynys Môn (2 gam)" in welsh.text
     assert "31 Hydref 2026 (“October 26”)" in welsh.text
     overdue = await say(board["owner"], "actions hwyr")
     assert overdue.language == "cy" and "A-1" in overdue.text and "A-2" not in overdue.text

@@ -76,7 +76,7 @@ async def test_scrutiny_dm_goes_to_teams_when_the_member_has_a_personal_chat(boa
 
 async def test_update_in_a_linked_teams_channel_uses_that_board(board, say, db):
     reply = await say("aad-mair", "camau popeth", platform="teams", channel="19:board@thread")
-    assert "Pob cam ar Bwrdd Ynys Môn" in reply.text
+    assert "Pob cam ar Fwrdd Ynys Môn" in reply.text
 
 
 async def test_a_fault_is_an_apology_not_a_traceback(tmp_path):
