@@ -67,6 +67,7 @@ async def test_empty_submission_shows_the_error_summary(site, page):
     base, db, _ = site
     await page.goto(f"{base}/consultations/bws/respond?lang=en")
     await page.click("button[type=submit]")
+    await page.wait_for_selector(".error-summary")
     assert (await page.title()).startswith("Error: ")
     summary = page.locator(".error-summary")
     assert "There is a problem" in await summary.inner_text()
@@ -77,6 +78,7 @@ async def test_empty_submission_shows_the_error_summary(site, page):
     assert await responses(db) == []
     await page.goto(f"{base}/consultations/bws/respond?lang=cy")
     await page.click("button[type=submit]")
+    await page.wait_for_selector(".error-summary")
     assert (await page.title()).startswith("Gwall: ")
 
 
@@ -121,7 +123,10 @@ async def test_error_summary_is_focused_and_citizen_text_stays_escaped(site, pag
     answer = "<script>alert(1)</script><img src=x onerror=alert(2)>" + "a" * 5000
     await page.fill("#answer-q1", answer)
     await page.click("button[type=submit]")
-    assert await page.evaluate("document.activeElement.id") == "error-summary"
+    # The page with the errors comes back and its summary takes the focus as it loads.
+    await page.wait_for_selector("#error-summary")
+    await page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'",
+                                 timeout=5000)
     assert (await page.title()).startswith("Gwall: ")
     assert "yn ormod" in await page.locator("#answer-q1-error").inner_text()  # says by how much
     assert await page.input_value("#answer-q1") == answer  # kept, not cut off
