@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from playwright.async_api import expect
 from sqlmodel import select
 
 from storage.models import Answer, Response, utcnow
@@ -32,7 +33,7 @@ async def test_fill_and_submit_in_english(site, page):
     await page.fill("#answer-q1", "More buses to Llangefni please <script>alert(1)</script>")
     await page.check("#group-bws-young")
     await page.click("button[type=submit]")
-    assert await page.locator("h1").inner_text() == "Response received"
+    await expect(page.locator("h1")).to_have_text("Response received")
     reference = (await page.locator(".reference").inner_text()).strip()
     (response,) = await responses(db)
     assert response.reference == reference and response.language == "en" and response.channel == "web"
@@ -44,10 +45,10 @@ async def test_fill_and_submit_in_welsh_and_withdraw(site, page):
     base, db, _ = site
     await page.goto(f"{base}/consultations/bws/respond?lang=cy")
     assert await page.get_attribute("html", "lang") == "cy"
-    assert await page.locator("h1").inner_text() == "Ymateb: Bysiau lleol"
+    await expect(page.locator("h1")).to_have_text("Ymateb: Bysiau lleol")
     await page.fill("#answer-welsh-language", "Mae angen gwasanaeth bws yn Gymraeg — diolch yn fawr")
     await page.click("button[type=submit]")
-    assert await page.locator("h1").inner_text() == "Ymateb wedi dod i law"
+    await expect(page.locator("h1")).to_have_text("Ymateb wedi dod i law")
     reference = (await page.locator(".reference").inner_text()).strip()
     code = (await page.locator(".code").inner_text()).strip()
     (response,) = await responses(db)
@@ -58,7 +59,7 @@ async def test_fill_and_submit_in_welsh_and_withdraw(site, page):
     await page.fill("#reference", reference)
     await page.fill("#code", code)
     await page.click("button[type=submit]")
-    assert await page.locator("h1").inner_text() == "Ymateb wedi'i dynnu'n ôl"
+    await expect(page.locator("h1")).to_have_text("Ymateb wedi'i dynnu'n ôl")
     (response,) = await responses(db)
     assert response.withdrawn_at is not None
 
@@ -156,7 +157,7 @@ async def test_refused_in_the_browser_too_fast_and_honeypot(site, page):
         await page.goto(f"{base}/consultations/bws/respond?lang=en")
         await page.fill("#answer-q1", "Sent at once")
         await page.click("button[type=submit]")
-        assert await page.locator("h1").inner_text() == "Your response was not sent"
+        await expect(page.locator("h1")).to_have_text("Your response was not sent")
         assert await axe_violations(page) == []
     finally:
         app[SETTINGS].form_min_seconds = 0
@@ -164,7 +165,7 @@ async def test_refused_in_the_browser_too_fast_and_honeypot(site, page):
     await page.fill("#answer-q1", "Sbam")
     await page.evaluate("document.getElementById('website').value = 'http://spam.example'")
     await page.click("button[type=submit]")
-    assert await page.locator("h1").inner_text() == "Ni chafodd eich ymateb ei anfon"
+    await expect(page.locator("h1")).to_have_text("Ni chafodd eich ymateb ei anfon")
     assert await responses(db) == []
 
 
@@ -199,8 +200,8 @@ async def test_language_switch_opens_the_same_page_in_the_other_language(site, p
     await page.click("text=Cymraeg")
     assert page.url.endswith("/consultations/bws/respond?lang=cy")
     assert await page.get_attribute("html", "lang") == "cy"
-    assert await page.locator("h1").inner_text() == "Ymateb: Bysiau lleol"
+    await expect(page.locator("h1")).to_have_text("Ymateb: Bysiau lleol")
     await page.goto(f"{base}/consultations/bws")  # remembered
-    assert await page.locator("h1").inner_text() == "Bysiau lleol"
+    await expect(page.locator("h1")).to_have_text("Bysiau lleol")
     await page.click("text=English")
-    assert await page.locator("h1").inner_text() == "Local buses"
+    await expect(page.locator("h1")).to_have_text("Local buses")
