@@ -34,6 +34,13 @@ async def _allowed(turn: Turn, group: StakeholderGroup) -> bool:
     return coordinator is not None
 
 
+async def coordinates_a_group(turn: Turn) -> bool:
+    """Whether the person coordinates a stakeholder group (and so may ask for its digest, board or not)."""
+    found = (await turn.session.exec(select(GroupCoordinator.group_id).where(
+        GroupCoordinator.person_id == turn.person.id))).first()
+    return found is not None
+
+
 async def _consultations(turn: Turn, group: StakeholderGroup) -> list[Consultation]:
     """The group's open consultations, else the one that closed last."""
     linked = (await turn.session.exec(

@@ -82,6 +82,8 @@ async def _handle(ctx: Context, command: Command) -> Reply:
             if problem is not None and verb in REF_VERBS and turn.args:
                 # A button from a DM names its action: that is enough when only one board has it.
                 problem = await boards.choose_board_by_ref(turn, turn.args[0], problem)
+            if problem is not None and verb == "digest" and await digest.coordinates_a_group(turn):
+                problem = None  # a stakeholder group's coordinator needs no seat on a board
             if problem is not None:
                 return problem
         reply = await ROUTES[verb](turn)

@@ -4,6 +4,7 @@ import base64
 
 from sqlalchemy import select
 
+from cyswllt.i18n import t
 from cyswllt.settings import Settings
 from handlers.core import Command, Context
 from handlers.dispatch import handle
@@ -63,3 +64,27 @@ async def test_others_and_unknown_groups_are_refused_politely(db, seeded, databa
     reply = await handle(ctx, Command("slack", "UCYD", "crynodeb"))
     assert reply.text == "I weld crynodeb: crynodeb GRŴP"
     assert await outbox(db) == []
+
+
+async def test_a_coordinator_on_no_board_may_still_ask_for_their_groups_digest(db, seeded, database_url):
+    from storage.models import GroupCoordinator, Member, Person, StakeholderGroup
+
+    async with db.session() as s:
+        s.add(Person(email="cydlynydd-lleol@example.cymru", name="Cydlynydd Lleol", language="cy",
+                     slack_user_id="ULLEOL"))
+        await s.commit()
+    ctx = context(db, database_url)
+    # Not on a board and coordinating nothing: told there is no board, as before.
+    refused = await handle(ctx, Command("slack", "ULLEOL", "crynodeb pobl-ifanc"))
+    assert refused.text == t("cy", "handlers.no_board")
+    async with db.session() as s:
+        person = (await s.exec(select(Person).where(Person.slack_user_id == "ULLEOL"))).scalars().one()
+        group = (await s.exec(select(StakeholderGroup).where(StakeholderGroup.slug == "pobl-ifanc"))).scalars().one()
+        s.add(GroupCoordinator(group_id=group.id, person_id=person.id))
+        await s.commit()
+        assert (await s.exec(select(Member).where(Member.person_id == person.id))).scalars().all() == []
+    reply = await handle(ctx, Command("slack", "ULLEOL", "crynodeb pobl-ifanc"))
+    assert reply.sections[0].heading == "Crynodeb ymgynghoriad: Bysiau a llyfrgelloedd — Pobl ifanc"
+    # ...but only their own group's.
+    other = await handle(ctx, Command("slack", "ULLEOL", "crynodeb pobl-hyn"))
+    assert other.text == t("cy", "digest.chat.not_allowed", group="Pobl hŷn")
