@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from cyswllt.i18n import normalise_language, t
+from cyswllt.i18n import normalise_language
 from storage.models import Action, ActionUpdate, OutboxMessage, OutboxState, Rag, Snooze
 
 # A snooze that ended longer ago than this (the service was down, say) is let go rather than chased.
@@ -18,7 +18,6 @@ LOOKBACK = timedelta(days=7)
 async def snoozed_reminders(db, settings, now: datetime) -> int:
     """Snoozes that have ended: the member is reminded again, once per snooze."""
     from scheduler.jobs import Batch, Recipients
-    from scheduler.messages import reminder_payload
 
     async with db.session() as session:
         ended = (await session.exec(
@@ -52,10 +51,8 @@ async def snoozed_reminders(db, settings, now: datetime) -> int:
             last_reminder = max((sent for key, sent in delivered.get(person_id, []) if marker in key), default=None)
             if last_update is not None and last_reminder is not None and last_update > last_reminder:
                 continue  # already answered after the reminder that was snoozed
-            lang = normalise_language(person.language)
-            message = t(lang, "reminders.snoozed", ref=action.ref, title=action.title)
-            key = f"reminder:snoozed:p{person_id}:{action.board_id}:{action.ref}:{until:%Y-%m-%dT%H%M}"
-            batch.add(person_id, key, "reminder", lang, lambda m=message, a=action: reminder_payload(m, a.ref, a.rag))
+            batch.remind(person_id, normalise_language(person.language), action, "reminder:snoozed",
+                         f"{until:%Y-%m-%dT%H%M}", "reminders.snoozed")
         added = await batch.queue(session)
         await session.commit()
     return added

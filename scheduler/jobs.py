@@ -105,16 +105,19 @@ class Batch:
         """``build`` makes the payload, and is called only if the key is new."""
         self.wanted.setdefault(key, (person_id, kind, language, build))
 
+    def remind(self, person_id: int, language: str, action, what: str, period: Any, message_key: str, *,
+               kind: str = "reminder", **words: Any) -> None:
+        """A reminder about ``action``, keyed ``WHAT:pPERSON:BOARD:REF:PERIOD`` and worded by
+        ``message_key`` (with the action's ref and title, and ``words``) only if that key is new."""
+        message = partial(t, language, message_key, ref=action.ref, title=action.title, **words)
+        self.add(person_id, f"{what}:p{person_id}:{action.board_id}:{action.ref}:{period}", kind, language,
+                 lambda: reminder_payload(message(), action.ref, action.rag))
+
     async def queue(self, session) -> int:
         known = await known_keys(session, list(self.wanted))
         rows = [self.recipients.row(person_id, key, build(), language, kind)
                 for key, (person_id, kind, language, build) in self.wanted.items() if key not in known]
         return await enqueue_many(session, rows, known=known)
-
-
-def _reminder(message: Callable[[], str], action) -> Callable[[], dict[str, Any]]:
-    """A reminder's payload, worded only if it is queued."""
-    return lambda: reminder_payload(message(), action.ref, action.rag)
 
 
 def _plain(language: str, message: Callable[[], str], ref: str) -> Callable[[], dict[str, Any]]:
@@ -173,15 +176,12 @@ async def action_reminders(db, settings, now: datetime) -> int:
             if left >= 0:
                 # The nearest threshold at or above the days left: 7 covers 2..7, 1 covers 0..1.
                 mark = min(d for d in DUE_SOON_DAYS if d >= left)
-                message = partial(t, lang, "reminders.due_soon", ref=action.ref, title=action.title,
-                            when=counted(lang, "reminders.in_days", left), date=_date(action.due, lang))
-                key = f"reminder:due{mark}:p{person.id}:{action.board_id}:{action.ref}:{action.due}"
+                batch.remind(person.id, lang, action, f"reminder:due{mark}", action.due, "reminders.due_soon",
+                             when=counted(lang, "reminders.in_days", left), date=_date(action.due, lang))
             else:
                 week = (-left - 1) // 7
-                message = partial(t, lang, "reminders.overdue", ref=action.ref, title=action.title,
-                            date=_date(action.due, lang), days=counted(lang, "common.days", -left))
-                key = f"reminder:overdue:p{person.id}:{action.board_id}:{action.ref}:{action.due}:w{week}"
-            batch.add(person.id, key, "reminder", lang, _reminder(message, action))
+                batch.remind(person.id, lang, action, "reminder:overdue", f"{action.due}:w{week}", "reminders.overdue",
+                             date=_date(action.due, lang), days=counted(lang, "common.days", -left))
         added = await batch.queue(session)
         await session.commit()
     return added
@@ -230,17 +230,13 @@ async def stale_updates(db, settings, now: datetime) -> int:
             updated_day = updated.astimezone(zone).date() if updated.tzinfo else updated.date()
             upcoming, previous = chase.get(action.board_id, (None, None))
             if upcoming is not None and (previous is None or updated_day <= previous):
-                message = partial(t, lang, "reminders.chaser", ref=action.ref, title=action.title,
-                                  date=_date(upcoming, lang))
-                key = f"reminder:chaser:p{person.id}:{action.board_id}:{action.ref}:{upcoming}"
-                batch.add(person.id, key, "reminder", lang, _reminder(message, action))
+                batch.remind(person.id, lang, action, "reminder:chaser", upcoming, "reminders.chaser",
+                             date=_date(upcoming, lang))
                 continue
             idle = (today - updated_day).days
             if idle >= STALE_DAYS and (action.due is None or action.due >= today):
-                message = partial(t, lang, "reminders.stale", ref=action.ref, title=action.title,
-                                  days=counted(lang, "common.days", idle))
-                key = f"reminder:stale:p{person.id}:{action.board_id}:{action.ref}:{updated_day}"
-                batch.add(person.id, key, "reminder", lang, _reminder(message, action))
+                batch.remind(person.id, lang, action, "reminder:stale", updated_day, "reminders.stale",
+                             days=counted(lang, "common.days", idle))
         added = await batch.queue(session)
         await session.commit()
     return added
@@ -275,11 +271,9 @@ async def escalations(db, settings, now: datetime) -> int:
                 lang = normalise_language(recipients.people[person_id].language)
                 state = t(lang, "reminders.escalation_red") if red else \
                     t(lang, "reminders.escalation_overdue", date=_date(action.due, lang))
-                message = partial(t, lang, "reminders.escalation", ref=action.ref, title=action.title,
-                            board=boards[action.board_id], state=state,
-                            owner=owner.name if owner else (action.owner_email or "—"))
-                key = f"escalation:p{person_id}:{action.board_id}:{action.ref}:{period}"
-                batch.add(person_id, key, "escalation", lang, _reminder(message, action))
+                batch.remind(person_id, lang, action, "escalation", period, "reminders.escalation", kind="escalation",
+                             board=boards[action.board_id], state=state,
+                             owner=owner.name if owner else (action.owner_email or "—"))
         added = await batch.queue(session)
         await session.commit()
     return added
