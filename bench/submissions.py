@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from sqlalchemy import text  # noqa: E402
 
 from storage.db import Database, make_engine  # noqa: E402
 from storage.models import Consultation, Question, utcnow  # noqa: E402
+from tests.processes import free_port, wait_ready  # noqa: E402
 
 SLUG = "bench-bws"
 BARE_TABLE = "bench_bare_response"
@@ -133,12 +133,6 @@ async def count_rows(url: str) -> tuple[int, int, int]:
         await engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(kind: str, url: str, with_analysis: bool) -> tuple[subprocess.Popen, str]:
     port = free_port()
     args = [sys.executable, __file__, "--serve", kind, "--database", url, "--port", str(port)]
@@ -146,21 +140,6 @@ def start(kind: str, url: str, with_analysis: bool) -> tuple[subprocess.Popen, s
         args.append("--with-analysis")
     process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     return process, f"http://127.0.0.1:{port}"
-
-
-async def wait_ready(base: str, process: subprocess.Popen) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError(f"the server at {base} exited with {process.returncode}")
-            try:
-                async with http.get(f"{base}/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"the server at {base} did not start")
 
 
 # --- load ----------------------------------------------------------------------------------------

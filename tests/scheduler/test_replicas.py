@@ -10,7 +10,6 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
-import aiohttp
 import pytest
 from sqlmodel import select
 
@@ -18,7 +17,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Action, Board, Member, OutboxMessage, Person, utcnow
 from tests.fakes.slack_api import FakeSlackAPI
-from tests.pgserver import free_port
+from tests.processes import free_port, wait_ready
 
 OWNERS = 8
 
@@ -58,19 +57,6 @@ def start(url: str, fake: FakeSlackAPI, **env) -> tuple[subprocess.Popen, str]:
     return process, f"http://127.0.0.1:{port}"
 
 
-async def healthy(base: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(150):
-            try:
-                async with http.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{base} did not start")
-
-
 def delivered_keys(fake: FakeSlackAPI) -> Counter:
     return Counter(m["metadata"]["event_payload"]["key"] for msgs in fake.messages.values() for m in msgs)
 
@@ -85,7 +71,7 @@ async def test_two_processes_send_each_reminder_once(pg_url):
     async with FakeSlackAPI() as fake:
         processes = [start(url, fake), start(url, fake)]
         try:
-            await asyncio.gather(*(healthy(base) for _, base in processes))
+            await asyncio.gather(*(wait_ready(base, process) for process, base in processes))
             await fake.wait_for("chat.postMessage", count=OWNERS, timeout=30)
             await asyncio.sleep(2)  # time for any duplicate to show up
         finally:
@@ -113,7 +99,7 @@ async def test_killed_mid_delivery_restart_loses_and_repeats_nothing(pg_url):
     async with FakeSlackAPI(delay=3.0) as fake:
         process, base = start(url, fake)
         try:
-            await healthy(base)
+            await wait_ready(base, process)
             await fake.wait_for("chat.postMessage", count=1, timeout=30)
         finally:
             process.send_signal(signal.SIGKILL)
@@ -122,7 +108,7 @@ async def test_killed_mid_delivery_restart_loses_and_repeats_nothing(pg_url):
         fake.delay = 0
         process, base = start(url, fake, CYSWLLT_OUTBOX_LEASE_SECONDS="1")
         try:
-            await healthy(base)
+            await wait_ready(base, process)
             for _ in range(100):
                 rows = await sent_rows(db)
                 if rows and all(r.state == "sent" for r in rows):
