@@ -21,15 +21,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select  # noqa: E402
-from sqlalchemy import text as sql  # noqa: E402
+from sqlalchemy import insert, select
+from sqlalchemy import text as sql
 
-from engagement.analysis import MIN_CONFIDENCE, theme_key  # noqa: E402
-from engagement.digest.build import build_data  # noqa: E402
-from engagement.digest.chart import alt_text, render_png  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models import (  # noqa: E402
-    Answer, Consultation, ConsultationGroup, Question, Response, StakeholderGroup, utcnow,
+from engagement.analysis import MIN_CONFIDENCE, theme_key
+from engagement.digest.build import build_data
+from engagement.digest.chart import alt_text, render_png
+from storage.db import Database
+from storage.models import (
+    Answer,
+    Consultation,
+    ConsultationGroup,
+    Question,
+    Response,
+    StakeholderGroup,
+    utcnow,
 )
 
 # Themes as the analyser stores them: English and Welsh wordings, plurals and mutations of each.
@@ -119,7 +125,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=100_000)
     parser.add_argument("--postgres", help="a PostgreSQL URL to an empty database, instead of a temporary SQLite file")
+    parser.add_argument("--smoke", action="store_true", help="a short run that only checks the script still works")
     args = parser.parse_args()
+    if args.smoke:
+        args.responses = 2_000
     with tempfile.TemporaryDirectory() as folder:
         url = args.postgres or f"sqlite:///{folder}/bench.db"
         db = Database.from_url(url)

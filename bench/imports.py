@@ -16,13 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select
 
-from storage.db import Database  # noqa: E402
-from storage.duedates import parse_due  # noqa: E402
-from storage.imports import import_actions, import_members  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Action, ActionLead, ActionUpdate, Board, Organisation, utcnow  # noqa: E402
+from storage.db import Database
+from storage.duedates import parse_due
+from storage.imports import import_actions, import_members
+from storage.migrate import upgrade
+from storage.models import Action, ActionLead, ActionUpdate, Board, Organisation, utcnow
 
 RAGS = ["red", "amber", "green", ""]
 
@@ -104,5 +104,8 @@ if __name__ == "__main__":
     parser.add_argument("--actions", type=int, default=5000)
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database to use instead of a fresh SQLite file")
+    parser.add_argument("--smoke", action="store_true", help="a short run that only checks the script still works")
     args = parser.parse_args()
+    if args.smoke:
+        args.actions, args.members = 200, 100
     asyncio.run(main(args.postgres or f"sqlite:///{tempfile.mkdtemp()}/bench.db", args.actions, args.members))

@@ -20,19 +20,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
-from sqlalchemy import func  # noqa: E402
-from sqlmodel import select  # noqa: E402
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import func
+from sqlmodel import select
 
-from bot.slack.sender import SlackSender  # noqa: E402
-from cyswllt.settings import Settings  # noqa: E402
-from scheduler.messages import reminder_payload  # noqa: E402
-from scheduler.outbox import enqueue_many  # noqa: E402
-from scheduler.worker import OutboxWorker  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import OutboxMessage, OutboxState  # noqa: E402
-from tests.fakes.slack_api import FakeSlackAPI  # noqa: E402
+from bot.slack.sender import SlackSender
+from cyswllt.settings import Settings
+from scheduler.messages import reminder_payload
+from scheduler.outbox import enqueue_many
+from scheduler.worker import OutboxWorker
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import OutboxMessage, OutboxState
+from tests.fakes.slack_api import FakeSlackAPI
 
 
 async def run(messages: int, people: int, latency: float, concurrency: int) -> dict[str, float]:
@@ -98,4 +98,8 @@ if __name__ == "__main__":
     parser.add_argument("--people", type=int, default=150)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=8)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--smoke", action="store_true", help="a short run that only checks the script still works")
+    options = parser.parse_args()
+    if options.smoke:
+        options.messages, options.people = 40, 10
+    asyncio.run(main(options))

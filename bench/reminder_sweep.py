@@ -24,14 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import delete, insert  # noqa: E402
-from sqlmodel import select  # noqa: E402
+from sqlalchemy import delete, insert
+from sqlmodel import select
 
-from cyswllt.settings import Settings  # noqa: E402
-from scheduler.jobs import JOBS  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Action, ActionUpdate, Board, Meeting, Member, OutboxMessage, Person, utcnow  # noqa: E402
+from cyswllt.settings import Settings
+from scheduler.jobs import JOBS
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Action, ActionUpdate, Board, Meeting, Member, OutboxMessage, Person, utcnow
 
 BOARDS, ACTIONS, PEOPLE_PER_BOARD = 22, 10_000, 25
 
@@ -189,11 +189,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--postgres", help="a PostgreSQL URL (its database is emptied) instead of a temporary SQLite file")
     parser.add_argument("--plan", choices=[*PLANS, "both"], default="both")
+    parser.add_argument("--smoke", action="store_true", help="a short run that only checks the script still works")
     options = parser.parse_args()
+    if options.smoke:
+        options.plan = "typical"
     for name in PLANS if options.plan == "both" else [options.plan]:
         if options.postgres:
             asyncio.run(reset(options.postgres))
-            asyncio.run(main(options.postgres, name, baseline=name == "typical"))
+            asyncio.run(main(options.postgres, name, baseline=name == "typical" and not options.smoke))
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                asyncio.run(main(f"sqlite:///{tmp}/bench.db", name, baseline=name == "typical"))
+                asyncio.run(main(f"sqlite:///{tmp}/bench.db", name, baseline=name == "typical" and not options.smoke))

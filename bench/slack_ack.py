@@ -131,14 +131,14 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
-def typical_burst_p99(burst: "Burst") -> float:
+def typical_burst_p99(burst: Burst) -> float:
     """The median over bursts of each burst's p99: one stall on a busy machine moves all 50 samples
     of a burst together, so the overall p99 is that of the single worst burst."""
     ordered = sorted(pct(b, 99) for b in burst.bursts)
     return ordered[len(ordered) // 2]
 
 
-def report(title: str, results: dict[str, "Burst"]) -> None:
+def report(title: str, results: dict[str, Burst]) -> None:
     print(title)
     for name, burst in results.items():
         values = burst.latencies
@@ -186,7 +186,7 @@ async def main(rounds: int, concurrency: int) -> None:
                     # Back to back: each burst starts once the last was acknowledged, while the work of
                     # earlier commands still runs (the service saturated on purpose).
                     saturated = senders()
-                    for r in range(rounds):
+                    for _ in range(rounds):
                         for burst in saturated.values():
                             await burst.burst(concurrency, settle=False)
                     answered = sum(b.sent for b in [*settled.values(), *saturated.values()] if b.answers)
@@ -209,7 +209,10 @@ if __name__ == "__main__":
     parser.add_argument("--serve", choices=["bare", "service"], help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true", help="a short run that only checks the script still works")
     options = parser.parse_args()
+    if options.smoke:
+        options.rounds, options.concurrency = 2, 10
     if options.serve:
         asyncio.run(serve(options.serve, options.api_url, options.database_url))
     else:

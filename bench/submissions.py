@@ -264,7 +264,10 @@ if __name__ == "__main__":
     parser.add_argument("--serve", choices=["bare", "service"], help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true", help="a short run that only checks the script still works")
     options = parser.parse_args()
+    if options.smoke:
+        options.requests, options.rounds = 300, 1
     if options.serve == "bare":
         serve_bare(options.database, options.port)
     elif options.serve == "service":

@@ -21,8 +21,16 @@ from cyswllt.i18n import t
 from cyswllt.openapi import BEARER, describe
 from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
 from storage.models import (
-    Answer, Consultation, ConsultationGroup, GroupCoordinator, ModerationState, Person, Question, Response,
-    StakeholderGroup, utcnow,
+    Answer,
+    Consultation,
+    ConsultationGroup,
+    GroupCoordinator,
+    ModerationState,
+    Person,
+    Question,
+    Response,
+    StakeholderGroup,
+    utcnow,
 )
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")

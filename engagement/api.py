@@ -10,7 +10,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from pydantic import ValidationError
 
 from cyswllt.appkeys import DB
-from cyswllt.i18n import normalise_language, t
+from cyswllt.i18n import t
 from cyswllt.openapi import describe
 from engagement import admin_api, ratelimit, service, worker
 from engagement.schemas import ResponseIn

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -67,7 +67,7 @@ def render(request: web.Request, template: str, lang: str, *, status: int = 200,
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite may give naive UTC
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite may give naive UTC
 
 
 def _local(request: web.Request, moment: datetime) -> datetime:

@@ -3,7 +3,7 @@ email or at events, stored like web responses — all or nothing, with row-level
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from engagement.schemas import ResponseIn
 from engagement.service import add_response, get_view, validate
@@ -16,7 +16,7 @@ CHANNELS = {"paper", "email", "event", "phone", "web"}
 
 def _when(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def import_responses(session, slug: str, text: str) -> int:

@@ -10,7 +10,7 @@ import secrets
 import time
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func
 from sqlmodel import select
@@ -19,7 +19,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from engagement.schemas import ResponseIn
 from engagement.writer import writer_for
 from storage.models import (
-    Answer, Consultation, ConsultationGroup, ModerationState, Question, Response, StakeholderGroup, utcnow,
+    Answer,
+    Consultation,
+    ConsultationGroup,
+    ModerationState,
+    Question,
+    Response,
+    StakeholderGroup,
+    utcnow,
 )
 
 TEXT_LIMIT = 5000  # characters per answer
@@ -73,9 +80,8 @@ class Submitted:
 
 
 def _aware(moment: datetime) -> datetime:
-    from datetime import timezone
 
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def is_open(consultation: Consultation, now: datetime) -> bool:

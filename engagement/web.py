@@ -6,7 +6,8 @@ from aiohttp import web
 
 def setup(app: web.Application) -> None:
     from engagement import api, pages
+    from engagement.digest import web as digest_web
 
     api.setup(app)
     pages.setup(app)
-    from engagement.digest import web as digest_web; digest_web.setup(app)
+    digest_web.setup(app)

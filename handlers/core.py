@@ -38,7 +38,7 @@ class Button:
     command: str  # the command words a click runs, e.g. "history A-12"
     style: Literal["primary", "danger"] | None = None
     # When set, a click opens this form (Slack modal, Teams card inputs) instead of running.
-    form: "Form | None" = None
+    form: Form | None = None
 
 
 @dataclass
@@ -99,7 +99,7 @@ class Reply:
         return _plain(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Reply":
+    def from_dict(cls, data: dict[str, Any]) -> Reply:
         def form(d):
             if d is None:
                 return None

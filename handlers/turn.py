@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,9 +53,8 @@ class Turn:
 
     def when(self, moment: datetime) -> str:
         if moment.tzinfo is None:
-            from datetime import timezone
 
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return format_datetime(moment.astimezone(self.tz), format="d MMM y HH:mm", locale=self.locale)
 
     def rag(self, rag: str | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from sqlmodel import select
 
 from scheduler.jobs import INTERVAL_MINUTES, JOBS, next_run, run_job

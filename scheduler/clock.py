@@ -26,7 +26,7 @@ class WorkingHours:
     always: bool = False  # CYSWLLT_WORKING_HOURS=always: no quiet hours at all
 
     @classmethod
-    def from_settings(cls, settings) -> "WorkingHours":
+    def from_settings(cls, settings) -> WorkingHours:
         zone = ZoneInfo(settings.timezone)
         if settings.working_hours.strip().lower() == "always":
             return cls(zone, always=True)

@@ -12,7 +12,7 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,8 +27,18 @@ from cyswllt.i18n import babel_locale, normalise_language, t
 from scheduler.messages import plain_reply, reminder_payload
 from scheduler.outbox import enqueue_many, known_keys
 from storage.models import (
-    Action, ActionUpdate, Board, ConversationReference, Meeting, Member, Person, Rag, Role, ScrutinyRequest,
-    ScrutinyStatus, Snooze,
+    Action,
+    ActionUpdate,
+    Board,
+    ConversationReference,
+    Meeting,
+    Member,
+    Person,
+    Rag,
+    Role,
+    ScrutinyRequest,
+    ScrutinyStatus,
+    Snooze,
 )
 
 log = logging.getLogger("cyswllt.jobs")
@@ -65,7 +75,7 @@ class Recipients:
     channels: dict[int, tuple[str, str]]
 
     @classmethod
-    async def load(cls, session) -> "Recipients":
+    async def load(cls, session) -> Recipients:
         people = {p.id: p for p in (await session.exec(select(*PERSON_COLUMNS))).all()}
         teams = {}
         for ref in (await session.exec(select(ConversationReference).where(
@@ -135,7 +145,7 @@ def _today(settings, now: datetime) -> date:
 
 def _local_midnight(day: date, settings) -> datetime:
     """The moment a local day begins, as UTC (what timestamps are compared with)."""
-    return datetime.combine(day, time(0, 0), ZoneInfo(settings.timezone)).astimezone(timezone.utc)
+    return datetime.combine(day, time(0, 0), ZoneInfo(settings.timezone)).astimezone(UTC)
 
 
 def _last_change(fallback):

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlmodel import select
@@ -46,7 +46,7 @@ def backoff(attempts: int) -> float:
 
 def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def bundle(rows: list[OutboxMessage]) -> OutboxMessage:

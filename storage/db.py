@@ -74,7 +74,7 @@ class Database:
     sessionmaker: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def from_url(cls, url: str, **kwargs) -> "Database":
+    def from_url(cls, url: str, **kwargs) -> Database:
         engine = make_engine(url, **kwargs)
         return cls(engine, async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False))
 

@@ -15,7 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.imports import add_meeting, board_named, import_actions, import_members
 from storage.models import (
-    Consultation, ConsultationGroup, GroupCoordinator, Meeting, Person, Question, StakeholderGroup, utcnow,
+    Consultation,
+    ConsultationGroup,
+    GroupCoordinator,
+    Meeting,
+    Person,
+    Question,
+    StakeholderGroup,
+    utcnow,
 )
 
 BOARD = "Ynys Môn Local Service Board"

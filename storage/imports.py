@@ -19,7 +19,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.duedates import parse_due
 from storage.models import (
-    Action, ActionLead, ActionUpdate, Board, Meeting, Member, Organisation, Person, Priority, Role, utcnow,
+    Action,
+    ActionLead,
+    ActionUpdate,
+    Board,
+    Meeting,
+    Member,
+    Organisation,
+    Person,
+    Priority,
+    Role,
+    utcnow,
 )
 
 ACTION_COLUMNS = ("ref", "priority", "title", "lead", "owner_email", "due", "rag")

@@ -50,7 +50,7 @@ class PostgresServer:
     def _run(self, *args: str) -> None:
         subprocess.run([*self._as, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
                   "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
         opts = (f"-p {self.port} -h 127.0.0.1 -k {self.sockdir} -c fsync=off "

@@ -1,6 +1,6 @@
 from sqlmodel import select
 
-from storage.models import Board, Person, Member, Organisation
+from storage.models import Board, Member, Organisation, Person
 
 
 async def test_board_with_members_round_trips(db):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from microsoft_agents.activity import Activity, ConversationReference as SdkReference
+from microsoft_agents.activity import Activity
+from microsoft_agents.activity import ConversationReference as SdkReference
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 

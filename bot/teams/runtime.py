@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from microsoft_agents.activity import ConversationReference as SdkReference
 from microsoft_agents.authentication.msal import MsalConnectionManager
@@ -50,7 +50,7 @@ class TeamsRuntime:
     adapter: CloudAdapter
 
     @classmethod
-    def build(cls, settings: Settings, mode: str) -> "TeamsRuntime":
+    def build(cls, settings: Settings, mode: str) -> TeamsRuntime:
         auth = auth_configuration(settings, mode)
         connections = MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": auth})
         adapter = CloudAdapter(connection_manager=connections)

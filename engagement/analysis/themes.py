@@ -18,7 +18,7 @@ from functools import cache
 import simplemma
 
 from engagement.analysis import english, welsh
-from engagement.analysis.data_files import lines, table
+from engagement.analysis.data_files import table
 
 LONG_TEXT = 60  # words
 MAX_WORDS = 3

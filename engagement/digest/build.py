@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,15 @@ from engagement.analysis import MIN_CONFIDENCE
 from engagement.digest import quotes as quoting
 from engagement.digest.themes import SIDES, main_themes, merge
 from storage.models import (
-    Answer, Consultation, ConsultationGroup, Digest, Question, Response, StakeholderGroup, YouSaidWeDid, utcnow,
+    Answer,
+    Consultation,
+    ConsultationGroup,
+    Digest,
+    Question,
+    Response,
+    StakeholderGroup,
+    YouSaidWeDid,
+    utcnow,
 )
 
 VERSION = 1
@@ -47,7 +55,7 @@ class Scope:
 
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
     return moment
 
 
@@ -161,7 +169,7 @@ async def _timeline(session: AsyncSession, scope: Scope, zone: ZoneInfo) -> list
         select(hour.label("d_hour"), func.count()).where(_in_scope(scope), VISIBLE).group_by("d_hour"))).all()
     days: Counter = Counter()
     for bucket, n in rows:
-        moment = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+        moment = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC)
         days[moment.astimezone(zone).date().isoformat()] += n
     return [{"day": day, "count": days[day]} for day in sorted(days)]
 

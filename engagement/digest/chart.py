@@ -22,8 +22,8 @@ HATCHES = {"positive": "", "neutral": "..", "negative": "//"}
 def render_png(data: dict[str, Any], language: str) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, DateFormatter
-    from matplotlib.ticker import MaxNLocator
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     themes = data["themes"][:CHART_THEMES]
     figure = Figure(figsize=(11, 4.8), dpi=100, layout="constrained")

@@ -4,18 +4,26 @@ analysis stored as the worker stores it, and three stakeholder groups (Welsh, bo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from engagement.analysis import redact
 from storage.models import (
-    Answer, Board, Consultation, ConsultationGroup, GroupCoordinator, Member, Person, Question, Response,
+    Answer,
+    Board,
+    Consultation,
+    ConsultationGroup,
+    GroupCoordinator,
+    Member,
+    Person,
+    Question,
+    Response,
     StakeholderGroup,
 )
 
 # Monday 23 November 2026, 09:00 in London (UTC in winter).
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECRET = "digest-test-secret"
 ADMIN = "admin-token"
 

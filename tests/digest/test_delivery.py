@@ -2,7 +2,7 @@
 the fake Slack API (chart uploaded with alt text) and to Teams (chart from a signed, expiring link)."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -43,8 +43,8 @@ def test_crontab_days_count_from_sunday():
     assert latest_fire("0 9 * * mon", zone, AFTER_NINE) == NOW
     assert latest_fire("0 9 * * 2", zone, AFTER_NINE) is None
     # Summer time: 09:00 in London is 08:00 UTC.
-    june = datetime(2026, 6, 1, 8, 5, tzinfo=timezone.utc)  # a Monday
-    assert latest_fire("0 9 * * 1", zone, june) == datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)
+    june = datetime(2026, 6, 1, 8, 5, tzinfo=UTC)  # a Monday
+    assert latest_fire("0 9 * * 1", zone, june) == datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 
 
 async def test_due_groups_get_their_digest_once_in_their_languages(db, seeded, database_url):
@@ -130,7 +130,7 @@ async def test_teams_card_image_is_a_signed_link_that_expires(db, seeded, databa
                 assert (await r.read()).startswith(b"\x89PNG")
             async with db.session() as s:
                 digest = (await s.exec(select(Digest).order_by(Digest.id))).scalars().first()
-            expired = links.signed(settings, digest, "/chart.png", now=datetime.now(timezone.utc) - timedelta(days=31))
+            expired = links.signed(settings, digest, "/chart.png", now=datetime.now(UTC) - timedelta(days=31))
             async with http.get(base + urlsplit(expired).path + "?" + urlsplit(expired).query) as r:
                 assert r.status == 403
             tampered = local.replace("sig=", "sig=0")

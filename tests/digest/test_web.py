@@ -5,7 +5,7 @@ by mail through a local SMTP server, the respondents who asked to hear."""
 import asyncio
 import email
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
 
 import aiohttp
@@ -95,7 +95,7 @@ async def test_admin_builds_a_digest_and_the_page_needs_a_token_or_a_valid_signa
     async with db.session() as s:
         digest = await s.get(Digest, body["id"])
     expired = links.signed(client.app[SETTINGS], digest,
-                           now=datetime.now(timezone.utc) - timedelta(days=40))
+                           now=datetime.now(UTC) - timedelta(days=40))
     assert (await client.get(local(expired)))[0] == 403
     status, png, _ = await client.get(local(body["chart_url"]))
     assert status == 200 and png.startswith(b"\x89PNG")
@@ -181,7 +181,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=default_policy)))
         return "250 OK"
 

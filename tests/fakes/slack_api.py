@@ -82,7 +82,7 @@ class FakeSlackAPI:
 
     # --- server ---------------------------------------------------------------------
 
-    async def __aenter__(self) -> "FakeSlackAPI":
+    async def __aenter__(self) -> FakeSlackAPI:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)

@@ -86,7 +86,7 @@ class FakeTeamsConnector:
     async def _unknown(self, request: web.Request) -> web.Response:
         return web.json_response({"error": {"code": "NotFound", "message": "not in this stub"}}, status=404)
 
-    async def start(self) -> "FakeTeamsConnector":
+    async def start(self) -> FakeTeamsConnector:
         app = web.Application()
         app.router.add_post("/v3/conversations/{conversation_id}/activities", self._activity)
         app.router.add_post("/v3/conversations/{conversation_id}/activities/{activity_id}", self._activity)

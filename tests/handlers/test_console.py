@@ -3,6 +3,7 @@
 import asyncio
 import os
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Action, ActionLead, ActionUpdate, Board, Member, Organisation, Person
 
-ROOT = Path(__file__).resolve().parents[2]
-CYSWLLT = ROOT / ".venv" / "bin" / "cyswllt"
+# The console script installed beside the interpreter running the tests (whatever the venv is called),
+# or the module when the project is not installed as a script.
+_SCRIPT = Path(sys.executable).with_name("cyswllt")
+CYSWLLT = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "cyswllt.cli"]
 
 
 @pytest.fixture
@@ -47,7 +50,7 @@ async def chat_db(tmp_path):
 
 def chat(url: str, *args: str, stdin: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "CYSWLLT_DATABASE_URL": url}
-    return subprocess.run([str(CYSWLLT), "chat", *args], input=stdin, env=env, capture_output=True,
+    return subprocess.run([*CYSWLLT, "chat", *args], input=stdin, env=env, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -1,7 +1,7 @@
 """Identity per platform, board choice from a button's action ref, snoozes over bank holidays,
 DMs routed to each platform, and faults that reach the member only as an apology."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlmodel import select
 
@@ -9,7 +9,7 @@ from cyswllt.settings import Settings
 from handlers.core import Command, Context
 from handlers.dispatch import handle
 from storage.db import Database
-from storage.models import ConversationReference, OutboxMessage, Person, Snooze
+from storage.models import ConversationReference, OutboxMessage, Snooze
 
 
 async def test_help_lists_the_extensions_in_both_languages(board, say):
@@ -48,7 +48,7 @@ async def test_a_button_names_its_action_so_two_board_members_need_not_choose(bo
 
 
 async def test_snooze_waits_for_the_next_working_day_after_christmas(board, db):
-    christmas_eve = datetime(2026, 12, 24, 10, 0, tzinfo=timezone.utc)
+    christmas_eve = datetime(2026, 12, 24, 10, 0, tzinfo=UTC)
     ctx = Context(db, Settings(database_url="sqlite://"), now=lambda: christmas_eve)
     reply = await handle(ctx, Command(platform="console", user_id=board["owner"], text="snooze A-1 yfory"))
     assert reply.language == "cy"  # a Welsh period word is a Welsh command

@@ -1,11 +1,11 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from storage.models import Action, Board, Meeting, Member, Person, ScrutinyRequest
 
 # Monday 23 November 2026, 10:00 in London.
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()
 
 
@@ -16,7 +16,7 @@ async def plan(db):
 
 
 async def seed_plan(db, now: datetime) -> dict[str, int]:
-    NOW, TODAY = now, now.date()  # noqa: N806 - the plan is laid out around this moment
+    NOW, TODAY = now, now.date()
     async with db.session() as s:
         board = Board(name="Bwrdd Môn")
         s.add(board)

@@ -1,11 +1,11 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from cyswllt.settings import Settings
 from scheduler.clock import WorkingHours
 
-UTC = timezone.utc
+UTC = UTC
 hours = WorkingHours.from_settings(Settings())
 
 

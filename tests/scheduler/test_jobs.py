@@ -1,8 +1,8 @@
 from sqlmodel import select
 
 from cyswllt.settings import Settings
-from scheduler.messages import payload_reply
 from scheduler.jobs import action_reminders, escalations, run_job, scrutiny_overdue, stale_updates
+from scheduler.messages import payload_reply
 from storage.models import OutboxMessage
 from tests.scheduler.conftest import NOW
 

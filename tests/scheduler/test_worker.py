@@ -1,6 +1,6 @@
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -64,7 +64,7 @@ async def test_permanent_failure_dead_letters_and_errors_back_off(db):
         await worker.deliver_due()
         flaky = await row(db, "flaky")
         assert flaky.state == "pending" and flaky.attempts == 1 and "internal_error" in flaky.last_error
-        assert flaky.next_attempt_at > datetime.now(timezone.utc) + timedelta(seconds=2)
+        assert flaky.next_attempt_at > datetime.now(UTC) + timedelta(seconds=2)
     assert 2.5 <= backoff(1) <= 7.5 and 20 <= backoff(4) <= 60
 
 
@@ -77,7 +77,7 @@ async def test_missing_sender_keeps_the_row(db):
 
 
 async def test_outside_working_hours_the_row_waits_for_the_next_slot(db):
-    saturday_night = datetime(2026, 11, 28, 22, 0, tzinfo=timezone.utc)
+    saturday_night = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)
     sent = []
 
     class Recorder:
@@ -93,9 +93,9 @@ async def test_outside_working_hours_the_row_waits_for_the_next_slot(db):
     await worker.deliver_due()
     assert sent == ["urgent"]
     waiting = await row(db)
-    assert waiting.state == "pending" and waiting.next_attempt_at.astimezone(timezone.utc) == \
-        datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
-    monday = datetime(2026, 11, 30, 9, 0, 1, tzinfo=timezone.utc)
+    assert waiting.state == "pending" and waiting.next_attempt_at.astimezone(UTC) == \
+        datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    monday = datetime(2026, 11, 30, 9, 0, 1, tzinfo=UTC)
     worker.now = lambda: monday
     await worker.deliver_due()
     assert sent == ["urgent", "k1"]
@@ -128,12 +128,12 @@ class Recorder:
 
 
 @pytest.mark.parametrize("due, slot", [
-    (datetime(2026, 11, 24, 22, 0, tzinfo=timezone.utc), datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)),  # 22:00
-    (datetime(2026, 12, 25, 10, 0, tzinfo=timezone.utc), datetime(2026, 12, 29, 9, 0, tzinfo=timezone.utc)),  # Christmas
-    (datetime(2026, 12, 28, 10, 0, tzinfo=timezone.utc), datetime(2026, 12, 29, 9, 0, tzinfo=timezone.utc)),  # substitute day
-    (datetime(2026, 4, 6, 10, 0, tzinfo=timezone.utc), datetime(2026, 4, 7, 8, 0, tzinfo=timezone.utc)),  # Easter Monday
-    (datetime(2026, 3, 29, 10, 0, tzinfo=timezone.utc), datetime(2026, 3, 30, 8, 0, tzinfo=timezone.utc)),  # into BST
-    (datetime(2026, 10, 25, 10, 0, tzinfo=timezone.utc), datetime(2026, 10, 26, 9, 0, tzinfo=timezone.utc)),  # back to GMT
+    (datetime(2026, 11, 24, 22, 0, tzinfo=UTC), datetime(2026, 11, 25, 9, 0, tzinfo=UTC)),  # 22:00
+    (datetime(2026, 12, 25, 10, 0, tzinfo=UTC), datetime(2026, 12, 29, 9, 0, tzinfo=UTC)),  # Christmas
+    (datetime(2026, 12, 28, 10, 0, tzinfo=UTC), datetime(2026, 12, 29, 9, 0, tzinfo=UTC)),  # substitute day
+    (datetime(2026, 4, 6, 10, 0, tzinfo=UTC), datetime(2026, 4, 7, 8, 0, tzinfo=UTC)),  # Easter Monday
+    (datetime(2026, 3, 29, 10, 0, tzinfo=UTC), datetime(2026, 3, 30, 8, 0, tzinfo=UTC)),  # into BST
+    (datetime(2026, 10, 25, 10, 0, tzinfo=UTC), datetime(2026, 10, 26, 9, 0, tzinfo=UTC)),  # back to GMT
 ])
 async def test_nothing_is_delivered_out_of_hours_and_it_arrives_at_the_next_slot(db, due, slot):
     recorder = Recorder()
@@ -158,7 +158,7 @@ async def test_a_long_rate_limited_row_is_eventually_dead_lettered(db):
         async def send(self, message):
             raise RetryAfter(1)
 
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     clock = {"now": start}
     worker = OutboxWorker(db, {"slack": Limited()}, settings(CYSWLLT_OUTBOX_MAX_ATTEMPTS=2), now=lambda: clock["now"])
     await queue(db)

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from bot.slack.sender import SlackSender
 from scheduler.outbox import RetryAfter, enqueue
-from storage.models import ActionUpdate, OutboxMessage, Snooze
+from storage.models import ActionUpdate, OutboxMessage
 
 
 def all_text(blocks) -> str:

@@ -11,7 +11,7 @@ from bot.teams.escape import escape_markdown
 from cyswllt.i18n import t
 from storage.models import Action, ActionUpdate, ConversationReference, Person, ScrutinyRequest
 from tests.fakes.teams_connector import ConnectorCall
-from tests.teams.conftest import AAD_CERI, CHANNEL, PERSONAL_CONVERSATION, actions, activity, new_conversation, texts
+from tests.teams.conftest import CHANNEL, PERSONAL_CONVERSATION, actions, activity, new_conversation, texts
 from tests.teams.seed import AAD_GWEN, seed
 
 # The command logic lives in handlers/; until its dispatcher exists these tests cannot run.
