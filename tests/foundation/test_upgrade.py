@@ -1,0 +1,137 @@
+"""Schema changes are Alembic revisions in one line, and a database with data in it upgrades to the
+head on SQLite and PostgreSQL with nothing lost.
+
+``populated`` fills a database at the first revision with one of everything; a revision that moves
+or reshapes data adds its own checks below, against the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, create_engine, insert, select
+
+from storage.db import sync_url
+from storage.migrate import alembic_config, upgrade
+
+WHEN = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+# One row per table, as the first revision's schema had them (ids fixed so checks can name them).
+ROWS: dict[str, list[dict]] = {
+    "board": [{"id": 1, "name": "Bwrdd Gwasanaethau Cyhoeddus Môn", "slack_channel_id": "C0BOARD",
+               "teams_conversation_id": "19:board@thread.tacv2", "created_at": WHEN}],
+    "organisation": [{"id": 1, "name": "Cyngor Sir Ynys Môn", "sector": "local government"}],
+    "person": [
+        {"id": 1, "email": "gwen@example.cymru", "name": "Gwen Parry", "language": "cy",
+         "slack_user_id": "U0GWEN", "teams_user_id": "aad-gwen", "current_board_id": 1, "created_at": WHEN},
+        {"id": 2, "email": "dai@example.cymru", "name": "Dai Jones", "language": "en",
+         "slack_user_id": None, "teams_user_id": None, "current_board_id": None, "created_at": WHEN},
+    ],
+    "member": [{"id": 1, "board_id": 1, "person_id": 1, "organisation_id": 1, "sector": None, "role": "chair"},
+               {"id": 2, "board_id": 1, "person_id": 2, "organisation_id": 1, "sector": None, "role": "officer"}],
+    "priority": [{"id": 1, "board_id": 1, "ref": "P-1", "title": "Healthy communities", "title_cy": None,
+                  "scope": "local"}],
+    "action": [{"id": 1, "board_id": 1, "priority_id": 1, "ref": "A-1", "title": "Joint recycling campaign",
+                "owner_email": "dai@example.cymru", "owner_id": 2, "due": date(2027, 5, 31),
+                "due_text": "Spring 2027", "rag": "amber", "updated_at": WHEN, "created_at": WHEN}],
+    "actionlead": [{"action_id": 1, "organisation_id": 1, "position": 0}],
+    "actionupdate": [{"id": 1, "action_id": 1, "author_id": 2, "rag": "amber", "note": "Funding bid in",
+                      "source": "slack", "created_at": WHEN}],
+    "scrutinyrequest": [{"id": 1, "board_id": 1, "requester_id": 1, "action_id": 1, "priority_id": None,
+                         "subject_ref": "A-1", "question": "Why is this amber?", "status": "open",
+                         "due": date(2026, 12, 20), "committee_date": None, "response": None,
+                         "acknowledged_by_id": None, "responded_by_id": None, "created_at": WHEN,
+                         "updated_at": WHEN}],
+    "meeting": [{"id": 1, "board_id": 1, "held_on": date(2026, 12, 10), "kind": "board"}],
+    "conversationreference": [{"id": 1, "conversation_id": "a:1gwen", "person_id": 1, "scope": "personal",
+                               "teams_user_id": "aad-gwen", "reference": {"serviceUrl": "https://smba.example/"},
+                               "updated_at": WHEN}],
+    "stakeholdergroup": [{"id": 1, "slug": "young-people", "name_en": "Young people", "name_cy": "Pobl ifanc",
+                          "slack_channel_id": "C0YOUTH", "teams_conversation_id": None, "language": "both",
+                          "digest_schedule": "0 9 * * mon"}],
+    "groupcoordinator": [{"group_id": 1, "person_id": 1}],
+    "consultation": [{"id": 1, "slug": "draft-plan", "board_id": 1, "title_en": "Draft plan",
+                      "title_cy": "Cynllun drafft", "summary_en": "Tell us", "summary_cy": "Dywedwch wrthym",
+                      "executive_summary_en": None, "executive_summary_cy": None, "opens_at": WHEN,
+                      "closes_at": datetime(2027, 1, 25, tzinfo=UTC), "short_period_reason": None,
+                      "created_at": WHEN}],
+    "consultationgroup": [{"consultation_id": 1, "group_id": 1}],
+    "question": [{"id": 1, "consultation_id": 1, "key": "q1", "position": 0, "text_en": "What matters?",
+                  "text_cy": "Beth sy'n bwysig?", "hint_en": None, "hint_cy": None, "kind": "open"}],
+    "response": [{"id": 1, "consultation_id": 1, "reference": "CYS-ABCD-1234", "withdrawal_token_hash": "x" * 64,
+                  "text": "Mae'r bws ysgol yn hwyr bob bore.", "language": "cy", "language_given": False,
+                  "group_id": 1, "anonymous": True, "name": None, "email": None, "contact_consent": False,
+                  "channel": "web", "client_hash": None, "text_hash": "h" * 64, "duplicate_of_id": None,
+                  "received_at": WHEN, "analysis_state": "done", "analysis_attempts": 1, "analysis_error": None,
+                  "analysed_at": WHEN, "sentiment": "negative", "polarity": -0.5, "confidence": 0.7,
+                  "themes": ["school bus"], "redacted_text": "Mae'r bws ysgol yn hwyr bob bore.",
+                  "moderation_state": "visible", "moderation_reason": None, "withdrawn_at": None}],
+    "answer": [{"id": 1, "response_id": 1, "question_id": 1, "text": "Y bws", "language": "cy",
+                "sentiment": None, "polarity": None, "confidence": None, "themes": ["bus"], "redacted_text": "Y bws"}],
+    "digest": [{"id": 1, "consultation_id": 1, "group_id": 1, "period_start": WHEN, "period_end": WHEN,
+                "data": {"counts": {"total": 1}}, "created_at": WHEN}],
+    "yousaidwedid": [{"id": 1, "consultation_id": 1, "theme": "school bus", "you_said_en": "Late buses",
+                      "you_said_cy": "Bysiau hwyr", "we_did_en": "New timetable", "we_did_cy": "Amserlen newydd",
+                      "created_by": "gwen@example.cymru", "created_at": WHEN}],
+    "outboxmessage": [{"id": 1, "idempotency_key": "remind:p2:1:A-1:2026-11-02", "platform": "slack",
+                       "channel": "U0GWEN", "recipient_id": 1, "language": "cy", "kind": "reminder",
+                       "payload": {"reminder": {"text": "Atgoffa", "ref": "A-1", "rag": "amber"}},
+                       "state": "pending", "attempts": 0, "next_attempt_at": WHEN, "respect_working_hours": True,
+                       "last_error": None, "external_id": None, "created_at": WHEN, "claimed_at": None,
+                       "sent_at": None}],
+    "snooze": [{"id": 1, "action_id": 1, "person_id": 2, "until": datetime(2026, 12, 7, 9, tzinfo=UTC)}],
+}
+
+FIRST = "0001"
+
+
+def test_the_revisions_have_one_head():
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1, f"several heads: {script.get_heads()} — point the newest down_revision at main's head"
+
+
+@pytest.fixture
+def populated(database_url):
+    """A database at the first revision holding one of everything, then upgraded to the head."""
+    upgrade(database_url, FIRST)
+    engine = create_engine(sync_url(database_url))
+    try:
+        meta = MetaData()
+        meta.reflect(engine)
+        with engine.begin() as conn:
+            for table, rows in ROWS.items():  # in foreign-key order
+                conn.execute(insert(meta.tables[table]), rows)
+            if engine.dialect.name == "postgresql":  # ids were given: move each sequence past them
+                for table in ROWS:
+                    if "id" in meta.tables[table].c:
+                        conn.exec_driver_sql(
+                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    engine = create_engine(sync_url(database_url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def test_a_populated_database_upgrades_with_nothing_lost(populated):
+    meta = MetaData()
+    meta.reflect(populated)
+    with populated.connect() as conn:
+        for table, rows in ROWS.items():
+            if table not in meta.tables:
+                continue  # a later revision folded this table into another; its own check covers it
+            stored = conn.execute(select(meta.tables[table])).mappings().all()
+            assert len(stored) == len(rows), f"{table}: {len(stored)} rows after the upgrade, {len(rows)} before"
+            for before, after in zip(rows, sorted(stored, key=lambda r: tuple(r.get(k) or 0 for k in ("id",)))):
+                for column, value in before.items():
+                    if column not in after:
+                        continue  # moved by a later revision; checked by that revision's own test
+                    got = after[column]
+                    if isinstance(value, datetime) and isinstance(got, datetime) and got.tzinfo is None:
+                        got = got.replace(tzinfo=UTC)
+                    assert got == value, f"{table}.{column}: {got!r} after the upgrade, {value!r} before"
