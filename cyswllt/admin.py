@@ -31,7 +31,8 @@ async def list_boards(request: web.Request) -> web.Response:
     require_admin(request)
     async with request.app[DB].session() as s:
         boards = (await s.exec(select(Board).order_by(Board.name))).all()
-    return web.json_response({"items": [{"id": b.id, "name": b.name} for b in boards]})
+    return web.json_response({"items": [{"id": b.id, "name": b.name, "slug": b.slug, "published": b.published}
+                                        for b in boards]})
 
 
 async def list_actions(request: web.Request) -> web.Response:
@@ -70,7 +71,11 @@ def setup(app: web.Application) -> None:
         "summary": "List boards", "security": BEARER,
         "responses": {"200": {"description": "Boards", "content": {"application/json": {"schema": {
             "type": "object", "properties": {"items": {"type": "array", "items": {
-                "type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}}}}}}},
+                "type": "object", "required": ["id", "name", "slug", "published"],
+                "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                               "slug": {"type": "string", "description": "the board's public address, /boards/{slug}"},
+                               "published": {"type": "boolean",
+                                             "description": "whether the board's public pages are served"}}}}}}}}},
             "401": {"description": "No or wrong token"}, "403": {"description": "Admin API disabled"}},
     })
     describe(app, "/api/v1/boards/{board_id}/actions", "get", {

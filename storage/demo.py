@@ -115,6 +115,9 @@ async def load(session: AsyncSession) -> list[str]:
     report.append(f"{actions.total} actions from the seed action plan ({actions.created} new, "
                   f"{actions.updated} updated)")
     board, _ = await board_named(session, BOARD, create=False)
+    if not board.published:  # the demo shows the public pages; a real board chooses to publish
+        board.published = True
+        report.append(f"board pages published at /boards/{board.slug}")
     if (await session.exec(select(Meeting).where(Meeting.board_id == board.id))).first() is None:
         today = utcnow().date()
         for weeks in (2, 10):

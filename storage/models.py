@@ -11,9 +11,11 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from storage.slugs import MAX_SLUG, board_slug_default
 
 
 def utcnow() -> datetime:
@@ -99,6 +101,11 @@ class OutboxState(StrEnum):
 class Board(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    # The board's public address, /boards/{slug}: made from the name when the board is added.
+    slug: str | None = Field(default=None, max_length=MAX_SLUG,
+                             sa_column_kwargs={"unique": True, "nullable": False, "default": board_slug_default})
+    # Whether the board's pages, reports and open data are public (the board's choice; off by default).
+    published: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # A Slack channel / Teams conversation linked to the board: commands there use this board,
     # and notices (red / complete actions) are posted there.
     slack_channel_id: str | None = Field(default=None, max_length=64, index=True)

@@ -135,3 +135,10 @@ def test_a_populated_database_upgrades_with_nothing_lost(populated):
                     if isinstance(value, datetime) and isinstance(got, datetime) and got.tzinfo is None:
                         got = got.replace(tzinfo=UTC)
                     assert got == value, f"{table}.{column}: {got!r} after the upgrade, {value!r} before"
+
+
+def test_boards_stored_before_slugs_get_one_and_stay_unpublished(populated):
+    with populated.connect() as conn:
+        board = conn.exec_driver_sql("SELECT slug, published FROM board WHERE id = 1").one()
+    assert board.slug == "bwrdd-gwasanaethau-cyhoeddus-mon"
+    assert not board.published

@@ -57,6 +57,7 @@ async def test_admin_api_lists_boards_and_actions(serve, db):
     assert (await get(f"{base}/api/v1/boards", Authorization="Bearer s3cret-and-more"))[0] == 401
     status, body = await get(f"{base}/api/v1/boards", Authorization="Bearer s3cret")
     assert status == 200 and body["items"][0]["name"] == "Bwrdd Môn"
+    assert body["items"][0]["slug"] == "bwrdd-mon" and body["items"][0]["published"] is False
     board_id = body["items"][0]["id"]
     status, body = await get(f"{base}/api/v1/boards/{board_id}/actions", Authorization="Bearer s3cret")
     assert status == 200
