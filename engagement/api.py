@@ -148,6 +148,8 @@ RESPONSE_BODY = {
         "name": {"type": "string", "maxLength": service.NAME_LIMIT},
         "email": {"type": "string", "format": "email"},
         "contact_consent": {"type": "boolean", "default": False},
+        "quote_consent": {"type": "boolean", "default": False,
+                          "description": "The respondent's words may be quoted anonymously in what is published"},
     },
 }
 ERROR = {"description": "A problem, explained", "content": {"application/json": {"schema": {

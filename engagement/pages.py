@@ -242,6 +242,7 @@ async def respond_post(request: web.Request) -> web.Response:
             language=chosen if chosen in PAGE_LANGUAGES else None,
             group=values.get("group") or None, name=values.get("name") or None,
             email=values.get("email") or None, contact_consent=bool(values.get("contact_consent")),
+            quote_consent=bool(values.get("quote_consent")),
             anonymous=not (values.get("name") or values.get("email")))
         try:
             submitted = await service.submit(session, view.consultation.slug, data, channel="web",

@@ -20,6 +20,7 @@ class ResponseIn(BaseModel):
     name: StrictStr | None = None
     email: StrictStr | None = None
     contact_consent: StrictBool = False
+    quote_consent: StrictBool = False  # "you may quote my words anonymously" in what is published
 
     @field_validator("text", "name", "email", "group")
     @classmethod

@@ -224,7 +224,7 @@ def response_rows(view: ConsultationView, data: ResponseIn, *, token: str, chann
         group_id=group.id if group else None, anonymous=anonymous,
         name=None if anonymous else (data.name or "").strip() or None,
         email=(data.email or "").strip() or None, contact_consent=data.contact_consent,
-        channel=channel, client_hash=client_hash, text_hash=_text_hash(consultation.id, combined),
+        quote_consent=data.quote_consent, channel=channel, client_hash=client_hash, text_hash=_text_hash(consultation.id, combined),
         received_at=received_at,
     )
     answers = [dict(question_id=view.question(key).id, text=value.strip())
@@ -263,7 +263,7 @@ async def withdraw(session: AsyncSession, reference: str, token: str) -> bool:
     response.withdrawn_at = utcnow()
     for column in ("text", "name", "email", "redacted_text", "client_hash", "themes", "analysis_error"):
         setattr(response, column, None)
-    response.contact_consent = False
+    response.contact_consent = response.quote_consent = False
     session.add(response)
     for answer in (await session.exec(select(Answer).where(Answer.response_id == response.id))).all():
         answer.text = answer.redacted_text = answer.themes = None

@@ -323,6 +323,9 @@ class Response(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     contact_consent: bool = False
+    # The respondent agreed that their words may be quoted, anonymously, in what is published or printed
+    # (the consultation's results, reports, board papers). Off unless they tick it.
+    quote_consent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     channel: str = Field(default="web", max_length=20)  # web | api | paper | email | event
     client_hash: str | None = Field(default=None, max_length=64)
     text_hash: str | None = Field(default=None, max_length=64, index=True)

@@ -206,3 +206,18 @@ async def test_themes_never_hold_personal_data(api, db):
     for secret in ("gwenllian", "puw", "07700", "gwen@", "ll77", "email", "phone", "postcode"):
         assert secret not in joined, response.themes
     assert any("bus" in theme for theme in response.themes)
+
+
+async def test_quote_consent_is_off_unless_given_and_goes_with_withdrawal(api, db):
+    await seed_consultation(db)
+    _, quiet = await api.call("POST", "/api/v1/consultations/bws/responses", json={"text": "Buses are late"})
+    status, agreed = await api.call("POST", "/api/v1/consultations/bws/responses",
+                                    json={"text": "Buses are always late", "quote_consent": True})
+    assert status == 201
+    assert (await api.call("POST", "/api/v1/consultations/bws/responses",
+                           json={"text": "x", "quote_consent": "yes"}))[0] == 400
+    by_ref = {r.reference: r for r in await stored(db)}
+    assert by_ref[quiet["reference"]].quote_consent is False and by_ref[agreed["reference"]].quote_consent is True
+    path = f"/api/v1/responses/{agreed['reference']}"
+    assert (await api.call("DELETE", path, headers={"X-Withdrawal-Token": agreed["withdrawal_token"]}))[0] == 204
+    assert {r.reference: r for r in await stored(db)}[agreed["reference"]].quote_consent is False

@@ -142,3 +142,8 @@ def test_boards_stored_before_slugs_get_one_and_stay_unpublished(populated):
         board = conn.exec_driver_sql("SELECT slug, published FROM board WHERE id = 1").one()
     assert board.slug == "bwrdd-gwasanaethau-cyhoeddus-mon"
     assert not board.published
+
+
+def test_responses_given_before_quote_consent_was_asked_did_not_agree(populated):
+    with populated.connect() as conn:
+        assert conn.exec_driver_sql("SELECT quote_consent FROM response WHERE id = 1").scalar_one() in (False, 0)

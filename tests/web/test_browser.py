@@ -101,7 +101,7 @@ async def test_keyboard_alone(site, page):
             await page.keyboard.press("Space")
         elif element == "email":
             await page.keyboard.type("rhian@example.org")
-        elif element == "contact_consent":
+        elif element in ("contact_consent", "quote_consent"):
             await page.keyboard.press("Space")
         elif element == "Send your response":
             await page.keyboard.press("Enter")
@@ -113,6 +113,7 @@ async def test_keyboard_alone(site, page):
     async with db.session() as s:
         assert (await s.exec(select(Answer.text))).one() == "Typed with the keyboard only"
     assert response.group_id is not None and response.email == "rhian@example.org" and response.contact_consent
+    assert response.quote_consent  # "you may quote my words", ticked with the space bar
     assert response.language == "en"
 
 
