@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(None, alias="CYSWLLT_SMTP_URL")
     # Secret for signed links, CSRF tokens and the client-IP hash salt; generated per process if unset.
     secret_key: str | None = Field(None, alias="CYSWLLT_SECRET_KEY")
+    # Who runs the site and how to reach them: named in every footer, the privacy notice, the
+    # accessibility statement and the terms.
+    publisher_name: str | None = Field(None, alias="CYSWLLT_PUBLISHER_NAME")
+    contact_email: str | None = Field(None, alias="CYSWLLT_CONTACT_EMAIL")
 
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")

@@ -20,6 +20,7 @@ from cyswllt.appkeys import DB
 from cyswllt.i18n import t
 from cyswllt.openapi import BEARER, describe
 from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
+from engagement.spreadsheet import cell
 from storage.models import (
     Answer,
     Consultation,
@@ -342,16 +343,10 @@ async def export_responses(request: web.Request) -> web.Response:
         row = _response_json(response, group)
         row["themes"] = "; ".join(row["themes"])
         row.update({f"answer:{k}": v for k, v in answers.get(response.id, {}).items()})
-        writer.writerow({k: _cell(v) for k, v in row.items()})  # never name, email or unredacted text
+        writer.writerow({k: cell(v) for k, v in row.items()})  # never name, email or unredacted text
     return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{consultation.slug}-responses.csv"'})
 
-
-def _cell(value: Any) -> Any:
-    """Citizen text opened in a spreadsheet must stay text: a leading = + - @ would start a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 class ModerationIn(BaseModel):

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from cyswllt.appkeys import DB, SECRET, SETTINGS
 from cyswllt.i18n import babel_locale, raw, t
-from engagement import forms, ratelimit, service, worker
+from engagement import forms, outcomes, ratelimit, service, worker
 from engagement.schemas import ResponseIn
 from engagement.service import ConsultationClosed, ConsultationNotFound, ConsultationView, InvalidResponse
 from storage.models import YouSaidWeDid, utcnow
@@ -56,8 +56,11 @@ def render(request: web.Request, template: str, lang: str, *, status: int = 200,
     other = "cy" if lang == "en" else "en"
     query = {k: v for k, v in request.query.items() if k != "lang"}
     query["lang"] = other
+    from engagement.publisher import publisher_name
+
     html = request.app[TEMPLATES].get_template(template).render(
         lang=lang, other_lang=other, switch_url=f"{request.path}?{urlencode(query)}",
+        publisher=publisher_name(request.app[SETTINGS], lang),
         t=lambda key, **kw: t(lang, key, **kw), errors=context.pop("errors", []), **context)
     response = web.Response(text=html, content_type="text/html", status=status, headers=SECURITY_HEADERS)
     if request.query.get("lang") in ("en", "cy"):
@@ -165,9 +168,24 @@ def _with_csrf_cookie(request: web.Request, response: web.Response, cookie: str,
 async def list_page(request: web.Request) -> web.Response:
     lang = language(request)
     now = utcnow()
+    if request.query.get("status") == "closed":
+        return await closed_list_page(request, lang, now)
     async with request.app[DB].session() as session:
         views = await service.list_open(session, now)
     return render(request, "list.html", lang, items=[_describe(request, v, lang, now) for v in views])
+
+
+async def closed_list_page(request: web.Request, lang: str, now: datetime) -> web.Response:
+    """The outcomes archive: every closed consultation, how many responded, and a link to its outcome."""
+    async with request.app[DB].session() as session:
+        closed = await outcomes.list_closed(session, now)
+        counts = {c.id: await service.public_counts(session, c.id) for c in closed}
+    items = [{"slug": c.slug, "title": c.title_cy if lang == "cy" else c.title_en,
+              "summary": c.summary_cy if lang == "cy" else c.summary_en,
+              "closed": t(lang, "web.closed_on", date=_date(request, c.closes_at, lang)),
+              "responses": t(lang, "web.responses_received", count=counts[c.id]["visible"])}
+             for c in closed]
+    return render(request, "closed.html", lang, items=items)
 
 
 async def consultation_page(request: web.Request) -> web.Response:
@@ -180,11 +198,55 @@ async def consultation_page(request: web.Request) -> web.Response:
             return _not_found(request, lang)
         rows = (await session.exec(select(YouSaidWeDid).where(
             YouSaidWeDid.consultation_id == view.consultation.id).order_by(YouSaidWeDid.created_at))).all()
-    described = _describe(request, view, lang, now)
+        described = _describe(request, view, lang, now)
+        if not view.is_open and _aware(view.consultation.opens_at) <= now:  # closed: what came of it
+            result = await outcomes.outcome(session, view.consultation, now,
+                                            timezone_name=request.app[SETTINGS].timezone)
+            described["outcome"] = _outcome(lang, result)
     cy = lang == "cy"
     described["you_said"] = [{"theme": r.theme, "you_said": r.you_said_cy if cy else r.you_said_en,
                               "we_did": r.we_did_cy if cy else r.we_did_en} for r in rows]
     return render(request, "consultation.html", lang, c=described)
+
+
+def _outcome(lang: str, result: outcomes.Outcome) -> dict[str, Any]:
+    """A closed consultation's results for the public: counts and themes, never who said what."""
+    cy = lang == "cy"
+
+    def label(item: dict[str, Any], en: str = "label_en", welsh: str = "label_cy") -> str:
+        return (item.get(welsh) if cy else item.get(en)) or item.get(en) or item.get(welsh) or ""
+
+    return {
+        "responses": t(lang, "web.responses_received", count=result.total),
+        "sentiment": [{"label": t(lang, f"web.outcome_{side}"), "count": outcomes.shown(result.sentiment[side])}
+                      for side in ("positive", "neutral", "negative")],
+        "languages": [{"label": t(lang, f"web.outcome_language_{code if code in ('en', 'cy') else 'unknown'}"),
+                       "count": outcomes.shown(n)} for code, n in sorted(result.by_language.items())],
+        "groups": [{"label": label(g, "name_en", "name_cy"), "count": outcomes.shown(g["responses"])}
+                   for g in result.groups],
+        "themes": [{"label": label(theme), "count": outcomes.shown(theme["responses"]),
+                    "sentiment": {side: outcomes.shown(n) for side, n in theme["sentiment"].items()}}
+                   for theme in result.themes],
+    }
+
+
+async def results_csv(request: web.Request) -> web.Response:
+    """A closed consultation's results as open data (Open Government Licence v3.0): counts only."""
+    lang = language(request)
+    now = utcnow()
+    async with request.app[DB].session() as session:
+        try:
+            view = await service.get_view(session, request.match_info["slug"], now)
+        except ConsultationNotFound:
+            return _not_found(request, lang)
+        if view.is_open or _aware(view.consultation.opens_at) > now:
+            return _message(request, lang, "web.results_not_yet_title", t(lang, "web.results_not_yet_body"), 404)
+        result = await outcomes.outcome(session, view.consultation, now, timezone_name=request.app[SETTINGS].timezone)
+    return web.Response(text=outcomes.results_csv(view.consultation, result), content_type="text/csv",
+                        charset="utf-8", headers={
+                            **SECURITY_HEADERS,
+                            "Content-Disposition": f'attachment; filename="{view.consultation.slug}-results.csv"',
+                            "Link": f'<{outcomes.OGL}>; rel="license"'})
 
 
 def _form(request: web.Request, lang: str, view: ConsultationView, cookie: str, *, values=None,
@@ -312,6 +374,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/consultations/{slug}", consultation_page)
     app.router.add_get("/consultations/{slug}/respond", respond_page)
     app.router.add_post("/consultations/{slug}/respond", respond_post)
+    app.router.add_get("/consultations/{slug}/results.csv", results_csv)
     app.router.add_route("*", "/consultations/{slug}/{rest:.*}", not_found_page)
 
 

@@ -5,9 +5,10 @@ from aiohttp import web
 
 
 def setup(app: web.Application) -> None:
-    from engagement import api, pages
+    from engagement import api, pages, publisher
     from engagement.digest import web as digest_web
 
     api.setup(app)
     pages.setup(app)
+    publisher.setup(app)
     digest_web.setup(app)

@@ -24,6 +24,7 @@ from engagement.digest import chart, links, render
 from engagement.digest.build import build_digest
 from engagement.digest.mail import MailSender, tell_respondents
 from engagement.digest.schedule import queue_digest
+from engagement.spreadsheet import cell
 from storage.models import Consultation, Digest, StakeholderGroup, YouSaidWeDid, utcnow
 
 TEMPLATES = web.AppKey("digest_templates", Environment)
@@ -126,12 +127,6 @@ async def chart_png(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
-def _cell(value: Any) -> Any:
-    # A theme is citizens' words: never let a spreadsheet read it as a formula.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
 
 def counts_rows(data: dict[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = [["section", "name", "period", "total", "positive", "neutral", "negative"]]
@@ -153,7 +148,7 @@ def counts_rows(data: dict[str, Any]) -> list[list[Any]]:
                  w["sentiment"]["negative"]])
     for day in data["timeline"]:
         rows.append(["day", day["day"], "", day["count"], "", "", ""])
-    return [[_cell(v) for v in row] for row in rows]
+    return [[cell(v) for v in row] for row in rows]
 
 
 async def counts_csv(request: web.Request) -> web.Response:

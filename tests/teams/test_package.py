@@ -57,3 +57,16 @@ def test_package_without_what_it_needs_is_a_clear_error(tmp_path, monkeypatch, c
     assert main(["teams", "package", "--output", str(out)]) == 2
     assert words in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_package_points_at_the_publishers_privacy_notice_and_terms():
+    from bot.teams.package import manifest
+    from cyswllt.settings import Settings
+
+    data = manifest(Settings(TEAMS_APP_ID="00000000-0000-0000-0000-000000000001",
+                             CYSWLLT_BASE_URL="https://cyswllt.mon.example.cymru/",
+                             CYSWLLT_PUBLISHER_NAME="Bwrdd Gwasanaethau Cyhoeddus Môn"))
+    developer = data["developer"]
+    assert developer["privacyUrl"] == "https://cyswllt.mon.example.cymru/privacy"
+    assert developer["termsOfUseUrl"] == "https://cyswllt.mon.example.cymru/terms"
+    assert developer["name"] == "Bwrdd Gwasanaethau Cyhoeddus Môn"
