@@ -89,7 +89,7 @@ def t(lang: str | None, key: str, /, count: int | float | None = None, **kwargs:
             raise MissingMessage(f"{lang}:{key}[{category}]")
     if count is not None:
         kwargs.setdefault("count", count)
-    if ":soft}" in entry:
+    if ":soft}" in entry or ":with}" in entry:
         kwargs = {k: Name(v) if isinstance(v, str) else v for k, v in kwargs.items()}
     return entry.format(**kwargs) if kwargs else entry
 
@@ -118,8 +118,30 @@ class Name(str):
     def __format__(self, spec: str) -> str:
         if spec == "soft":
             return soft_mutation(str(self))
+        if spec == "with":
+            return with_name(str(self))
         return format(str(self), spec)
 
 
 def placeholders(template: str) -> set[str]:
     return {field for _, field, _, _ in Formatter().parse(template) if field}
+
+
+def overdue_phrase(lang: str | None, due, today) -> str:
+    """How late something is, in words people use: "3 days overdue", "5 weeks overdue", and past two
+    months "overdue since November 2007" (a count of thousands of days tells nobody anything)."""
+    from babel.dates import format_date
+
+    lang = normalise_language(lang)
+    days = (today - due).days
+    if days <= 13:
+        return t(lang, "common.overdue_days", count=days)
+    if days <= 62:
+        return t(lang, "common.overdue_weeks", count=days // 7)
+    return t(lang, "common.overdue_since", month=format_date(due, format="LLLL y", locale=babel_locale(lang)))
+
+
+def with_name(name: str) -> str:
+    """Welsh "â" (with) before a name: "ag" before a vowel (ag Ynys Môn), "â" otherwise (â Gwynedd)."""
+    first = name[:1].lower()
+    return f"ag {name}" if first and first in "aeiouyâêîôûŷáéíóú" else f"â {name}"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlmodel import select
 
 from cyswllt.i18n import normalise_language, t
 from handlers import actions, boards, digest, scrutiny, snooze, status
-from handlers.core import Command, Context, Reply
+from handlers.core import Button, Command, Context, Reply, Section
 from handlers.language import looks_welsh
+from handlers.suggest import close_phrase, did_you_mean, synonym
 from handlers.turn import Turn
 from handlers.words import verb_of
 from storage.models import Board, Member, Person, Role
@@ -66,6 +68,13 @@ async def handle(ctx: Context, command: Command) -> Reply:
 async def _handle(ctx: Context, command: Command) -> Reply:
     words = command.text.split()
     verb, word_language = verb_of(words[0]) if words else ("help", None)
+    if verb is None:
+        # A question in the person's own words ("What's overdue?") is answered as its command.
+        said = synonym(command.text)
+        if said is not None:
+            command = replace(command, text=said)
+            words = said.split()
+            verb, word_language = verb_of(words[0])
     rest = " ".join(words[1:])
     async with ctx.db.session() as session:
         person = await find_person(session, command)
@@ -74,7 +83,11 @@ async def _handle(ctx: Context, command: Command) -> Reply:
             return await _stranger(session, language)
         turn = Turn(ctx, session, command, person, language, args=words[1:])
         if verb is None:
-            return turn.reply(turn.t("handlers.unknown_command", word=words[0]))
+            near = close_phrase(command.text)
+            if near is not None:
+                text = turn.t("handlers.did_you_mean", word=command.text.strip()[:80], suggestions=f"“{near}”")
+                return turn.reply(text, [Section(text=text, buttons=[Button(near, near, style="primary")])])
+            return await did_you_mean(turn, words)
         if verb == "help":
             return help_reply(language)
         if verb not in ("lang", "board"):
@@ -94,8 +107,6 @@ async def _handle(ctx: Context, command: Command) -> Reply:
 def help_reply(language: str) -> Reply:
     title = t(language, "handlers.help_title")
     body = t(language, "handlers.help_body").strip()
-    from handlers.core import Section
-
     return Reply(language=language, text=f"{title}\n{body}", sections=[Section(heading=title, text=body)])
 
 

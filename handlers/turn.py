@@ -51,6 +51,11 @@ class Turn:
     def date(self, d: date) -> str:
         return format_date(d, format="long", locale=self.locale)
 
+    def local_date(self, moment: datetime) -> date:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(self.tz).date()
+
     def when(self, moment: datetime) -> str:
         if moment.tzinfo is None:
 

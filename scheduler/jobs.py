@@ -23,16 +23,18 @@ from sqlalchemy import and_, func, or_, text
 from sqlmodel import select
 
 from cyswllt.appkeys import DB, SETTINGS
-from cyswllt.i18n import babel_locale, normalise_language, t
+from cyswllt.i18n import babel_locale, normalise_language, overdue_phrase, t
 from scheduler.messages import plain_reply, reminder_payload
 from scheduler.outbox import enqueue_many, known_keys
 from storage.models import (
     Action,
+    ActionLead,
     ActionUpdate,
     Board,
     ConversationReference,
     Meeting,
     Member,
+    Organisation,
     Person,
     Rag,
     Role,
@@ -46,7 +48,6 @@ log = logging.getLogger("cyswllt.jobs")
 DUE_SOON_DAYS = (7, 1)
 STALE_DAYS = 30
 CHASER_DAYS = 5
-ESCALATION_GRACE_DAYS = 14
 
 Job = Callable[..., Awaitable[int]]
 
@@ -162,7 +163,48 @@ _OPEN = (Action.rag.is_(None)) | (Action.rag != Rag.complete)
 
 
 def _open_actions(*extra):
-    return select(*ACTION_COLUMNS, *extra).where(Action.owner_id.is_not(None), _OPEN)
+    return select(*ACTION_COLUMNS, *extra).where(_OPEN)
+
+
+@dataclass
+class Responsible:
+    """Who is reminded about an action: its owner; only when it has no owner, the board members
+    from its lead organisations (never the whole organisation when someone owns it)."""
+
+    leads: dict[int, list[int]]  # action id -> lead organisation ids, for actions with no owner
+    members: dict[tuple[int, int], list[int]]  # (board, organisation) -> person ids
+    names: dict[int, str]  # organisation id -> name
+
+    @classmethod
+    async def load(cls, session) -> Responsible:
+        leads: dict[int, list[int]] = {}
+        for action_id, organisation_id in (await session.exec(
+                select(ActionLead.action_id, ActionLead.organisation_id)
+                .join(Action, Action.id == ActionLead.action_id)
+                .where(Action.owner_id.is_(None), _OPEN).order_by(ActionLead.action_id, ActionLead.position))).all():
+            leads.setdefault(action_id, []).append(organisation_id)
+        members: dict[tuple[int, int], list[int]] = {}
+        names: dict[int, str] = {}
+        if leads:
+            for board_id, organisation_id, person_id in (await session.exec(
+                    select(Member.board_id, Member.organisation_id, Member.person_id)
+                    .where(Member.organisation_id.is_not(None)))).all():
+                members.setdefault((board_id, organisation_id), []).append(person_id)
+            names = dict((await session.exec(select(Organisation.id, Organisation.name))).all())
+        return cls(leads, members, names)
+
+    def people(self, action) -> list[int]:
+        if action.owner_id is not None:
+            return [action.owner_id]
+        seen: list[int] = []
+        for organisation_id in self.leads.get(action.id, []):
+            for person_id in self.members.get((action.board_id, organisation_id), []):
+                if person_id not in seen:
+                    seen.append(person_id)
+        return seen
+
+    def lead_names(self, action) -> str:
+        return ", ".join(self.names[o] for o in self.leads.get(action.id, []) if o in self.names)
 
 
 # --- the jobs -------------------------------------------------------------------------------
@@ -173,25 +215,28 @@ async def action_reminders(db, settings, now: datetime) -> int:
     today = _today(settings, now)
     async with db.session() as session:
         recipients = await Recipients.load(session)
+        responsible = await Responsible.load(session)
         batch = Batch(recipients)
         snoozed = await _snoozed(session, now)
         actions = (await session.exec(_open_actions().where(Action.due.is_not(None),
                                                             Action.due <= today + timedelta(days=max(DUE_SOON_DAYS))))).all()
         for action in actions:
-            person = recipients.people.get(action.owner_id)
-            if person is None or (action.id, person.id) in snoozed:
-                continue
-            lang = normalise_language(person.language)
             left = (action.due - today).days
-            if left >= 0:
-                # The nearest threshold at or above the days left: 7 covers 2..7, 1 covers 0..1.
-                mark = min(d for d in DUE_SOON_DAYS if d >= left)
-                batch.remind(person.id, lang, action, f"reminder:due{mark}", action.due, "reminders.due_soon",
-                             when=counted(lang, "reminders.in_days", left), date=_date(action.due, lang))
-            else:
-                week = (-left - 1) // 7
-                batch.remind(person.id, lang, action, "reminder:overdue", f"{action.due}:w{week}", "reminders.overdue",
-                             date=_date(action.due, lang), days=counted(lang, "common.days", -left))
+            for person_id in responsible.people(action):
+                person = recipients.people.get(person_id)
+                if person is None or (action.id, person.id) in snoozed:
+                    continue
+                lang = normalise_language(person.language)
+                if left >= 0:
+                    # The nearest threshold at or above the days left: 7 covers 2..7, 1 covers 0..1.
+                    mark = min(d for d in DUE_SOON_DAYS if d >= left)
+                    batch.remind(person.id, lang, action, f"reminder:due{mark}", action.due, "reminders.due_soon",
+                                 when=counted(lang, "reminders.in_days", left), date=_date(action.due, lang))
+                else:
+                    week = (-left - 1) // 7
+                    batch.remind(person.id, lang, action, "reminder:overdue", f"{action.due}:w{week}",
+                                 "reminders.overdue", date=_date(action.due, lang),
+                                 overdue=overdue_phrase(lang, action.due, today))
         added = await batch.queue(session)
         await session.commit()
     return added
@@ -207,6 +252,7 @@ async def stale_updates(db, settings, now: datetime) -> int:
     today = _today(settings, now)
     async with db.session() as session:
         recipients = await Recipients.load(session)
+        responsible = await Responsible.load(session)
         batch = Batch(recipients)
         snoozed = await _snoozed(session, now)
         meetings: dict[int, list[date]] = {}
@@ -232,32 +278,35 @@ async def stale_updates(db, settings, now: datetime) -> int:
                                       .outerjoin(last, last.c.action_id == Action.id).where(or_(*wanted)))).all()
         zone = ZoneInfo(settings.timezone)
         for action in actions:
-            person = recipients.people.get(action.owner_id)
-            if person is None or (action.id, person.id) in snoozed:
-                continue
-            lang = normalise_language(person.language)
             updated = action.changed
             updated_day = updated.astimezone(zone).date() if updated.tzinfo else updated.date()
             upcoming, previous = chase.get(action.board_id, (None, None))
-            if upcoming is not None and (previous is None or updated_day <= previous):
-                batch.remind(person.id, lang, action, "reminder:chaser", upcoming, "reminders.chaser",
-                             date=_date(upcoming, lang))
-                continue
             idle = (today - updated_day).days
-            if idle >= STALE_DAYS and (action.due is None or action.due >= today):
-                batch.remind(person.id, lang, action, "reminder:stale", updated_day, "reminders.stale",
-                             days=counted(lang, "common.days", idle))
+            for person_id in responsible.people(action):
+                person = recipients.people.get(person_id)
+                if person is None or (action.id, person.id) in snoozed:
+                    continue
+                lang = normalise_language(person.language)
+                if upcoming is not None and (previous is None or updated_day <= previous):
+                    batch.remind(person.id, lang, action, "reminder:chaser", upcoming, "reminders.chaser",
+                                 date=_date(upcoming, lang))
+                elif idle >= STALE_DAYS and (action.due is None or action.due >= today):
+                    batch.remind(person.id, lang, action, "reminder:stale", updated_day, "reminders.stale",
+                                 days=counted(lang, "common.days", idle))
         added = await batch.queue(session)
         await session.commit()
     return added
 
 
 async def escalations(db, settings, now: datetime) -> int:
-    """Red or overdue beyond the grace period: to the board's chair and secretariat, once a fortnight."""
+    """Red and due soon, red too long, or overdue too long: to the chair and secretariat, and the owner told."""
     today = _today(settings, now)
-    period = today.toordinal() // ESCALATION_GRACE_DAYS
+    grace_days = settings.escalation_grace_days
+    within = timedelta(days=settings.escalate_red_within_days)
+    period = today.toordinal() // grace_days
     async with db.session() as session:
         recipients = await Recipients.load(session)
+        responsible = await Responsible.load(session)
         batch = Batch(recipients)
         boards = dict((await session.exec(select(Board.id, Board.name))).all())
         leaders: dict[int, list[int]] = {}
@@ -265,25 +314,43 @@ async def escalations(db, settings, now: datetime) -> int:
                 Member.role.in_([Role.chair, Role.secretariat])))).all():
             leaders.setdefault(board_id, []).append(person_id)
         last, changed = _last_change(Action.updated_at)
-        grace = timedelta(days=ESCALATION_GRACE_DAYS)
+        grace = timedelta(days=grace_days)
         actions = (await session.exec(
             select(*ACTION_COLUMNS, Action.owner_email, changed.label("changed"))
             .outerjoin(last, last.c.action_id == Action.id)
-            .where(_OPEN, or_(Action.due < today - grace, and_(Action.rag == Rag.red, changed < now - grace))))).all()
+            .where(_OPEN, or_(Action.due < today - grace,
+                              and_(Action.rag == Rag.red, changed < now - grace),
+                              and_(Action.rag == Rag.red, Action.due <= today + within))))).all()
         for action in actions:
-            overdue = action.due is not None and (today - action.due).days > ESCALATION_GRACE_DAYS
-            changed = action.changed
-            red = action.rag == Rag.red and (now - changed).days > ESCALATION_GRACE_DAYS
-            if not (overdue or red):
+            overdue = action.due is not None and (today - action.due).days > grace_days
+            red_long = action.rag == Rag.red and (now - action.changed).days > grace_days
+            # A red action due soon cannot wait out the grace period: it goes at once.
+            red_soon = action.rag == Rag.red and action.due is not None and action.due <= today + within
+            if not (overdue or red_long or red_soon):
                 continue
             owner = recipients.people.get(action.owner_id)
+
+            def state(lang: str, action=action, red_soon=red_soon) -> str:
+                if action.due is not None and action.due < today:
+                    return t(lang, "reminders.escalation_overdue", overdue=overdue_phrase(lang, action.due, today))
+                if red_soon:
+                    return t(lang, "reminders.escalation_red_soon",
+                             when=counted(lang, "reminders.in_days", (action.due - today).days))
+                return t(lang, "reminders.escalation_red")
+
             for person_id in leaders.get(action.board_id, []):
                 lang = normalise_language(recipients.people[person_id].language)
-                state = t(lang, "reminders.escalation_red") if red else \
-                    t(lang, "reminders.escalation_overdue", date=_date(action.due, lang))
+                who = owner.name if owner else (action.owner_email or t(lang, "reminders.no_owner",
+                                                                       leads=responsible.lead_names(action) or "—"))
                 batch.remind(person_id, lang, action, "escalation", period, "reminders.escalation", kind="escalation",
-                             board=boards[action.board_id], state=state,
-                             owner=owner.name if owner else (action.owner_email or "—"))
+                             board=boards[action.board_id], state=state(lang), owner=who)
+            # The people who must act hear that it has gone to the board's leaders (unless they are them).
+            for person_id in responsible.people(action):
+                if person_id in leaders.get(action.board_id, []) or person_id not in recipients.people:
+                    continue
+                lang = normalise_language(recipients.people[person_id].language)
+                batch.remind(person_id, lang, action, "escalation-owner", period, "reminders.escalation_owner",
+                             kind="escalation", state=state(lang))
         added = await batch.queue(session)
         await session.commit()
     return added
@@ -296,7 +363,8 @@ async def scrutiny_overdue(db, settings, now: datetime) -> int:
         recipients = await Recipients.load(session)
         batch = Batch(recipients)
         requests = (await session.exec(select(ScrutinyRequest).where(
-            ScrutinyRequest.status != ScrutinyStatus.responded, ScrutinyRequest.due < today))).all()
+            ScrutinyRequest.status.not_in([ScrutinyStatus.responded, ScrutinyStatus.declined]),
+            ScrutinyRequest.due < today))).all()
         members: dict[int, list[int]] = {}
         for board_id, person_id in (await session.exec(select(Member.board_id, Member.person_id).where(
                 Member.role == Role.scrutiny))).all():

@@ -16,7 +16,8 @@ from functools import cache
 from typing import Any
 
 from cyswllt.i18n import normalise_language, t
-from handlers.core import Button, Choice, Form, FormField, Reply, Section
+from handlers.core import Button, Reply, Section
+from handlers.forms import update_form
 
 # Outbox kinds that may share one message with others of these kinds to the same person.
 BUNDLED_KINDS = ("reminder", "escalation")
@@ -44,14 +45,7 @@ def reminder_reply(language: str, ref: str, rag: str | None, message: str) -> Re
     cy = language == "cy"
     words = _labels(language)
     verb = "diweddaru" if cy else "update"
-    form = Form(
-        title=t(language, "handlers.form_update_title", ref=ref),
-        submit_label=words["submit"],
-        command=f"{verb} {ref} {{rag}} {{note}}",
-        fields=[FormField(name="rag", label=words["rag"], kind="choice",
-                          choices=[Choice(label, value) for label, value in words["choices"]]),
-                FormField(name="note", label=words["note"], multiline=True)],
-    )
+    form = update_form(language, ref)
     snooze = "oedi" if cy else "snooze"
     buttons = [
         Button(words["update"], f"{verb} {ref}", style="primary", form=form),

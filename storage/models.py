@@ -75,6 +75,12 @@ class ScrutinyStatus(StrEnum):
     acknowledged = "acknowledged"
     scheduled = "scheduled"
     responded = "responded"
+    declined = "declined"
+
+
+# The order a scrutiny request moves through; ``declined`` may follow any step but the last.
+SCRUTINY_ORDER = (ScrutinyStatus.open, ScrutinyStatus.acknowledged, ScrutinyStatus.scheduled,
+                  ScrutinyStatus.responded)
 
 
 class AnalysisState(StrEnum):
@@ -192,6 +198,8 @@ class ActionUpdate(SQLModel, table=True):
     author_id: int | None = Field(default=None, foreign_key="person.id")
     rag: str = Field(max_length=10)
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # What the public may read about this update (the note stays internal); none when not given.
+    public_summary: str | None = Field(default=None, sa_column=Column(Text))
     source: str = Field(default="console", max_length=20)
     created_at: datetime = _ts(default_factory=utcnow, index=True)
 
@@ -210,6 +218,15 @@ class ScrutinyRequest(SQLModel, table=True):
     response: str | None = Field(default=None, sa_column=Column(Text))
     acknowledged_by_id: int | None = Field(default=None, foreign_key="person.id")
     responded_by_id: int | None = Field(default=None, foreign_key="person.id")
+    # The scrutiny meeting the request is taken at (scheduling creates it when none is on that date).
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
+    scheduled_by_id: int | None = Field(default=None, foreign_key="person.id")
+    # Why the committee date is after the response due date, when it is.
+    date_reason: str | None = Field(default=None, sa_column=Column(Text))
+    declined_by_id: int | None = Field(default=None, foreign_key="person.id")
+    decline_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # The requester agreed to be named in the public scrutiny register; otherwise "a board member".
+    requester_named: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
 

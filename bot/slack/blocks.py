@@ -85,9 +85,12 @@ def modal(form: Form, language: str, metadata: dict[str, Any]) -> dict[str, Any]
     blocks = []
     for field in form.fields:
         if field.kind == "choice":
-            element = {"type": "radio_buttons", "action_id": field.name,
-                       "options": [{"text": {"type": "plain_text", "text": plain(c.label, 75)}, "value": c.value}
-                                   for c in field.choices]}
+            options = [{"text": {"type": "plain_text", "text": plain(c.label, 75)}, "value": c.value}
+                       for c in field.choices]
+            element = {"type": "radio_buttons", "action_id": field.name, "options": options}
+            initial = next((o for o in options if o["value"] == field.initial), None)
+            if initial is not None:
+                element["initial_option"] = initial
         elif field.kind == "date":
             element = {"type": "datepicker", "action_id": field.name}
         else:
@@ -114,7 +117,7 @@ def submitted_command(view: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             value = (state.get("selected_option") or {}).get("value") or state.get("selected_date") \
                 or state.get("value") or ""
             # Only free text keeps its line breaks; a choice or a date is one word.
-            values[name] = str(value) if name in ("note", "text") else " ".join(str(value).split())
+            values[name] = str(value) if name in ("note", "text", "public") else " ".join(str(value).split())
     # One pass, so a placeholder typed inside a note is left as the member wrote it.
     command = re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), ""), metadata.get("command", ""))
     return command, metadata

@@ -147,3 +147,17 @@ def test_boards_stored_before_slugs_get_one_and_stay_unpublished(populated):
 def test_responses_given_before_quote_consent_was_asked_did_not_agree(populated):
     with populated.connect() as conn:
         assert conn.exec_driver_sql("SELECT quote_consent FROM response WHERE id = 1").scalar_one() in (False, 0)
+
+
+def test_scrutiny_requests_and_updates_gain_the_workflow_columns_empty(populated):
+    """i16_01: a request raised before requesters could choose to be named stays anonymous, keeps its
+    state and dates, and is tied to no meeting yet; an update has no public summary until one is given."""
+    meta = MetaData()
+    meta.reflect(populated)
+    with populated.connect() as conn:
+        request = conn.execute(select(meta.tables["scrutinyrequest"])).mappings().one()
+        update = conn.execute(select(meta.tables["actionupdate"])).mappings().one()
+    assert (request["status"], request["due"], request["question"]) == ("open", date(2026, 12, 20), "Why is this amber?")
+    assert request["requester_named"] is False
+    assert (request["meeting_id"], request["decline_reason"], request["date_reason"]) == (None, None, None)
+    assert (update["note"], update["public_summary"]) == ("Funding bid in", None)

@@ -23,15 +23,21 @@ async def test_actions_mine_all_overdue_in_both_languages(board, say):
     assert facts["Due"] == "31 October 2026 (“October 26”)" and facts["Lead"] == "WAG"
     assert facts["Owner"] == "Tom Jones" and "overdue" in facts["Status"]
     assert [b.command for b in section.buttons] == ["update A-1", "history A-1"]
-    assert section.buttons[0].form.command == "update A-1 {rag} {note}"
+    assert section.buttons[0].form.command == "update A-1 {rag} {note} public: {public}"
 
     welsh = await say(board["owner"], "camau popeth")
     assert welsh.language == "cy" and "Pob cam ar Fwrdd Ynys Môn (2 gam)" in welsh.text
     assert "31 Hydref 2026 (“October 26”)" in welsh.text
     overdue = await say(board["owner"], "actions hwyr")
     assert overdue.language == "cy" and "A-1" in overdue.text and "A-2" not in overdue.text
-    colleague = await say(board["colleague"], "actions mine")  # their organisation leads A-1
-    assert "A-1" in colleague.text
+    # "Mine" is what the person owns; their organisation's actions are "actions org".
+    colleague = await say(board["colleague"], "actions mine")
+    assert "A-1" not in colleague.text and "You own no actions on Bwrdd Ynys Môn." in colleague.text
+    assert "WAG leads 1 action here: type actions org to see it." in colleague.text
+    org = await say(board["colleague"], "actions org")
+    assert "Actions WAG leads on Bwrdd Ynys Môn (1 action)" in org.text and "A-1" in org.text
+    welsh_org = await say(board["colleague"], "camau sefydliad")
+    assert welsh_org.language == "cy" and "Camau y mae WAG yn eu harwain ar Fwrdd Ynys Môn (1 cam)" in welsh_org.text
 
 
 async def test_update_appends_history_and_notices_red(board, say, db):
@@ -79,7 +85,7 @@ async def test_others_are_refused_and_nothing_is_stored(board, say, db):
     ("frobnicate", "I don't know the command “frobnicate”"),
     ("history", "To see an action's updates"),
     ("scrutiny", "To ask the scrutiny committee"),
-    ("actions sideways", "Try: actions, actions overdue or actions all."),
+    ("actions sideways", "Try: actions, actions org, actions overdue, actions all"),
 ])
 async def test_malformed_commands_get_the_syntax(board, say, words, expected):
     assert expected in (await say(board["owner"], words)).text
@@ -142,7 +148,7 @@ async def test_scrutiny_flow_notifies_in_each_language(board, say, db):
     assert english["language"] == "en" and "New scrutiny request S-1 from Tom Jones" in english["text"]
     assert welsh["language"] == "cy" and "Cais craffu newydd S-1" in welsh["text"]
     buttons = [b["command"] for b in english["sections"][0]["buttons"]]
-    assert buttons == ["scrutiny ack S-1", "scrutiny schedule S-1", "scrutiny respond S-1"]
+    assert buttons == ["scrutiny ack S-1", "scrutiny schedule S-1", "scrutiny respond S-1", "scrutiny decline S-1"]
 
     assert "Only the board's scrutiny members" in (await say(board["owner"], "scrutiny ack S-1")).text
     await say(board["scrutiny"], "scrutiny ack S-1")
@@ -188,24 +194,24 @@ async def test_welsh_text_after_an_english_word_gets_a_welsh_reply(board, say, d
 async def test_a_welsh_requester_hears_each_step_in_welsh(board, say, db):
     await say(board["chair"], "scrutiny A-2 Pam nad oes dyddiad ar gyfer y cam hwn?")
     await say(board["scrutiny"], "scrutiny ack S-1")
-    await say(board["scrutiny"], "scrutiny schedule S-1 2027-01-14")
+    await say(board["scrutiny"], "scrutiny schedule S-1 2026-12-14")
     await say(board["scrutiny"], "scrutiny respond S-1 The committee will review the plan in January.")
     told = [m for m in await outbox(db) if m.channel == "UCHAIR"]
     assert [m.language for m in told] == ["cy", "cy", "cy"]
     assert [m.payload["reply"]["text"] for m in told] == [
         "Mae Huw Ellis wedi cydnabod eich cais craffu S-1.",
-        "Bydd y pwyllgor yn ystyried eich cais craffu S-1 ar 14 Ionawr 2027.",
+        "Bydd y pwyllgor yn ystyried eich cais craffu S-1 ar 14 Rhagfyr 2026.",
         "Mae'r pwyllgor craffu wedi ymateb i'ch cais S-1: The committee will review the plan in January."]
     late = await say(board["scrutiny_cy"], "craffu amserlennu S-1 2027-02-01")
     assert late.text.startswith("Mae S-1 eisoes wedi'i ateb")
     assert len([m for m in await outbox(db) if m.channel == "UCHAIR"]) == 3
     async with db.session() as s:
-        assert str((await s.exec(select(ScrutinyRequest))).one().committee_date) == "2027-01-14"
+        assert str((await s.exec(select(ScrutinyRequest))).one().committee_date) == "2026-12-14"
 
 
 async def test_scrutiny_list_in_welsh_shows_committee_buttons_to_members(board, say):
     await say(board["owner"], "scrutiny A-1 Why is this late?")
     listing = await say(board["scrutiny_cy"], "craffu rhestr")
     buttons = [b.command for s in listing.sections for b in s.buttons]
-    assert buttons == ["craffu cydnabod S-1", "craffu amserlennu S-1", "craffu ymateb S-1"]
+    assert buttons == ["craffu cydnabod S-1", "craffu amserlennu S-1", "craffu ymateb S-1", "craffu gwrthod S-1"]
     assert [b.command for s in (await say(board["owner"], "scrutiny list")).sections for b in s.buttons] == []

@@ -74,7 +74,7 @@ async def test_chat_writes_to_the_same_database(chat_db):
                                   stdin="update a-12 complete Campaign launched\nhanes A-12\n")
     assert run.returncode == 0, run.stderr
     assert "Thank you — A-12 is now complete." in run.stdout
-    assert "Hanes diweddariadau A-12" in run.stdout and "cwblhawyd — Gwen Parry: Campaign launched" in run.stdout
+    assert "Hanes diweddariadau A-12" in run.stdout and "wedi'i gwblhau — Gwen Parry: Campaign launched" in run.stdout
     async with db.session() as s:
         assert [(u.rag, u.note) for u in (await s.exec(select(ActionUpdate))).all()] == [
             ("complete", "Campaign launched")]

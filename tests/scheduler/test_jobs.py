@@ -33,13 +33,14 @@ async def test_action_reminders_once_each_in_the_owners_language(db, plan):
     by = texts(found)
     assert by["due7:A-1"].startswith("A-1 “Due in a week” is due in 7 days (30 November 2026)")
     assert by["due1:A-2"].startswith("Mae A-2 “Due tomorrow” i fod i'w gwblhau yfory (24 Tachwedd 2026)")
-    assert "20 days overdue" in by["overdue:A-3"]
+    assert "was due on 3 November 2026 and is now 2 weeks overdue." in by["overdue:A-3"]
     assert all(m.respect_working_hours and m.platform == "slack" for m in found)
     assert {m.channel for m in found} == {"UEN", "UCY"}
     (welsh,) = [m for m in found if "A-2" in m.idempotency_key]
     buttons = reply(welsh).sections[0].buttons
     assert [b.command for b in buttons] == ["diweddaru A-2", "oedi A-2 yfory", "oedi A-2 wythnos-nesaf"]
-    assert buttons[0].form.command == "diweddaru A-2 {rag} {note}" and buttons[0].form.title.endswith("A-2")
+    assert buttons[0].form.command == "diweddaru A-2 {rag} {note} cyhoeddus: {public}"
+    assert buttons[0].form.title.endswith("A-2")
 
 
 async def test_snoozed_reminders_are_skipped(db, plan):
@@ -92,11 +93,14 @@ async def test_one_nudge_an_action_the_meeting_chaser_else_the_30_day_reminder(d
     assert await stale_updates(db, SETTINGS, NOW + timedelta(days=5)) == 0
 
 
-async def test_escalation_to_chair_once_per_period(db, plan):
-    assert await escalations(db, SETTINGS, NOW) == 1
+async def test_escalation_to_chair_once_per_period_and_the_owner_told(db, plan):
+    assert await escalations(db, SETTINGS, NOW) == 2
     assert await escalations(db, SETTINGS, NOW) == 0
-    (row,) = await rows(db, "escalation")
-    assert row.recipient_id == plan["chair"] and row.language == "cy" and "Uwchgyfeirio" in reply(row).text
+    chair, owner = sorted(await rows(db, "escalation"), key=lambda m: m.recipient_id != plan["chair"])
+    assert chair.recipient_id == plan["chair"] and chair.language == "cy" and "Uwchgyfeirio" in reply(chair).text
+    assert "mae A-3 “Overdue” ar Fwrdd Môn 2 wythnos yn hwyr (perchennog: Tom Jones)" in reply(chair).text
+    assert owner.recipient_id == plan["en"] and reply(owner).text.startswith(
+        "A-3 “Overdue” is 2 weeks overdue, so it has been raised with the board's chair and secretariat.")
 
 
 async def test_scrutiny_overdue_tells_members_and_requester(db, plan):
@@ -136,7 +140,7 @@ async def test_red_actions_escalate_only_when_left_red_beyond_the_grace_period(d
         s.add(far)
         s.add(ActionUpdate(action_id=far.id, rag="red", note="Stuck", created_at=NOW - timedelta(days=20)))
         await s.commit()
-    assert await escalations(db, SETTINGS, NOW) == 2  # A-3 overdue, A-4 red for 20 days
+    assert await escalations(db, SETTINGS, NOW) == 4  # A-3 overdue, A-4 red for 20 days: chair and owner each
     async with db.session() as s:
         s.add(ActionUpdate(action_id=far.id, rag="red", note="Still stuck", created_at=NOW - timedelta(days=2)))
         await s.commit()
@@ -144,7 +148,7 @@ async def test_red_actions_escalate_only_when_left_red_beyond_the_grace_period(d
         for row in (await s.exec(select(OutboxMessage))).all():
             await s.delete(row)
         await s.commit()
-    assert await escalations(db, SETTINGS, NOW) == 1  # a fresh red update restarts the grace period
+    assert await escalations(db, SETTINGS, NOW) == 2  # a fresh red update restarts the grace period
 
 
 async def test_a_job_another_replica_is_running_is_skipped(db, plan):
@@ -158,7 +162,7 @@ async def test_a_job_another_replica_is_running_is_skipped(db, plan):
     async with db.engine.connect() as other, other.begin():  # another replica mid-sweep
         await other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": job_lock_key("action-reminders")})
         assert await run_job("action-reminders", db, SETTINGS, NOW) is None
-        assert await run_job("escalations", db, SETTINGS, NOW) == 1  # each job has its own lock
+        assert await run_job("escalations", db, SETTINGS, NOW) == 2  # each job has its own lock
     assert await run_job("action-reminders", db, SETTINGS, NOW) == 3
 
 

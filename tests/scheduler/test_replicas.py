@@ -87,7 +87,7 @@ async def test_two_processes_send_each_reminder_once(pg_url):
         english, welsh = fake.messages["D0000"][0], fake.messages["D0001"][0]  # their DMs
         assert english["text"].startswith("A-1") and welsh["text"].startswith("Mae A-2")
         assert button_labels(english) == ["Update now", "Remind me tomorrow", "Remind me next week"]
-        assert button_labels(welsh) == ["Diweddaru nawr", "Atgoffa fi yfory", "Atgoffa fi wythnos nesaf"]
+        assert button_labels(welsh) == ["Diweddaru nawr", "Atgoffa fi yfory", "Atgoffa fi'r wythnos nesaf"]
 
 
 def button_labels(message: dict) -> list[str]:

@@ -13,7 +13,7 @@ def test_rag_is_an_emoji_beside_its_word_in_both_languages():
                               Section(text="Nodyn", rag="complete")])
     blocks = render(reply)
     assert blocks[0]["text"]["text"] == "🔴 *A-1 · Teitl*" and blocks[0]["fields"][0]["text"] == "*Statws*\n🔴 coch (hwyr)"
-    assert blocks[1]["text"]["text"] == "✅ cwblhawyd · Nodyn"
+    assert blocks[1]["text"]["text"] == "✅ wedi'i gwblhau · Nodyn"
     english = render(Reply("en", "x", [Section(text="Delivered on time", rag="amber")]))
     assert english[0]["text"]["text"] == "🟠 amber · Delivered on time"
 

@@ -3,7 +3,9 @@ a modal with a date picker, answered in a modal; the Welsh requester is told eac
 
 import asyncio
 import json
+from datetime import date, timedelta
 
+from babel.dates import format_date
 from sqlmodel import select
 
 from storage.models import ScrutinyRequest
@@ -42,18 +44,23 @@ async def test_scrutiny_request_round_trip(slack_delivering, db):
     slack = slack_delivering
     await slack.command("craffu A-1 Pam yr oedi gyda'r cyllid?", user="USIAN")
     dm = (await delivered_to(slack.fake, "USCRUT", 1))[0]
-    ack, schedule, respond = buttons(dm["blocks"])
-    assert [b["text"]["text"] for b in (ack, schedule, respond)] == ["Acknowledge", "Schedule", "Respond"]
+    ack, schedule, respond, decline = buttons(dm["blocks"])
+    assert [b["text"]["text"] for b in (ack, schedule, respond, decline)] == ["Acknowledge", "Schedule", "Respond",
+                                                                            "Decline"]
     ts = slack.fake.messages["DSCRUT"][0]["ts"]
 
     assert (await slack.interact(click(ack, ts)))[0] == 200
     told = await delivered_to(slack.fake, "USIAN", 1)
     assert "Huw Ellis" in told[0]["text"]
 
-    view = await submit_form(slack, schedule, ts, {"date": {"date": {"type": "datepicker", "selected_date": "2027-01-14"}}})
+    # A committee date within the response period (four weeks from today).
+    day = date.today() + timedelta(days=14)
+    view = await submit_form(slack, schedule, ts, {"date": {"date": {"type": "datepicker",
+                                                                     "selected_date": day.isoformat()}}})
     assert view["blocks"][0]["element"]["type"] == "datepicker"
     told = await delivered_to(slack.fake, "USIAN", 2)
-    assert "2027" in told[1]["text"] and "Ionawr" in told[1]["text"]  # a Welsh date for a Welsh requester
+    welsh_date = format_date(day, format="long", locale="cy_GB")
+    assert welsh_date in told[1]["text"]  # a Welsh date for a Welsh requester
 
     await submit_form(slack, respond, ts, {"text": {"text": {"type": "plain_text_input",
                                                              "value": "We will review the funding in January."}}})
@@ -61,5 +68,5 @@ async def test_scrutiny_request_round_trip(slack_delivering, db):
     assert "We will review the funding in January." in told[2]["text"]
     async with db.session() as s:
         request = (await s.exec(select(ScrutinyRequest))).one()
-    assert (request.status, str(request.committee_date), request.response) == \
-        ("responded", "2027-01-14", "We will review the funding in January.")
+    assert (request.status, request.committee_date, request.response) == \
+        ("responded", day, "We will review the funding in January.")

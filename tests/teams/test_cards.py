@@ -51,7 +51,7 @@ def test_welsh_rag_words_and_date_input():
         Button("Amserlennu", "craffu amserlen 3", form=Form("Dyddiad pwyllgor", "Cadw", "craffu amserlen 3 {date}",
                                                            [FormField("date", "Dyddiad", kind="date")]))])])
     card = render(reply)
-    assert "✅ cwblhawyd" in texts(card)
+    assert "✅ wedi'i gwblhau" in texts(card)
     date_input = actions(card)[0]["card"]["body"][1]
     assert date_input["type"] == "Input.Date"
     assert date_input["errorMessage"] == "Llenwch hwn, os gwelwch yn dda."

@@ -131,7 +131,7 @@ async def test_a_members_reminders_due_together_are_one_card_each_with_its_butto
     assert "Mae A-1 i fod i'w gwblhau yfory." in shown and "Mae A-2 i fod i'w gwblhau yfory." in shown
     titles = [a["title"] for block in sent.card["body"] for item in block.get("items", [])
               if item.get("type") == "ActionSet" for a in item["actions"]]
-    assert titles == ["Diweddaru nawr", "Atgoffa fi yfory", "Atgoffa fi wythnos nesaf"] * 2
+    assert titles == ["Diweddaru nawr", "Atgoffa fi yfory", "Atgoffa fi'r wythnos nesaf"] * 2
     async with db.session() as s:
         rows = (await s.exec(select(OutboxMessage))).all()
     assert {r.state for r in rows} == {"sent"} and len({r.external_id for r in rows}) == 1
