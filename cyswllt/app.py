@@ -94,7 +94,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 def _areas():
     """Each part of the product registers its own routes and background work."""
     from bot import console, slack, teams
+    from cyswllt import packs
     from engagement import web as engagement_web
     from scheduler import service as scheduler_service
 
-    return [console, slack, teams, engagement_web, scheduler_service]
+    return [console, slack, teams, engagement_web, packs, scheduler_service]

@@ -20,6 +20,7 @@ COMMANDS = {
     "responses import": "engagement.paper:run_import",
     "analyse": "engagement.analysis.csvtool:run",
     "meetings add": "storage.imports:run_add_meeting",
+    "meetings pack": "cyswllt.packs:run_pack",
     "db upgrade": "storage.migrate:run_upgrade",
     "jobs list": "scheduler.cli:run_jobs_list",
     "jobs run": "scheduler.cli:run_jobs_run",
@@ -70,12 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("analyse", "Add language, sentiment and themes to a CSV's rows (writes CSV to standard output).")
     p.add_argument("file", metavar="FILE.csv")
 
-    meetings = group("meetings", "Board meeting dates.")
+    meetings = group("meetings", "Board meeting dates and their packs.")
     p = meetings.add_parser("add", help="Add a board meeting date.")
     p.set_defaults(target="meetings add")
     p.add_argument("--board", required=True, metavar="NAME")
     p.add_argument("date", metavar="DATE", help="YYYY-MM-DD")
     p.add_argument("--kind", default="board", choices=["board", "scrutiny"], help="board meeting or scrutiny committee")
+    p = meetings.add_parser("pack", help="A board meeting's pack (red, overdue and stale actions, changes since the "
+                            "last meeting, scrutiny, consultations, members nobody can reach) as text or PDF.")
+    p.set_defaults(target="meetings pack")
+    p.add_argument("--board", required=True, metavar="NAME")
+    p.add_argument("--meeting", metavar="DATE", help="YYYY-MM-DD (default: the next board meeting)")
+    p.add_argument("--pdf", metavar="FILE", help="write the pack as a PDF to FILE")
+    p.add_argument("--lang", default="en", choices=["en", "cy"], help="the pack's language (default en)")
 
     db = group("db", "Database schema.")
     p = db.add_parser("upgrade", help="Bring the database schema to the latest version.")

@@ -55,9 +55,6 @@ class Settings(BaseSettings):
     escalation_grace_days: int = Field(14, ge=1, alias="CYSWLLT_ESCALATION_GRACE_DAYS")
     # The chair and secretariat get the meeting pack this many days before each board meeting.
     meeting_pack_days: int = Field(5, ge=0, alias="CYSWLLT_MEETING_PACK_DAYS")
-    # Who publishes the public pages, and how citizens reach them (privacy notice, terms, reports).
-    publisher_name: str = Field("The public services board", alias="CYSWLLT_PUBLISHER_NAME")
-    contact_email: str | None = Field(None, alias="CYSWLLT_CONTACT_EMAIL")
     # The HTML form refuses submissions made faster than a person could fill it in.
     form_min_seconds: float = Field(3.0, alias="CYSWLLT_FORM_MIN_SECONDS")
 

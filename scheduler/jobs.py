@@ -386,6 +386,43 @@ async def scrutiny_overdue(db, settings, now: datetime) -> int:
     return added
 
 
+async def meeting_packs(db, settings, now: datetime) -> int:
+    """The meeting pack to the chair and secretariat, CYSWLLT_MEETING_PACK_DAYS before each board meeting."""
+    from cyswllt.packs import chat_text, copy_for, link
+    from storage.packs import gather
+
+    today = _today(settings, now)
+    async with db.session() as session:
+        meetings = (await session.exec(select(Meeting).where(
+            Meeting.kind == "board", Meeting.held_on >= today,
+            Meeting.held_on <= today + timedelta(days=settings.meeting_pack_days)).order_by(Meeting.held_on))).all()
+        if not meetings:
+            return 0
+        leaders: dict[int, list[Person]] = {}
+        for meeting in meetings:
+            leaders[meeting.id] = (await session.exec(select(Person).join(Member, Member.person_id == Person.id).where(
+                Member.board_id == meeting.board_id, Member.role.in_([Role.chair, Role.secretariat]))
+                .order_by(Person.id))).all()
+        known = await known_keys(session, [f"meeting-pack:p{p.id}:{m.id}" for m in meetings for p in leaders[m.id]])
+        recipients = await Recipients.load(session)
+        batch = Batch(recipients)
+        for meeting in meetings:
+            wanted = [p for p in leaders[meeting.id] if f"meeting-pack:p{p.id}:{meeting.id}" not in known]
+            if not wanted:
+                continue
+            pack = await gather(session, meeting, now, settings.timezone)
+            for person in wanted:
+                copy = await copy_for(session, meeting, person)
+                lang = normalise_language(person.language)
+                text_ = chat_text(pack, lang, link(settings, copy, meeting.held_on, language=lang),
+                                  link(settings, copy, meeting.held_on, pdf=True, language=lang))
+                batch.add(person.id, f"meeting-pack:p{person.id}:{meeting.id}", "meeting-pack", lang,
+                          _plain(lang, lambda text_=text_: text_, None))
+        added = await batch.queue(session)
+        await session.commit()
+    return added
+
+
 async def snoozed_reminders(db, settings, now: datetime) -> int:
     """When a snooze ends ("remind me tomorrow / next week"), one more reminder."""
     from scheduler.followups import snoozed_reminders as remind
@@ -408,10 +445,11 @@ JOBS: dict[str, Job] = {
     "scrutiny-overdue": scrutiny_overdue,
     "digests": digests,
     "snoozed-reminders": snoozed_reminders,
+    "meeting-packs": meeting_packs,
 }
 # Sweeps are cheap and idempotent, so they run often; delivery waits for working hours.
 INTERVAL_MINUTES = {"action-reminders": 30, "stale-updates": 60, "escalations": 60, "scrutiny-overdue": 60,
-                    "digests": 15, "snoozed-reminders": 15}
+                    "digests": 15, "snoozed-reminders": 15, "meeting-packs": 60}
 
 
 def job_lock_key(name: str) -> int:

@@ -240,6 +240,20 @@ class Meeting(SQLModel, table=True):
     kind: str = Field(default="board", max_length=20)  # board | scrutiny
 
 
+class MeetingPack(SQLModel, table=True):
+    """A board meeting's pack as sent to one person (the chair or secretariat): its signed link is
+    theirs alone, keyed by ``link_key``, so one copy can be withdrawn without touching the others."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    language: str = Field(default="en", max_length=2)
+    link_key: str = Field(max_length=64)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
 class Snooze(SQLModel, table=True):
     """A member asked not to be reminded about an action until a date."""
 

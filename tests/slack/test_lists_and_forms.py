@@ -27,7 +27,7 @@ async def more_actions(db, count=34):
 
 def shown_refs(blocks) -> list[str]:
     text = all_text(blocks)
-    return [f"A-{n}" for n in range(1, 40) if f"*A-{n} ·" in text]
+    return [f"A-{n}" for n in range(1, 40) if f"A-{n} · Plan action" in text or f"A-{n} · Free up" in text]
 
 
 async def open_modal(slack, button, user):

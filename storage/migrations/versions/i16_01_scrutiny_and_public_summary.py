@@ -1,11 +1,14 @@
-"""scrutiny workflow (meetings, declined with a reason, date reasons, named requesters) and public update summaries
+"""scrutiny workflow (meetings, declined with a reason, date reasons, named requesters), public update summaries, meeting packs
 
 Revision ID: i16_01_scrutiny
 Revises: lead_02_quote_consent
 Create Date: 2026-12-01 14:30:00
 """
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
+
+import storage.models
 
 revision = "i16_01_scrutiny"
 down_revision = "lead_02_quote_consent"
@@ -14,6 +17,22 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "meetingpack",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+        sa.Column("link_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["meeting_id"], ["meeting.id"]),
+        sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("meeting_id", "person_id"),
+    )
+    with op.batch_alter_table("meetingpack", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_meetingpack_meeting_id"), ["meeting_id"], unique=False)
+
     with op.batch_alter_table("actionupdate", schema=None) as batch_op:
         batch_op.add_column(sa.Column("public_summary", sa.Text(), nullable=True))
 
@@ -32,6 +51,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("meetingpack", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_meetingpack_meeting_id"))
+    op.drop_table("meetingpack")
+
     with op.batch_alter_table("scrutinyrequest", schema=None) as batch_op:
         batch_op.drop_constraint("fk_scrutinyrequest_declined_by_id", type_="foreignkey")
         batch_op.drop_constraint("fk_scrutinyrequest_scheduled_by_id", type_="foreignkey")
