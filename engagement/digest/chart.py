@@ -5,7 +5,7 @@ text that says what the chart shows in the digest's language."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from babel.dates import format_date
@@ -20,13 +20,14 @@ HATCHES = {"positive": "", "neutral": "..", "negative": "//"}
 
 
 def render_png(data: dict[str, Any], language: str) -> bytes:
+    """The chart for chat (Slack uploads it, Teams shows it in a card): the same two panels as the page's
+    SVG, side by side, each day once on the time axis, whole-number ticks and the legend above the bars."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator, DateFormatter
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     themes = data["themes"][:CHART_THEMES]
-    figure = Figure(figsize=(11, 4.8), dpi=100, layout="constrained")
+    figure = Figure(figsize=(11, 5.2), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     left, right = figure.subplots(1, 2, width_ratios=[3, 2])
     labels = [_short(theme_label(th, language)) for th in reversed(themes)]
@@ -36,24 +37,35 @@ def render_png(data: dict[str, Any], language: str) -> bytes:
         left.barh(labels, values, left=start, color=COLOURS[side], hatch=HATCHES[side], edgecolor="white",
                   label=t(language, f"digest.chart_{side}"))
         start = [a + b for a, b in zip(start, values)]
-    left.set_title(t(language, "digest.chart_themes_title"))
+    left.set_title(t(language, "digest.chart_themes_title"), loc="left", pad=28)
     left.set_xlabel(t(language, "digest.chart_responses_axis"))
-    if themes:
-        left.legend(loc="lower right", frameon=False)
+    if themes:  # above the bars, outside the axes: it never hides one
+        left.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, borderaxespad=0.2)
     else:
         left.text(0.5, 0.5, t(language, "digest.no_themes"), ha="center", va="center", transform=left.transAxes)
-    days = data["timeline"]
-    right.bar([date.fromisoformat(d["day"]) for d in days], [d["count"] for d in days], color=COLOURS["positive"])
-    right.set_title(t(language, "digest.chart_time_title"))
+    days, counts = _every_day(data["timeline"])
+    right.bar(range(len(days)), counts, color=COLOURS["positive"], width=0.7)
+    right.set_title(t(language, "digest.chart_time_title"), loc="left", pad=28)
     right.set_ylabel(t(language, "digest.chart_responses_axis"))
-    right.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=8))
-    right.xaxis.set_major_formatter(DateFormatter("%d/%m"))
+    step = max(1, -(-len(days) // 6))  # each date once, at most six of them
+    ticks = list(range(0, len(days), step))
+    right.set_xticks(ticks, [format_date(days[i], "d MMM", locale=babel_locale(language)) for i in ticks])
     right.yaxis.set_major_locator(MaxNLocator(integer=True))
     left.xaxis.set_major_locator(MaxNLocator(integer=True))
-    right.tick_params(axis="x", labelrotation=45, labelsize=8)
+    right.tick_params(axis="x", labelsize=9)
     out = io.BytesIO()
     figure.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()
+
+
+def _every_day(timeline: list[dict[str, Any]]) -> tuple[list[date], list[int]]:
+    """Each day from the first response to the last, quiet days as nought."""
+    if not timeline:
+        return [], []
+    counts = {d["day"]: d["count"] for d in timeline}
+    first, last = date.fromisoformat(timeline[0]["day"]), date.fromisoformat(timeline[-1]["day"])
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return days, [counts.get(day.isoformat(), 0) for day in days]
 
 
 def _short(label: str, width: int = 28) -> str:

@@ -4,28 +4,35 @@ link), and the admin API to build a digest now and to record a "you said, we did
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import hmac
 import io
 import json
 from collections import OrderedDict
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
 from cyswllt.admin import require_admin
 from cyswllt.appkeys import DB, SENDERS, SETTINGS
-from cyswllt.i18n import normalise_language, t
+from cyswllt.i18n import babel_locale, normalise_language, t
 from cyswllt.openapi import BEARER, describe
+from cyswllt.pdf import pdf_response
 from engagement.digest import chart, links, render
+from engagement.digest import svg as svg_chart
 from engagement.digest.build import build_digest
 from engagement.digest.mail import MailSender, tell_respondents
 from engagement.digest.schedule import queue_digest
+from engagement.publisher import publisher_name
 from engagement.spreadsheet import cell
-from storage.models import Consultation, Digest, StakeholderGroup, YouSaidWeDid, utcnow
+from storage.models import Board, Consultation, Digest, StakeholderGroup, YouSaidWeDid, utcnow
 
 TEMPLATES = web.AppKey("digest_templates", Environment)
 CHARTS = web.AppKey("digest_charts", OrderedDict)
@@ -93,7 +100,29 @@ def _signed_query(request: web.Request, language: str) -> str:
     return "?" + "&".join(parts)
 
 
+async def _publisher(request: web.Request, digest: Digest, language: str) -> str:
+    """Who publishes the digest: the consultation's board, else the site's publisher."""
+    async with request.app[DB].session() as session:
+        name = (await session.exec(select(Board.name).join(Consultation, Consultation.board_id == Board.id)
+                                   .where(Consultation.id == digest.consultation_id))).scalars().first()
+    return name or publisher_name(request.app[SETTINGS], language)
+
+
+def _svg(request: web.Request, digest: Digest, language: str) -> str:
+    cache = request.app[CHARTS]
+    key = (digest.id, language, "svg")
+    svg = cache.get(key)
+    if svg is None:  # a digest never changes once stored
+        svg = svg_chart.render_svg(digest.data, language, title=t(language, "digest.chart_title"),
+                                   description=chart.alt_text(digest.data, language))
+        cache[key] = svg
+        while len(cache) > CHART_CACHE_SIZE:
+            cache.popitem(last=False)
+    return svg
+
+
 async def digest_page(request: web.Request) -> web.Response:
+    """The coordinators' page; with ``?format=pdf`` the same page printed as a board paper."""
     digest, refusal = await _authorised_digest(request)
     if refusal is not None:
         return refusal
@@ -101,11 +130,38 @@ async def digest_page(request: web.Request) -> web.Response:
     other = "en" if language == "cy" else "cy"
     settings = request.app[SETTINGS]
     values = render.page_values(digest.data, language, settings.timezone)
+    pdf = request.query.get("format") == "pdf"
+    query = _signed_query(request, language)
+    chart_src = (f"/digests/{digest.id}/chart.svg{query}" if not pdf else
+                 "data:image/svg+xml;base64," + base64.b64encode(_svg(request, digest, language).encode()).decode())
     html = request.app[TEMPLATES].get_template("digest.html").render(
         lang=language, t=lambda k, **kw: t(language, k, **kw), d=values, digest_id=digest.id,
-        query=_signed_query(request, language), switch=_signed_query(request, other), other_lang=other,
-        alt=chart.alt_text(digest.data, language))
+        query=query, switch=_signed_query(request, other), other_lang=other, pdf=pdf, chart_src=chart_src,
+        alt=chart.alt_text(digest.data, language), publisher=await _publisher(request, digest, language),
+        created=format_date(digest.created_at, format="long", locale=babel_locale(language)))
+    if pdf:
+        response = await pdf_response(html, filename=f"digest-{digest.id}-{language}.pdf", language=language,
+                                      stylesheets=_print_stylesheets())
+        response.headers.update(PRIVATE_HEADERS)
+        return response
     return web.Response(text=html, content_type="text/html", headers=PRIVATE_HEADERS)
+
+
+@cache
+def _print_stylesheets() -> tuple[str, ...]:
+    """The page's own stylesheets, handed to the PDF renderer as text (it fetches nothing)."""
+    return (resources.files("engagement").joinpath("static/cyswllt.css").read_text(encoding="utf-8"),
+            (Path(__file__).parent / "static" / "digest.css").read_text(encoding="utf-8"))
+
+
+async def chart_svg(request: web.Request) -> web.Response:
+    digest, refusal = await _authorised_digest(request)
+    if refusal is not None:
+        return refusal
+    language = _language(request, digest)
+    return web.Response(text=_svg(request, digest, language), content_type="image/svg+xml",
+                        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff",
+                                 "Content-Security-Policy": "default-src 'none'"})
 
 
 async def chart_png(request: web.Request) -> web.Response:
@@ -277,6 +333,11 @@ def _describe(app: web.Application) -> None:
         "parameters": [digest_id, *signed], "security": auth,
         "responses": {"200": {"description": "PNG", "content": {"image/png": {}}},
                       "403": {"description": "no admin token and no valid signature"}}})
+    describe(app, "/digests/{id}/chart.svg", "get", {
+        "summary": "A digest's chart as SVG, for the page and its PDF (admin token or a signed, expiring link)",
+        "parameters": [digest_id, *signed], "security": auth,
+        "responses": {"200": {"description": "SVG", "content": {"image/svg+xml": {}}},
+                      "403": {"description": "no admin token and no valid signature"}}})
     describe(app, "/api/v1/admin/consultations/{slug}/digests", "post", {
         "summary": "Build a digest now for a stakeholder group (or all responses) and optionally deliver it",
         "security": BEARER, "parameters": [slug],
@@ -308,6 +369,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/digests/digest.css", stylesheet)
     app.router.add_get(r"/digests/{id:\d+}.csv", counts_csv)
     app.router.add_get(r"/digests/{id:\d+}/chart.png", chart_png)
+    app.router.add_get(r"/digests/{id:\d+}/chart.svg", chart_svg)
     app.router.add_get(r"/digests/{id:\d+}", digest_page)
     app.router.add_post("/api/v1/admin/consultations/{slug}/digests", build_now)
     app.router.add_post("/api/v1/admin/consultations/{slug}/you-said-we-did", you_said_we_did)

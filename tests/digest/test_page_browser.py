@@ -33,11 +33,18 @@ async def test_the_digest_page_is_accessible_in_both_languages_and_shows_its_cha
             await page.goto(f"{base}/{path.replace('lang=en', 'lang=' + lang)}")
             assert await page.get_attribute("html", "lang") == lang
             width = await page.eval_on_selector("img.digest-chart", "img => img.complete && img.naturalWidth")
-            assert width == 1100
+            assert width == 400  # the SVG chart, drawn for a phone's width
             assert await axe_violations(page) == [], lang
             # The language link opens the same digest, still signed.
             await page.click(f"a[hreflang={'en' if lang == 'cy' else 'cy'}]")
             assert await page.get_attribute("html", "lang") == ("en" if lang == "cy" else "cy")
+        # On a 390 px phone the chart fills the width without shrinking its text below about 11 px.
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.goto(f"{base}/{path}")
+        shown = await page.eval_on_selector("img.digest-chart", "img => img.getBoundingClientRect().width")
+        assert 330 <= shown <= 390
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing scrolls sideways
+        await page.screenshot(path="/tmp/cyswllt-digest-390.png", full_page=True)
     finally:
         await server.close()
         await db.dispose()
