@@ -18,7 +18,13 @@ from cyswllt.appkeys import DB, SECRET, SETTINGS
 from cyswllt.i18n import babel_locale, raw, t
 from engagement import forms, outcomes, ratelimit, service, worker
 from engagement.schemas import ResponseIn
-from engagement.service import ConsultationClosed, ConsultationNotFound, ConsultationView, InvalidResponse
+from engagement.service import (
+    AlreadyReceived,
+    ConsultationClosed,
+    ConsultationNotFound,
+    ConsultationView,
+    InvalidResponse,
+)
 from storage.models import YouSaidWeDid, utcnow
 
 LANG_COOKIE = "cyswllt_lang"
@@ -308,7 +314,12 @@ async def respond_post(request: web.Request) -> web.Response:
             anonymous=not (values.get("name") or values.get("email")))
         try:
             submitted = await service.submit(session, view.consultation.slug, data, channel="web",
-                                             client_hash=ratelimit.client_of(request), now=utcnow())
+                                             client_hash=ratelimit.client_of(request), now=utcnow(),
+                                             form_token=form.get("started"))
+        except AlreadyReceived as exc:  # a refreshed thank-you page or a second click: one copy is kept
+            response = render(request, "thanks.html", lang, reference=exc.reference, token=None, again=True)
+            response.headers["Cache-Control"] = "no-store"
+            return response
         except ConsultationClosed as exc:
             return _closed(request, lang, exc.consultation, 409)
         except InvalidResponse as exc:

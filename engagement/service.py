@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,6 +49,14 @@ class InvalidResponse(Exception):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__(", ".join(e.code for e in errors))
         self.errors = errors
+
+
+class AlreadyReceived(Exception):
+    """The same form was sent again (a refreshed thank-you page, a second click): one copy is kept."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(reference)
+        self.reference = reference
 
 
 class ConsultationNotFound(Exception):
@@ -193,21 +202,38 @@ def _text_hash(consultation_id: int, text: str) -> str:
 
 
 async def submit(session: AsyncSession, slug: str, data: ResponseIn, *, channel: str, client_hash: str | None,
-                 now: datetime, received_at: datetime | None = None, check_open: bool = True) -> Submitted:
-    """Validate and store a response, committed before this returns."""
+                 now: datetime, received_at: datetime | None = None, check_open: bool = True,
+                 form_token: str | None = None) -> Submitted:
+    """Validate and store a response, committed before this returns. ``form_token`` names the web form
+    it came from: the same form with the same words is stored once (``AlreadyReceived`` the next time)."""
     view = await get_view(session, slug, now)
     if check_open and not view.is_open:
         raise ConsultationClosed(view.consultation, not_yet_open=_aware(view.consultation.opens_at) > now)
     errors = validate(view, data)
     if errors:
         raise InvalidResponse(errors)
-    # End the read transaction first: its connection goes back to the pool for the writer.
-    await session.commit()
     token = secrets.token_urlsafe(24)
     values, answers = response_rows(view, data, token=token, channel=channel, client_hash=client_hash,
                                     received_at=received_at or now)
-    response_id = await writer_for(session.bind).write(values, answers)
+    if form_token:
+        values["form_key"] = hashlib.sha256(f"{form_token}:{values['text_hash']}".encode()).hexdigest()
+        await _refuse_repeat(session, values["form_key"])
+    # End the read transaction first: its connection goes back to the pool for the writer.
+    await session.commit()
+    try:
+        response_id = await writer_for(session.bind).write(values, answers)
+    except IntegrityError:
+        if form_token:  # the same form sent twice at once: the other copy won
+            await _refuse_repeat(session, values["form_key"])
+        raise
     return Submitted(values["reference"], token, response_id)
+
+
+async def _refuse_repeat(session: AsyncSession, form_key: str) -> None:
+    reference = (await session.exec(select(Response.reference).where(Response.form_key == form_key))).first()
+    if reference is not None:
+        await session.commit()
+        raise AlreadyReceived(reference)
 
 
 def response_rows(view: ConsultationView, data: ResponseIn, *, token: str, channel: str, client_hash: str | None,

@@ -361,6 +361,9 @@ class Response(SQLModel, table=True):
     client_hash: str | None = Field(default=None, max_length=64)
     text_hash: str | None = Field(default=None, max_length=64, index=True)
     duplicate_of_id: int | None = Field(default=None, foreign_key="response.id")
+    # The form a web response came from (its signed start stamp) with its words: the same form sent
+    # twice (a refreshed thank-you page, a double click) is stored once.
+    form_key: str | None = Field(default=None, max_length=64, sa_column_kwargs={"unique": True})
     received_at: datetime = _ts(default_factory=utcnow)
     # Analysis, filled in after the response is stored.
     analysis_state: str = Field(default=AnalysisState.pending, max_length=10)
@@ -399,6 +402,9 @@ class Digest(SQLModel, table=True):
     group_id: int | None = Field(default=None, foreign_key="stakeholdergroup.id")
     period_start: datetime = _ts()
     period_end: datetime = _ts()
+    # Built on the group's schedule (it owns a period: the next scheduled digest starts where it ends),
+    # or on demand (covers the period so far, and moves nothing).
+    scheduled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(default_factory=utcnow)
 

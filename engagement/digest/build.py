@@ -69,7 +69,10 @@ def effective(sentiment, confidence, analysed):
 
 
 RESPONSE_SENTIMENT = effective(Response.sentiment, Response.confidence, Response.analysis_state == "done")
-VISIBLE = and_(Response.moderation_state != "hidden", Response.withdrawn_at.is_(None))
+# What a digest counts: not hidden, not withdrawn, and not a repeat of an earlier response's words
+# (repeats are counted apart, so one voice sent twice is not two voices).
+VISIBLE = and_(Response.moderation_state != "hidden", Response.withdrawn_at.is_(None),
+               Response.duplicate_of_id.is_(None))
 
 
 def _in_scope(scope: Scope):
@@ -100,19 +103,20 @@ async def _counts(session: AsyncSession, scope: Scope) -> list[tuple]:
     in_period = case((Response.received_at > scope.start, 1), else_=0)
     hidden = case((Response.moderation_state == "hidden", 1), else_=0)
     withdrawn = case((Response.withdrawn_at.is_not(None), 1), else_=0)
+    duplicate = case((Response.duplicate_of_id.is_not(None), 1), else_=0)
     query = (select(Response.language.label("d_lang"), Response.group_id.label("d_group"),
                     RESPONSE_SENTIMENT.label("d_sent"), in_period.label("d_period"), hidden.label("d_hidden"),
-                    withdrawn.label("d_withdrawn"), func.count().label("n"))
+                    withdrawn.label("d_withdrawn"), duplicate.label("d_duplicate"), func.count().label("n"))
              .where(_in_scope(replace(scope, group=None)))
-             .group_by("d_lang", "d_group", "d_sent", "d_period", "d_hidden", "d_withdrawn"))
+             .group_by("d_lang", "d_group", "d_sent", "d_period", "d_hidden", "d_withdrawn", "d_duplicate"))
     return list((await session.exec(query)).all())
 
 
 def _fold(rows: list[tuple], group_id: int | None) -> dict[str, Any]:
-    counts = {"period": 0, "total": 0, "hidden": 0, "withdrawn": 0, "pending": 0}
+    counts = {"period": 0, "total": 0, "hidden": 0, "withdrawn": 0, "duplicates": 0, "pending": 0}
     languages: dict[str, dict[str, int]] = defaultdict(lambda: {"period": 0, "total": 0})
     sentiment = {"period": dict.fromkeys(SIDES, 0), "total": dict.fromkeys(SIDES, 0)}
-    for language, group, sent, in_period, hidden, withdrawn, n in rows:
+    for language, group, sent, in_period, hidden, withdrawn, duplicate, n in rows:
         if group_id is not None and group != group_id:
             continue
         if withdrawn:
@@ -120,6 +124,9 @@ def _fold(rows: list[tuple], group_id: int | None) -> dict[str, Any]:
             continue
         if hidden:
             counts["hidden"] += n
+            continue
+        if duplicate:
+            counts["duplicates"] += n
             continue
         counts["total"] += n
         languages[language or "unknown"]["total"] += n
@@ -141,8 +148,8 @@ async def _by_group(session: AsyncSession, scope: Scope, rows: list[tuple]) -> l
         .where(ConsultationGroup.consultation_id == scope.consultation.id))).scalars().all()
     groups = {g.id: g for g in linked}
     tally: dict[int | None, dict[str, int]] = defaultdict(lambda: {"period": 0, "total": 0})
-    for _lang, group, _sent, in_period, hidden, withdrawn, n in rows:
-        if hidden or withdrawn:
+    for _lang, group, _sent, in_period, hidden, withdrawn, duplicate, n in rows:
+        if hidden or withdrawn or duplicate:
             continue
         tally[group]["total"] += n
         if in_period:
@@ -331,9 +338,12 @@ async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]
 
 async def previous_digest(session: AsyncSession, consultation_id: int, group_id: int | None,
                           before: datetime) -> Digest | None:
+    """The last scheduled digest before ``before``: scheduled digests own the periods, so a digest asked
+    for on demand (from chat or the admin API) never moves where the next scheduled one starts."""
     group = Digest.group_id.is_(None) if group_id is None else Digest.group_id == group_id
     return (await session.exec(
-        select(Digest).where(Digest.consultation_id == consultation_id, group, Digest.period_end < before)
+        select(Digest).where(Digest.consultation_id == consultation_id, group, Digest.period_end < before,
+                             Digest.scheduled)
         .order_by(Digest.period_end.desc(), Digest.id.desc()).limit(1))).scalars().first()
 
 
@@ -433,7 +443,7 @@ async def build_digest(session: AsyncSession, consultation: Consultation, group:
     data["link_key"] = _link_key()
     digest = Digest(consultation_id=consultation.id, group_id=group.id if group else None,
                     period_start=datetime.fromisoformat(data["period"]["start"]), period_end=end, data=data,
-                    created_at=utcnow())
+                    scheduled=trigger == "scheduled", created_at=utcnow())
     session.add(digest)
     await session.flush()
     return digest

@@ -80,7 +80,7 @@ def facts(data: dict[str, Any], language: str) -> list[Fact]:
         Fact(t(language, "digest.fact_sentiment_period"), split(data["sentiment"]["period"], language)),
         Fact(t(language, "digest.fact_sentiment_total"), split(data["sentiment"]["total"], language)),
     ]
-    for key in ("pending", "hidden", "withdrawn"):
+    for key in ("pending", "hidden", "withdrawn", "duplicates"):
         if counts.get(key):
             out.append(Fact(t(language, f"digest.fact_{key}"), str(counts[key])))
     return out

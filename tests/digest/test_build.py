@@ -19,7 +19,7 @@ async def _data(db, seeded, group_key=None, end=NOW):
 async def test_counts_and_sentiment_split_are_exact(db, seeded):
     data = await _data(db, seeded)
     # 12 rows: one hidden, one withdrawn; one of the other ten awaits analysis.
-    assert data["counts"] == {"period": 10, "total": 10, "hidden": 1, "withdrawn": 1, "pending": 1}
+    assert data["counts"] == {"period": 10, "total": 10, "hidden": 1, "withdrawn": 1, "duplicates": 0, "pending": 1}
     # r5 is positive at confidence 0.2: counted as neutral.
     assert data["sentiment"]["total"] == {"positive": 3, "neutral": 2, "negative": 4}
     assert data["by_language"] == {"cy": {"period": 3, "total": 3}, "en": {"period": 7, "total": 7}}
@@ -78,7 +78,7 @@ async def test_welsh_language_answers_are_summarised_on_their_own(db, seeded):
 async def test_the_next_digest_shows_changes_new_themes_and_you_said_we_did(db, seeded):
     async with db.session() as s:
         consultation = await s.get(Consultation, seeded.consultation_id)
-        first = await build_digest(s, consultation, None, NOW)
+        first = await build_digest(s, consultation, None, NOW, trigger="scheduled")
         await s.commit()
     later = NOW + timedelta(days=7)
     async with db.session() as s:
@@ -94,7 +94,7 @@ async def test_the_next_digest_shows_changes_new_themes_and_you_said_we_did(db, 
         await s.commit()
     async with db.session() as s:
         consultation = await s.get(Consultation, seeded.consultation_id)
-        second = await build_digest(s, consultation, None, later)
+        second = await build_digest(s, consultation, None, later, trigger="scheduled")
         await s.commit()
     data = second.data
     assert data["period"]["start"] == first.data["period"]["end"]
@@ -116,3 +116,57 @@ async def test_quotes_come_from_recent_responses_first_but_no_side_goes_missing(
     assert library["quotes"]["positive"] and len(library["quotes"]["negative"]) == 2
     bus = next(t for t in data["themes"] if t["key"] == "bus service")
     assert len(bus["quotes"]["positive"]) == 2 and len(bus["quotes"]["negative"]) == 2
+
+
+async def test_an_on_demand_digest_leaves_the_scheduled_period_alone(db, seeded):
+    async with db.session() as s:
+        consultation = await s.get(Consultation, seeded.consultation_id)
+        group = await s.get(StakeholderGroup, seeded.groups["ifanc"])
+        monday = await build_digest(s, consultation, group, NOW, trigger="scheduled")
+        await s.commit()
+    async with db.session() as s:  # a coordinator asks on Wednesday, and again on Thursday
+        s.add(Response(consultation_id=seeded.consultation_id, reference="WED-1", withdrawal_token_hash="x",
+                       text="The youth bus is late", language="en", group_id=seeded.groups["ifanc"],
+                       received_at=NOW + timedelta(days=1), analysis_state="done", sentiment="negative",
+                       confidence=0.9, themes=["bus service"], redacted_text="The youth bus is late"))
+        await s.commit()
+        consultation = await s.get(Consultation, seeded.consultation_id)
+        group = await s.get(StakeholderGroup, seeded.groups["ifanc"])
+        wednesday = await build_digest(s, consultation, group, NOW + timedelta(days=2))
+        thursday = await build_digest(s, consultation, group, NOW + timedelta(days=3))
+        await s.commit()
+    for asked in (wednesday, thursday):  # each covers the week so far, against Monday's digest
+        assert asked.data["period"]["start"] == monday.data["period"]["end"]
+        assert asked.data["counts"]["period"] == 1 and asked.data["changes"]["previous_id"] == monday.id
+        assert not asked.scheduled
+    async with db.session() as s:  # and next Monday's scheduled digest still starts where Monday's ended
+        consultation = await s.get(Consultation, seeded.consultation_id)
+        group = await s.get(StakeholderGroup, seeded.groups["ifanc"])
+        next_monday = await build_digest(s, consultation, group, NOW + timedelta(days=7), trigger="scheduled")
+        await s.commit()
+    assert next_monday.data["period"]["start"] == monday.data["period"]["end"]
+    assert next_monday.data["counts"]["period"] == 1 and next_monday.data["changes"]["previous_id"] == monday.id
+    assert next_monday.scheduled
+
+
+async def test_repeated_words_are_counted_apart_not_in_the_totals(db, seeded):
+    before = await _data(db, seeded)
+    async with db.session() as s:
+        original = Response(consultation_id=seeded.consultation_id, reference="ORIG-1", withdrawal_token_hash="x",
+                            text="Save the library", language="en", received_at=NOW - timedelta(hours=2),
+                            analysis_state="done", sentiment="positive", confidence=0.9, themes=["library"],
+                            redacted_text="Save the library")
+        s.add(original)
+        await s.flush()
+        for n in range(3):  # the same words sent again from other forms
+            s.add(Response(consultation_id=seeded.consultation_id, reference=f"COPY-{n}", withdrawal_token_hash="x",
+                           text="Save the library", language="en", received_at=NOW - timedelta(hours=1),
+                           duplicate_of_id=original.id, analysis_state="done", sentiment="positive",
+                           confidence=0.9, themes=["library"], redacted_text="Save the library"))
+        await s.commit()
+    data = await _data(db, seeded)
+    assert data["counts"]["total"] == before["counts"]["total"] + 1 and data["counts"]["duplicates"] == 3
+    library = next(t for t in data["themes"] if t["key"] == "library")
+    was = next(t for t in before["themes"] if t["key"] == "library")
+    assert library["count"] == was["count"] + 1
+    assert sum(day["count"] for day in data["timeline"]) == sum(day["count"] for day in before["timeline"]) + 1

@@ -71,7 +71,9 @@ ROWS: dict[str, list[dict]] = {
     "answer": [{"id": 1, "response_id": 1, "question_id": 1, "text": "Y bws", "language": "cy",
                 "sentiment": None, "polarity": None, "confidence": None, "themes": ["bus"], "redacted_text": "Y bws"}],
     "digest": [{"id": 1, "consultation_id": 1, "group_id": 1, "period_start": WHEN, "period_end": WHEN,
-                "data": {"counts": {"total": 1}}, "created_at": WHEN}],
+                "data": {"counts": {"total": 1}, "trigger": "scheduled"}, "created_at": WHEN},
+               {"id": 2, "consultation_id": 1, "group_id": 1, "period_start": WHEN, "period_end": WHEN,
+                "data": {"counts": {"total": 1}, "trigger": "on-demand"}, "created_at": WHEN}],
     "yousaidwedid": [{"id": 1, "consultation_id": 1, "theme": "school bus", "you_said_en": "Late buses",
                       "you_said_cy": "Bysiau hwyr", "we_did_en": "New timetable", "we_did_cy": "Amserlen newydd",
                       "created_by": "gwen@example.cymru", "created_at": WHEN}],
@@ -161,3 +163,9 @@ def test_scrutiny_requests_and_updates_gain_the_workflow_columns_empty(populated
     assert request["requester_named"] is False
     assert (request["meeting_id"], request["decline_reason"], request["date_reason"]) == (None, None, None)
     assert (update["note"], update["public_summary"]) == ("Funding bid in", None)
+
+
+def test_digests_stored_before_keep_whether_they_were_scheduled(populated):
+    with populated.connect() as conn:
+        rows = dict(conn.exec_driver_sql("SELECT id, scheduled FROM digest ORDER BY id").all())
+    assert rows == {1: True, 2: False}

@@ -66,3 +66,32 @@ async def test_unreadable_form_body_is_a_400(site):
             assert r.status == 400
     async with db.session() as s:
         assert (await s.exec(select(Response))).all() == []
+
+
+async def test_the_same_form_sent_twice_is_stored_once(site):
+    """A refreshed thank-you page posts the form again; a double click posts it twice at once."""
+    base, db, _ = site
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        fields = await form_fields(http, base)
+        body = {**fields, "answer-q1": "The school bus is late every morning"}
+        status, first = await post(http, base, body)
+        assert status == 200 and 'class="code"' in first
+        reference = re.search(r'class="reference">([^<]+)<', first).group(1)
+        status, again = await post(http, base, body)  # the refresh
+        assert status == 200 and reference in again and "You sent this response already" in again
+        assert 'class="code"' not in again  # the code is shown once only
+        fields = await form_fields(http, base)  # a new form, clicked twice
+        body = {**fields, "answer-q1": "Please reopen the youth club"}
+        import asyncio
+
+        (s1, one), (s2, two) = await asyncio.gather(post(http, base, body), post(http, base, body))
+        assert s1 == s2 == 200
+        assert re.search(r'class="reference">([^<]+)<', one).group(1) == re.search(
+            r'class="reference">([^<]+)<', two).group(1)
+        fields = await form_fields(http, base)  # the same words from a new form are a new response
+        status, third = await post(http, base, {**fields, "answer-q1": "The school bus is late every morning"})
+        assert status == 200 and 'class="code"' in third
+    async with db.session() as s:
+        stored = (await s.exec(select(Response).order_by(Response.id))).all()
+    assert len(stored) == 3
+    assert [r.duplicate_of_id for r in stored] == [None, None, stored[0].id]  # counted apart in digests
