@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.listeners import Bot, register_all
@@ -48,17 +51,45 @@ def build_bolt(app: web.Application) -> AsyncApp:
     return bolt
 
 
+def refusal(request: web.Request, raw: bytes) -> web.Response | None:
+    """A 4xx for anything that is not a signed Slack request of a shape Slack sends, checked before
+    Bolt sees it: Bolt expects a numeric timestamp and a JSON object, and answers 500 otherwise."""
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    signature = request.headers.get("X-Slack-Signature", "")
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return web.Response(status=401, text="The request is not signed by Slack (bad timestamp).")
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return web.Response(status=400, text="The request body is not UTF-8.")
+    if not SignatureVerifier(request.app[SETTINGS].slack_signing_secret).is_valid(body, timestamp, signature):
+        return web.Response(status=401, text="The request is not signed by Slack.")
+    if request.content_type == "application/json" or body.lstrip().startswith(("{", "[", '"')):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+    else:
+        payload = parse_qs(body).get("payload")
+        try:
+            parsed = json.loads(payload[0]) if payload else {}
+        except ValueError:
+            parsed = None
+    if not isinstance(parsed, dict):
+        return web.Response(status=400, text="The request body is not a Slack request.")
+    return None
+
+
 async def slack_events(request: web.Request) -> web.Response:
     bolt = request.app.get(BOLT)
     if bolt is None:
         return web.Response(status=503, text=t("en", "slack.not_configured"))
     with request.app[BOT].backstage.acknowledging():
-        try:
-            bolt_request = await to_bolt_request(request.clone(client_max_size=MAX_SLACK_BODY))
-        except UnicodeDecodeError:
-            return web.Response(status=400, text="The request body is not UTF-8.")
-        except ValueError:  # a JSON body or payload that does not parse
-            return web.Response(status=400, text="The request body is not a Slack request.")
+        request = request.clone(client_max_size=MAX_SLACK_BODY)
+        problem = refusal(request, await request.read())
+        if problem is not None:
+            return problem
+        bolt_request = await to_bolt_request(request)
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
 

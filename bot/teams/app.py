@@ -30,12 +30,42 @@ async def refuse(request: web.Request) -> web.Response:
     return web.Response(status=401, text=NOT_CONFIGURED)
 
 
+NOT_AN_ACTIVITY = "The body is not a Bot Framework activity."
+STARTED = "cyswllt_teams_started"
+
+
 async def messages(request: web.Request) -> web.Response:
+    request[STARTED] = True  # the token was accepted: what fails from here is not an authentication problem
     runtime = request.app[TEAMS]
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.Response(status=400, text=NOT_AN_ACTIVITY)
+    service_url = body.get("serviceUrl") if isinstance(body, dict) else None
+    if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
+        # Every answer goes to the activity's serviceUrl: without one there is nowhere to reply.
+        return web.Response(status=400, text=NOT_AN_ACTIVITY + " It has no serviceUrl to answer to.")
     try:
         return await runtime.adapter.process(request, request.app[TEAMS_AGENT])
     except ValidationError:
-        return web.Response(status=400, text="The body is not a Bot Framework activity.")
+        return web.Response(status=400, text=NOT_AN_ACTIVITY)
+
+
+def guarded(handler):
+    """The SDK's token check, where a token it cannot read is refused (401), not a fault (500): a
+    bearer such as ``{"alg":"none"}.{"aud":"x"}.`` makes the SDK's validator raise a KeyError."""
+    authorised = jwt_authorization_decorator(handler)
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        try:
+            return await authorised(request)
+        except Exception:
+            if request.get(STARTED):
+                raise
+            log.warning("Teams: a token that could not be validated was refused")
+            return web.json_response({"error": "Invalid token or authentication failed."}, status=401)
+
+    return endpoint
 
 
 def _describe(app: web.Application) -> None:
@@ -66,7 +96,7 @@ def setup(app: web.Application) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app[SDK_AUTH_KEY] = runtime.auth
-    app.router.add_post("/api/messages", jwt_authorization_decorator(messages))
+    app.router.add_post("/api/messages", guarded(messages))
     app[SENDERS]["teams"] = TeamsSender(runtime, app[DB])
     if mode == CREDENTIALS:
         log.info("Teams: credentials mode (app %s); every activity needs a valid Bot Framework token", settings.teams_app_id)

@@ -9,7 +9,6 @@ turns back into the words the form's template describes.
 from __future__ import annotations
 
 import re
-from string import Formatter
 from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment
@@ -25,6 +24,7 @@ SUBMIT_KEY = "cyswllt"
 FORM_KEY = "cyswllt_form"
 FIELDS_KEY = "cyswllt_fields"
 MAX_NOTE = 2000
+_PLACEHOLDER = re.compile(r"\{(\w{1,40})\}")
 
 # RAG shown as a colour, an emoji and a word, so it never relies on colour alone.
 RAG_COLOUR = {"red": "Attention", "amber": "Warning", "green": "Good", "complete": "Accent"}
@@ -140,17 +140,16 @@ def command_from_submit(value: Any) -> tuple[str, str] | None:
         return words.strip(), "button"
     template = value.get(FORM_KEY)
     fields = value.get(FIELDS_KEY)
-    if not isinstance(template, str) or not isinstance(fields, dict):
+    if not isinstance(template, str) or not isinstance(fields, dict) or len(template) > MAX_NOTE:
         return None
-    filled: dict[str, str] = {}
-    for name in {f for _, f, _, _ in Formatter().parse(template) if f}:
-        raw = value.get(fields.get(name, ""), "")
-        filled[name] = re.sub(r"[ \t]+", " ", str(raw)).strip()[:MAX_NOTE]
-    # Substituted values are never re-read as templates, so braces in a note are safe.
-    words = Formatter().vformat(template, (), _Defaulting(filled))
+
+    def fill(match: re.Match) -> str:
+        input_id = fields.get(match.group(1))
+        raw = value.get(input_id, "") if isinstance(input_id, str) else ""
+        return re.sub(r"[ \t]+", " ", str(raw)).strip()[:MAX_NOTE]
+
+    # The template came back from the client, so it is data, not a format string: only plain
+    # ``{name}`` placeholders are filled, in one pass (a ``{x:>500000000}`` stays as typed, and
+    # braces inside a note are never read again).
+    words = _PLACEHOLDER.sub(fill, template)
     return re.sub(r"\s+$", "", words), "form"
-
-
-class _Defaulting(dict):
-    def __missing__(self, key: str) -> str:
-        return ""

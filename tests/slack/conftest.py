@@ -50,7 +50,10 @@ class SlackClient:
         return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature, **extra}
 
     async def post(self, body: str, content_type: str, **kw) -> tuple[int, str]:
-        headers = {"Content-Type": content_type, **self.headers(body, **kw)}
+        return await self.post_raw(body, content_type, self.headers(body, **kw))
+
+    async def post_raw(self, body: str, content_type: str, headers: dict) -> tuple[int, str]:
+        headers = {"Content-Type": content_type, **headers}
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{self.base}/slack/events", data=body.encode(), headers=headers) as response:
                 return response.status, await response.text()

@@ -89,3 +89,23 @@ def test_untrusted_text_cannot_mention_or_link():
     card = json.dumps(activity.attachments[0].content, ensure_ascii=False)
     assert "[click](" not in card and "https://evil" not in card
     assert escape_markdown(hostile) in texts(activity.attachments[0].content)
+
+
+def test_a_submitted_template_is_data_not_a_format_string():
+    # A forged submit whose template asks for half a gigabyte of padding: the placeholder is not
+    # a plain {name}, so it stays as typed, and nothing large is ever built.
+    import tracemalloc
+
+    forged = {"cyswllt_form": "help {x:>500000000} {note!r} {0}", "cyswllt_fields": {"x": "a", "note": "b"},
+              "a": "one", "b": "two"}
+    tracemalloc.start()
+    try:
+        words, source = command_from_submit(forged)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (words, source) == ("help {x:>500000000} {note!r}", "form")  # {0} names no field: empty
+    assert peak < 1_000_000, peak
+    # Field ids that are not strings, and templates longer than any form's, are not forms.
+    assert command_from_submit({"cyswllt_form": "update {rag}", "cyswllt_fields": {"rag": ["x"]}}) == ("update", "form")
+    assert command_from_submit({"cyswllt_form": "x" * 5000, "cyswllt_fields": {}}) is None

@@ -102,3 +102,31 @@ def test_the_mode_is_logged_at_start_up(database_url, caplog):
     caplog.clear()
     create_app(teams_settings(database_url, teams_anonymous=False))
     assert "Teams: off" in caplog.text
+
+
+async def test_an_unreadable_token_is_refused_not_a_fault(db, database_url, connector):
+    import base64
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    settings = teams_settings(database_url, teams_app_id="00000000-0000-4000-8000-00000000a99",
+                              teams_app_password="secret", teams_tenant_id="72f988bf-0000-4000-8000-000000000001")
+    client = await _serve(settings, db)
+    try:
+        for token in (f'{part(b"{\"alg\":\"none\"}")}.{part(b"{\"aud\":\"x\"}")}.', "a.b.c", "...."):
+            response = await client.post("/api/messages", json=activity(connector.url, text="help"),
+                                         headers={"Authorization": f"Bearer {token}"})
+            assert response.status == 401, (token, response.status)
+    finally:
+        await client.close()
+    assert connector.calls == []
+
+
+async def test_an_activity_with_nowhere_to_answer_is_a_400(teams, connector):
+    body = activity(connector.url, text="help")
+    del body["serviceUrl"]
+    assert (await teams.post("/api/messages", json=body)).status == 400
+    assert (await teams.post("/api/messages", json={**body, "serviceUrl": "ftp://x"})).status == 400
+    assert (await teams.post("/api/messages", json={**body, "serviceUrl": 12})).status == 400
+    assert connector.calls == []

@@ -83,3 +83,26 @@ def register_all(bolt, bot: Bot) -> None:
 
     for module in (commands, actions, views, events):
         module.register(bolt, bot)
+    register_the_rest(bolt)
+
+
+def register_the_rest(bolt) -> None:
+    """Anything no listener above handles is acknowledged and ignored: Bolt would answer 404, which
+    Slack shows the member as an error (a button of an old message, an event the app subscribes to)."""
+    import re
+
+    anything = re.compile(".*")
+
+    async def ignore(ack):
+        await ack()
+
+    async def ignore_event(event):
+        log.debug("Slack event %s ignored", (event or {}).get("type"))
+
+    bolt.action(anything)(ignore)
+    bolt.shortcut(anything)(ignore)
+    bolt.view(anything)(ignore)
+    bolt.view_closed(anything)(ignore)
+    bolt.options(anything)(ignore)
+    bolt.command(anything)(ignore)
+    bolt.event(anything)(ignore_event)
