@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from bot.slack.escape import mrkdwn, plain
+from bot.slack.escape import literal, plain
 from cyswllt.i18n import t
 from handlers.core import Form, Reply
 
@@ -15,8 +15,17 @@ MAX_BLOCKS = 50
 FORM_CALLBACK = "lsb_form"
 
 
-def _text(value: str, limit: int = 3000) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": plain(mrkdwn(value), limit), "verbatim": True}
+def _literal(text: str, *, bold: bool = False) -> dict[str, Any]:
+    """A rich-text run shown exactly as written: Slack reads no markup in it (no *bold*, no
+    links, no mentions), so a citizen's ``*bold* _it_ ~strike~`` or backticks stay as typed."""
+    element: dict[str, Any] = {"type": "text", "text": text}
+    if bold:
+        element["style"] = {"bold": True}
+    return element
+
+
+def _rich(elements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": elements}]}
 
 
 def button_value(command: str, form: Form | None) -> tuple[str, str]:
@@ -38,6 +47,9 @@ def rag_mark(rag: str | None, language: str) -> tuple[str, str]:
 
 
 def render(reply: Reply) -> list[dict[str, Any]]:
+    """Block Kit for a reply. Every string of the reply is plain text (what a member or a citizen
+    wrote among it), so it goes in rich-text runs, which Slack shows literally; our formatting is
+    only structure — a bold run for a heading or a label, the RAG emoji, buttons."""
     blocks: list[dict[str, Any]] = []
     for n, section in enumerate(reply.sections):
         emoji, word = rag_mark(section.rag, reply.language)
@@ -46,20 +58,21 @@ def render(reply: Reply) -> list[dict[str, Any]]:
         said = status is not None or (word and re.search(rf"\b{re.escape(word)}\b",
                                                          f"{section.heading or ''} {section.text}", re.IGNORECASE))
         mark = emoji if said or not word else f"{emoji} {word} ·"
-        lines = []
-        if section.heading:
-            lines.append(f"{mark} *{mrkdwn(section.heading)}*".strip())
-        if section.text:
-            lines.append(mrkdwn(section.text) if section.heading else f"{mark} {mrkdwn(section.text)}".strip())
-        block: dict[str, Any] = {"type": "section"}
-        if lines:
-            block["text"] = {"type": "mrkdwn", "text": plain("\n".join(lines), 3000), "verbatim": True}
-        if section.facts:
-            block["fields"] = [{"type": "mrkdwn", "verbatim": True,
-                                "text": plain(f"*{mrkdwn(f.label)}*\n{emoji + ' ' if f is status else ''}{mrkdwn(f.value)}", 2000)}
-                               for f in section.facts[:10]]
-        if "text" in block or "fields" in block:
-            blocks.append(block)
+        runs: list[dict[str, Any]] = []
+        if section.heading or section.text:
+            if mark:
+                runs.append(_literal(mark + " "))
+            if section.heading:
+                runs.append(_literal(plain(section.heading, 3000), bold=True))
+            if section.text:
+                runs.append(_literal(("\n" if section.heading else "") + plain(section.text, 3000)))
+        for fact in section.facts[:10]:
+            if runs:
+                runs.append(_literal("\n"))
+            runs.append(_literal(plain(fact.label, 200) + ": ", bold=True))
+            runs.append(_literal((emoji + " " if fact is status else "") + plain(fact.value, 2000)))
+        if runs:
+            blocks.append(_rich(runs))
         if section.buttons:
             elements = []
             for i, b in enumerate(section.buttons[:5]):
@@ -71,14 +84,15 @@ def render(reply: Reply) -> list[dict[str, Any]]:
                 elements.append(element)
             blocks.append({"type": "actions", "elements": elements})
     if not blocks:
-        blocks.append({"type": "section", "text": _text(reply.text or " ")})
+        blocks.append(_rich([_literal(plain(reply.text or " ", 3000))]))
     if len(blocks) > MAX_BLOCKS:
-        blocks = blocks[: MAX_BLOCKS - 1] + [{"type": "context", "elements": [_text("…")]}]
+        blocks = blocks[: MAX_BLOCKS - 1] + [_rich([_literal("…")])]
     return blocks
 
 
 def fallback_text(reply: Reply) -> str:
-    return plain(mrkdwn(reply.text or " "), 3000)
+    """The notification text: sent with ``mrkdwn=false``, and escaped as if it were read anyway."""
+    return literal(plain(reply.text or " ", 3000))
 
 
 def modal(form: Form, language: str, metadata: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def mrkdwn(text: str) -> str:
     """Escape the three characters Slack's control sequences are made of.
@@ -10,6 +12,18 @@ def mrkdwn(text: str) -> str:
     ``<http://…|label>`` all need a raw ``<``; with it escaped they show as plain text.
     """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_FORMATTING = re.compile(r"([*_~`])")
+_ZWSP = "\u200b"
+
+
+def literal(text: str) -> str:
+    """Text for the few places Slack always reads as mrkdwn (a notification's fallback, a file's
+    comment): the control characters escaped, and a zero-width space either side of ``*``, ``_``,
+    ``~`` and backticks, so they cannot pair up into formatting. Blocks use rich-text runs instead,
+    which Slack shows exactly as written."""
+    return _FORMATTING.sub(lambda m: _ZWSP + m.group(1) + _ZWSP, mrkdwn(text))
 
 
 def plain(text: str, limit: int) -> str:

@@ -62,7 +62,7 @@ class SlackSender:
                 response = await self.client.chat_postMessage(
                     channel=message.channel, text=fallback_text(reply), blocks=render(reply),
                     metadata={"event_type": METADATA_EVENT, "event_payload": _keys(message)},
-                    unfurl_links=False, unfurl_media=False, parse="none", link_names=False,
+                    unfurl_links=False, unfurl_media=False, parse="none", link_names=False, mrkdwn=False,
                 )
                 posted = (response["channel"], response["ts"])
             channel, ts = posted

@@ -164,3 +164,28 @@ async def test_a_schedule_firing_often_sends_one_digest_a_day(db, seeded, databa
     assert await enqueue_due_digests(db, settings, AFTER_NINE + timedelta(minutes=15)) == 0
     async with db.session() as s:
         assert (await s.exec(select(func.count()).select_from(Digest))).scalar_one() == 3
+
+
+async def test_a_quote_with_slack_markup_reaches_slack_exactly_as_written(db, seeded, database_url):
+    from storage.models import Response
+    from tests.fakes.slack_api import visible_text
+
+    marked = "The bus service is *excellent* and _reliable_ ~always~ `yes`, thank you for listening to us."
+    async with db.session() as s:
+        await s.exec(update(Response).where(Response.reference == "REF-r1").values(text=marked, redacted_text=marked))
+        await s.commit()
+    settings = settings_for(database_url)
+    await enqueue_due_digests(db, settings, AFTER_NINE)
+    async with db.session() as s:
+        await s.exec(update(OutboxMessage).values(next_attempt_at=NOW))
+        await s.commit()
+    async with FakeSlackAPI() as slack:
+        worker = OutboxWorker(db, {"slack": SlackSender(AsyncWebClient(token="xoxb-test", base_url=slack.base_url))},
+                              settings, now=lambda: AFTER_NINE)
+        await worker.deliver_due()
+        posted = next(p.args for p in slack.calls_to("chat.postMessage") if p.args["channel"] == "CIFANC")
+    runs = [run for b in posted["blocks"] if b["type"] == "rich_text" for part in b["elements"] for run in part["elements"]]
+    # The quote is one literal run: Slack shows its asterisks, underscores, tildes and backticks.
+    assert any(marked in run["text"] for run in runs), visible_text(posted["blocks"])
+    assert "mrkdwn" not in json.dumps(posted["blocks"]) and posted["mrkdwn"] in (False, "false", "0", 0)
+    assert "*excellent*" not in posted["text"]  # the notification text cannot pair them either

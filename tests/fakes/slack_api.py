@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,6 +27,7 @@ class Call:
     args: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    when: Any = None  # the test's own clock at the call, when the fake was given one
 
 
 @dataclass
@@ -39,10 +41,15 @@ class Failure:
 class FakeSlackAPI:
     def __init__(self, *, delay: float = 0.0) -> None:
         self.calls: list[Call] = []
+        self.refused: list[Call] = []  # calls answered with a failure
+        self.clock: Callable[[], Any] | None = None  # a test's clock, stamped on each call as ``when``
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> posted messages
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"bytes", "filename", "alt_text"}
         self.failures: dict[str, list[Failure]] = {}
         self.delay = delay  # seconds before answering chat.postMessage (to catch a crash mid-send)
+        # (method, args) -> a Failure to answer with, or None: an outage decided call by call, e.g. by a
+        # test's own clock ("429 for two minutes, then 500 until ten minutes have passed").
+        self.outage: Callable[[str, dict[str, Any]], Failure | None] | None = None
         self.in_flight = 0  # chat.postMessage calls being answered now
         self.most_in_flight = 0
         self._ts = itertools.count(1)
@@ -100,7 +107,7 @@ class FakeSlackAPI:
 
     async def _record(self, method: str, args: dict[str, Any], request: web.Request) -> None:
         async with self._arrived:
-            self.calls.append(Call(method, args, dict(request.headers)))
+            self.calls.append(Call(method, args, dict(request.headers), when=self.clock() if self.clock else None))
             self._arrived.notify_all()
 
     @staticmethod
@@ -134,12 +141,15 @@ class FakeSlackAPI:
         args = await self._args(request)
         await self._record(method, args, request)
         queued = self.failures.get(method)
-        if queued:
+        failure = self.outage(method, args) if self.outage is not None else None
+        if failure is None and queued:
             failure = queued[0]
             failure.times -= 1
             if failure.times <= 0:
                 queued.pop(0)
+        if failure is not None:
             headers = {"Retry-After": str(int(failure.retry_after))} if failure.retry_after is not None else {}
+            self.refused.append(self.calls[-1])
             if failure.status != 200:
                 return web.json_response({"ok": False, "error": failure.error or "ratelimited"},
                                          status=failure.status, headers=headers)
@@ -259,3 +269,23 @@ class FakeSlackAPI:
                 "files": [{"id": f["id"], "title": f.get("title"), "alt_txt": self.uploads[f["id"]].get("alt_text")}
                           for f in files]})
         return {"files": [{"id": f["id"], "title": f.get("title")} for f in files or []]}
+
+
+def visible_text(blocks: list[dict[str, Any]] | None) -> str:
+    """What a member sees of Block Kit: rich-text runs (bold runs between ``**``), section and field
+    texts, button labels, one block a line."""
+    lines: list[str] = []
+    for block in blocks or []:
+        if block.get("type") == "rich_text":
+            runs = []
+            for part in block.get("elements", []):
+                for run in part.get("elements", []):
+                    text = run.get("text", "")
+                    runs.append(f"**{text}**" if (run.get("style") or {}).get("bold") else text)
+            lines.append("".join(runs))
+        elif block.get("type") == "actions":
+            lines.append(" ".join(f"[{e['text']['text']}]" for e in block.get("elements", [])))
+        else:
+            texts = [block.get("text", {}).get("text", "")] + [f.get("text", "") for f in block.get("fields", [])]
+            lines.append("\n".join(t for t in texts if t))
+    return "\n".join(lines)

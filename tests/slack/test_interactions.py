@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from cyswllt.i18n import t
 from storage.models import ActionUpdate, OutboxMessage
+from tests.fakes.slack_api import visible_text
 from tests.slack.conftest import running, seed
 
 
@@ -104,7 +105,8 @@ async def test_red_notice_reaches_the_board_channel_through_the_outbox(slack_del
     slack = slack_delivering
     await slack.command("update A-1 red <!here> funding withdrawn")
     posted = (await slack.fake.wait_for("chat.postMessage", timeout=10))[0].args
-    assert posted["channel"] == "CBOARD" and "A-1" in posted["text"] and "<!here>" not in all_text(posted)
+    assert posted["channel"] == "CBOARD" and "A-1" in posted["text"] and "<!here>" not in posted["text"]
+    assert "<!here> funding withdrawn" in visible_text(posted["blocks"]) and "mrkdwn" not in all_text(posted["blocks"])
     assert posted["metadata"]["event_type"] == "cyswllt_outbox"
     for _ in range(50):
         async with db.session() as s:

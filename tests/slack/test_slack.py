@@ -7,6 +7,7 @@ from sqlmodel import select
 from bot.slack.sender import SlackSender
 from scheduler.outbox import RetryAfter, enqueue
 from storage.models import ActionUpdate, OutboxMessage
+from tests.fakes.slack_api import visible_text
 
 
 def all_text(blocks) -> str:
@@ -35,7 +36,7 @@ async def test_actions_render_as_block_kit(slack):
     reply = (await slack.replies(1))[0]
     blocks = reply["blocks"]
     text = all_text(blocks)
-    assert "*A-1 · Free up local authorities*" in text and "October 07" in text
+    assert "**A-1 · Free up local authorities**" in visible_text(blocks) and "October 07" in text
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert [b["text"]["text"] for b in buttons] == ["Update", "History"]
     assert buttons[0]["action_id"].startswith("lsbform:") and buttons[1]["value"] == "history A-1"
@@ -132,11 +133,14 @@ async def test_mention_syntax_from_users_is_inert(slack, db):
         token="xoxb-test", base_url=slack.fake.base_url))
     await sender.send(notice)
     sent = slack.fake.calls_to("chat.postMessage")[0].args
-    for rendered in (all_text(sent["blocks"]), sent["text"]):
-        for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<!subteam", "<https://"):
-            assert raw not in rendered
-        assert "&lt;!channel&gt;" in rendered
+    # In blocks the words are literal rich-text runs (Slack reads no mention or link in them); no
+    # block carries mrkdwn; the notification text is escaped and sent with mrkdwn off.
+    assert hostile in visible_text(sent["blocks"]) and "mrkdwn" not in all_text(sent["blocks"])
+    for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<!subteam", "<https://"):
+        assert raw not in sent["text"]
+    assert "&lt;!channel&gt;" in sent["text"]
     assert sent["parse"] == "none" and sent["link_names"] in (False, "false", "0", 0)
+    assert sent["mrkdwn"] in (False, "false", "0", 0)
     assert sent["metadata"]["event_payload"]["key"] == notice.idempotency_key
     snoozed = (await slack.command("snooze A-1 tomorrow"))[0]
     assert snoozed == 200

@@ -43,7 +43,7 @@ def register(bolt, bot: Bot) -> None:
             await client.chat_postMessage(channel=channel, thread_ts=message.get("thread_ts") or message["ts"],
                                           text=fallback_text(reply), blocks=render(reply),
                                           unfurl_links=False, unfurl_media=False, parse="none",
-                                          link_names=False)
+                                          link_names=False, mrkdwn=False)
         else:
             await bot.respond(body.get("response_url", ""), reply)
 

@@ -32,9 +32,10 @@ def register(bolt, bot: Bot) -> None:
         # The result also stays where the member was working: ephemeral in the channel, or their DM.
         if channel and not channel.startswith("D"):
             await client.chat_postEphemeral(channel=channel, user=user, text=fallback_text(reply),
-                                            blocks=render(reply), parse="none", link_names=False)
+                                            blocks=render(reply), parse="none", link_names=False, mrkdwn=False)
         else:
             await client.chat_postMessage(channel=user, text=fallback_text(reply), blocks=render(reply),
-                                          unfurl_links=False, unfurl_media=False, parse="none", link_names=False)
+                                          unfurl_links=False, unfurl_media=False, parse="none", link_names=False,
+                                          mrkdwn=False)
 
     bolt.view(FORM_CALLBACK)(submit)
