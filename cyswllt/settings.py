@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(True, alias="CYSWLLT_SCHEDULER")
     outbox_enabled: bool = Field(True, alias="CYSWLLT_OUTBOX")
     outbox_poll_seconds: float = Field(1.0, alias="CYSWLLT_OUTBOX_POLL_SECONDS")
-    outbox_max_attempts: int = Field(8, alias="CYSWLLT_OUTBOX_MAX_ATTEMPTS")
+    # A message that has been failing this long (platform down, rate-limited) is given up ("dead").
+    outbox_give_up_hours: float = Field(24.0, gt=0, alias="CYSWLLT_OUTBOX_GIVE_UP_HOURS")
     # Messages in flight at once, each to a different channel (a channel gets one a second).
     outbox_concurrency: int = Field(8, ge=1, le=64, alias="CYSWLLT_OUTBOX_CONCURRENCY")
     working_hours: str = Field("09:00-17:30", alias="CYSWLLT_WORKING_HOURS")

@@ -23,9 +23,10 @@ from storage.models import OutboxMessage, OutboxState, utcnow
 class RetryAfter(Exception):
     """The platform asked us to wait (HTTP 429 Retry-After, Slack's ``ratelimited``)."""
 
-    def __init__(self, seconds: float, reason: str = "rate limited") -> None:
+    def __init__(self, seconds: float, reason: str = "rate limited", *, scope: str = "channel") -> None:
         super().__init__(f"{reason}; retry after {seconds}s")
         self.seconds = float(seconds)
+        self.scope = scope  # "channel", or "platform" when the platform says the limit is global
 
 
 class PermanentFailure(Exception):

@@ -2,10 +2,16 @@
 
 Rows move pending → sending → sent. A row is claimed (marked ``sending``, its attempt counted)
 in a short transaction before the platform is called — on PostgreSQL with ``FOR UPDATE SKIP
-LOCKED`` so several replicas never claim the same row — and marked ``sent`` after. Failures
-are retried with exponential backoff and jitter, a platform's "retry after N seconds" is
-honoured, and a row is dead-lettered after the last attempt. A row left ``sending`` by a
-crash is checked against the platform (``find_sent``) before it is sent again.
+LOCKED`` so several replicas never claim the same row — and marked ``sent`` after.
+
+Order is kept within a channel: only a channel's oldest due row is ever claimed, and a failure
+never moves a row back in the queue. Instead the *channel* is held (``OutboxHold``, shared by
+every replica): until the platform's Retry-After has passed, or after an error for an exponential
+backoff with jitter, while other channels go on. Two channels rate-limited at once mean a
+platform-wide limit, and hold the whole platform. A row is given up (``dead``) when it has been
+failing for ``CYSWLLT_OUTBOX_GIVE_UP_HOURS`` (a day), not after a number of tries, so a Slack
+outage of an hour loses nothing. A row left ``sending`` by a crash is checked against the
+platform (``find_sent``) before it is sent again.
 """
 
 from __future__ import annotations
@@ -17,30 +23,34 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 
 from scheduler.clock import WorkingHours
 from scheduler.messages import BUNDLED_KINDS, MAX_BUNDLE
 from scheduler.outbox import PermanentFailure, RetryAfter
 from storage.db import Database
-from storage.models import OutboxMessage, OutboxState, utcnow
+from storage.models import OutboxHold, OutboxMessage, OutboxState, utcnow
 
 log = logging.getLogger("cyswllt.outbox")
 
 BACKOFF_BASE = 5.0  # seconds before the first retry
-BACKOFF_CAP = 3600.0
+BACKOFF_CAP = 600.0  # a channel that keeps failing is tried again at least every ten minutes
 # Messages per second per channel, by platform (Slack allows about one a second in a channel).
 CHANNEL_RATE = {"slack": 1.0, "teams": 2.0}
 # Rows claimed in one pass, as a multiple of the messages in flight at once.
 CLAIM_ROUNDS = 4
-# A platform's "retry after" costs no attempt, until a row has waited this long for its turn.
-RATE_LIMIT_PATIENCE = timedelta(hours=6)
+# While a platform has no sender (not configured), its messages wait and it is looked at again after this.
+NO_SENDER_WAIT = timedelta(seconds=60)
+RATE_LIMITED = "rate limited"
+PLATFORM = ""  # the ``channel`` of a hold on a whole platform
 
 
-def backoff(attempts: int) -> float:
-    """Seconds before retry number ``attempts``: exponential, with full jitter around it."""
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+def backoff(failures: int) -> float:
+    """Seconds to hold a channel after ``failures`` failures in a row: exponential, with jitter."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, failures - 1))
     return delay * random.uniform(0.5, 1.5)
 
 
@@ -72,6 +82,8 @@ class OutboxWorker:
         self.hours = WorkingHours.from_settings(settings)
         self.wake = asyncio.Event()
         self._cooling: dict[tuple[str, str], datetime] = {}  # channel -> when it may have its next message
+        self._holds: dict[tuple[str, str], OutboxHold] = {}  # as read at the last claim, expired ones too
+        self.give_up = timedelta(hours=settings.outbox_give_up_hours)
         self._started = False
         self._warned: dict[str, float] = {}
         self.stopping = False
@@ -143,13 +155,16 @@ class OutboxWorker:
 
     # --- claiming -------------------------------------------------------------------------
 
-    async def claim(self, limit: int) -> list[OutboxMessage]:
+    async def claim(self, limit: int, *, kinds: tuple[str, ...] | None = None) -> list[OutboxMessage]:
         """Mark up to ``limit`` due rows ``sending`` and return them: the oldest due row of each
-        channel, leaving out channels that had a message less than their rate allows ago or have
-        one on its way now (their next row waits for a later pass, so one busy channel never holds
-        the others up, and two replicas never send to one channel at once)."""
+        channel, leaving out channels that had a message less than their rate allows ago, have
+        one on its way now, or are held (their next row waits for a later pass, so one busy channel
+        never holds the others up, and two replicas never send to one channel at once).
+        ``kinds`` claims only rows of those kinds (a member's own answers, in their own lane)."""
         now = self.now()
         due = (OutboxMessage.state == OutboxState.pending, OutboxMessage.next_attempt_at <= now)
+        if kinds:
+            due = (*due, OutboxMessage.kind.in_(kinds))
         async with self.db.session() as session:
             if not self.hours.is_working_time(now):
                 # Outside working hours a message waits for the next working slot; it is not dropped.
@@ -163,10 +178,14 @@ class OutboxWorker:
             # A channel with a message on its way (from this worker or another replica) waits.
             busy = set((await session.exec(select(OutboxMessage.platform, OutboxMessage.channel).distinct()
                                            .where(OutboxMessage.state == OutboxState.sending))).all())
+            holds = (await session.exec(select(OutboxHold))).all()
+            self._holds = {(h.platform, h.channel): h for h in holds}
+            held = {(h.platform, h.channel) for h in holds if _aware(h.until) > now}
             self._forget_cooled()
             heads = sorted(heads, key=lambda head: (head[1], head[0]))
             ready = [row_id for row_id, _, platform, channel in heads
-                     if (platform, channel) not in self._cooling and (platform, channel) not in busy][:limit]
+                     if (platform, channel) not in self._cooling and (platform, channel) not in busy
+                     and (platform, channel) not in held and (platform, PLATFORM) not in held][:limit]
             if ready:
                 ready += await self._bundled_with(session, ready, due)
             if ready and self.db.is_postgres:
@@ -222,7 +241,8 @@ class OutboxWorker:
     # --- sending --------------------------------------------------------------------------
 
     async def deliver(self, rows: list[OutboxMessage]) -> None:
-        """Send one message: a row, or a bundle of a person's rows (each row settled the same way)."""
+        """Send one message: a row, or a bundle of a person's rows (each row settled the same way,
+        so a bundle that fails is tried again whole)."""
         row = rows[0]
         sender = self.senders.get(row.platform)
         if sender is None:
@@ -231,45 +251,90 @@ class OutboxWorker:
                 self._warned[row.platform] = time.monotonic()
                 log.warning("no sender for platform %s (not configured?): its messages wait, e.g. outbox row %s",
                             row.platform, row.id)
+            error = f"no sender registered for {row.platform}"
+            await self._hold(row.platform, PLATFORM, self.now() + NO_SENDER_WAIT, error, failed=False)
             for each in rows:
-                await self._finish(each, state=OutboxState.pending, attempts=each.attempts - 1,
-                                   next_attempt_at=self.now() + timedelta(seconds=60),
-                                   last_error=f"no sender registered for {row.platform}")
+                await self._finish(each, state=OutboxState.pending, attempts=each.attempts - 1, claimed_at=None,
+                                   last_error=error)
             return
         try:
             external_id = await sender.send(bundle(rows))
         except RetryAfter as exc:
+            # A platform's rate limit is not a failure of the message: the attempt is given back, and
+            # the channel (or the platform) waits as long as it was asked to.
             log.info("outbox row %s: %s", row.id, exc)
-            for each in rows:
-                # A platform's rate limit is not a failure of the message: the attempt is given back,
-                # unless the row has been held back so long that it should count towards dead-lettering.
-                patient = self.now() - _aware(each.created_at) < RATE_LIMIT_PATIENCE
-                if not patient and each.attempts >= self.settings.outbox_max_attempts:
-                    await self._finish(each, state=OutboxState.dead, last_error=str(exc))
-                else:
-                    await self._finish(each, state=OutboxState.pending,
-                                       attempts=each.attempts - (1 if patient else 0),
-                                       next_attempt_at=self.now() + timedelta(seconds=exc.seconds),
-                                       last_error=str(exc))
+            await self._failed(rows, str(exc), attempts_back=1)
+            await self._hold_rate_limited(row, exc)
         except PermanentFailure as exc:
             log.warning("outbox row %s dead: %s", row.id, exc)
             for each in rows:
                 await self._finish(each, state=OutboxState.dead, last_error=str(exc))
-        except Exception as exc:  # anything else is worth another try
-            for each in rows:
-                if each.attempts >= self.settings.outbox_max_attempts:
-                    log.warning("outbox row %s dead after %s attempts: %s", each.id, each.attempts, exc)
-                    await self._finish(each, state=OutboxState.dead, last_error=repr(exc))
-                else:
-                    delay = backoff(each.attempts)
-                    log.info("outbox row %s failed (attempt %s), retry in %.0fs: %r", each.id, each.attempts,
-                             delay, exc)
-                    await self._finish(each, state=OutboxState.pending, last_error=repr(exc),
-                                       next_attempt_at=self.now() + timedelta(seconds=delay))
+        except Exception as exc:  # anything else is worth another try, after the channel's backoff
+            hold = self._holds.get((row.platform, row.channel))
+            failures = (hold.failures if hold is not None else 0) + 1
+            delay = backoff(failures)
+            log.info("outbox row %s failed (%s in a row on its channel), channel held %.0fs: %r", row.id, failures,
+                     delay, exc)
+            await self._failed(rows, repr(exc))
+            await self._hold(row.platform, row.channel, self.now() + timedelta(seconds=delay), repr(exc)[:500])
         else:
             for each in rows:
                 await self._finish(each, state=OutboxState.sent, sent_at=self.now(), external_id=external_id,
-                                   last_error=None)
+                                   last_error=None, failing_since=None)
+            if (row.platform, row.channel) in self._holds:
+                await self._unhold(row.platform, row.channel)
+
+    async def _failed(self, rows: list[OutboxMessage], error: str, *, attempts_back: int = 0) -> None:
+        """Rows whose send failed go back to pending where they were in their channel's queue —
+        unless they have been failing for longer than the give-up time."""
+        now = self.now()
+        for each in rows:
+            since = _aware(each.failing_since) if each.failing_since else now
+            if now - since >= self.give_up:
+                log.warning("outbox row %s dead: failing since %s: %s", each.id, since, error)
+                await self._finish(each, state=OutboxState.dead, last_error=error)
+            else:
+                await self._finish(each, state=OutboxState.pending, attempts=each.attempts - attempts_back,
+                                   claimed_at=None, last_error=error, failing_since=since)
+
+    async def _hold_rate_limited(self, row: OutboxMessage, exc: RetryAfter) -> None:
+        until = self.now() + timedelta(seconds=exc.seconds)
+        reason = f"{RATE_LIMITED}: {exc}"[:500]
+        if exc.scope == "platform":
+            await self._hold(row.platform, PLATFORM, until, reason, failed=False)
+            return
+        await self._hold(row.platform, row.channel, until, reason, failed=False)
+        # Another channel of the platform rate-limited right now too: the limit is the platform's
+        # (Slack's per-workspace limits, Teams' per-bot limit), so every channel waits.
+        async with self.db.session() as session:
+            others = (await session.exec(select(func.max(OutboxHold.until)).where(
+                OutboxHold.platform == row.platform, OutboxHold.channel != row.channel,
+                OutboxHold.channel != PLATFORM, OutboxHold.until > self.now(),
+                OutboxHold.reason.like(f"{RATE_LIMITED}%")))).first()
+        if others is not None:
+            await self._hold(row.platform, PLATFORM, max(until, _aware(others)), reason, failed=False)
+
+    async def _hold(self, platform: str, channel: str, until: datetime, reason: str, *, failed: bool = True) -> None:
+        """Hold a channel (or a platform) until ``until``; ``failed`` counts a failure in a row."""
+        now = self.now()
+        values = dict(platform=platform, channel=channel, until=until, failures=1 if failed else 0, reason=reason,
+                      since=now)
+        insert = pg_insert if self.db.is_postgres else sqlite_insert
+        stmt = insert(OutboxHold).values(**values)
+        table = OutboxHold.__table__
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["platform", "channel"],
+            set_={"until": stmt.excluded.until, "reason": stmt.excluded.reason,
+                  "failures": table.c.failures + (1 if failed else 0)})
+        async with self.db.session() as session:
+            await session.exec(stmt)  # type: ignore[call-overload]
+            await session.commit()
+
+    async def _unhold(self, platform: str, channel: str) -> None:
+        async with self.db.session() as session:
+            await session.exec(delete(OutboxHold).where(OutboxHold.platform == platform, OutboxHold.channel == channel))
+            await session.commit()
+        self._holds.pop((platform, channel), None)
 
     async def _pace(self, row: OutboxMessage) -> None:
         """Wait, if need be, until the channel may have its next message."""

@@ -448,6 +448,21 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
     claimed_at: datetime | None = _ts(default=None, nullable=True)
     sent_at: datetime | None = _ts(default=None, nullable=True)
+    # When sending it first failed (a rate limit or an error); it is given up on a day after that.
+    failing_since: datetime | None = _ts(default=None, nullable=True)
+
+
+class OutboxHold(SQLModel, table=True):
+    """A channel the outbox waits for — or, with ``channel`` empty, a whole platform: the platform
+    asked us to wait (Retry-After), or sends there keep failing (backoff). A channel's messages
+    wait behind its held head, in order; other channels go on. Shared by every replica."""
+
+    platform: str = Field(max_length=20, primary_key=True)
+    channel: str = Field(default="", max_length=300, primary_key=True)
+    until: datetime = _ts()
+    failures: int = 0  # failures in a row, for the backoff; a success forgets the hold
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    since: datetime = _ts(default_factory=utcnow)
 
 
 # Personal data by table: what export and erasure must cover, and what is redacted from
@@ -459,5 +474,6 @@ PERSONAL_DATA: dict[str, tuple[str, ...]] = {
     "answer": ("text", "redacted_text"),
     "conversationreference": ("reference", "teams_user_id"),
     "outboxmessage": ("channel", "payload"),
+    "outboxhold": ("channel",),
     "yousaidwedid": ("created_by",),
 }

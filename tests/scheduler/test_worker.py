@@ -10,7 +10,7 @@ from bot.slack.sender import SlackSender
 from cyswllt.settings import Settings
 from scheduler.outbox import enqueue
 from scheduler.worker import OutboxWorker, backoff, bundle
-from storage.models import OutboxMessage
+from storage.models import OutboxHold, OutboxMessage
 from tests.fakes.slack_api import FakeSlackAPI
 
 REPLY = {"reply": {"language": "en", "text": "Reminder", "sections": []}}
@@ -25,6 +25,11 @@ async def queue(db, key="k1", channel="C1", working_hours=False, not_before=None
         await enqueue(s, key=key, platform="slack", channel=channel, payload=REPLY, working_hours=working_hours,
                       not_before=not_before)
         await s.commit()
+
+
+async def holds(db) -> dict:
+    async with db.session() as s:
+        return {(h.platform, h.channel): h for h in (await s.exec(select(OutboxHold))).all()}
 
 
 async def row(db, key="k1") -> OutboxMessage:
@@ -64,8 +69,12 @@ async def test_permanent_failure_dead_letters_and_errors_back_off(db):
         await worker.deliver_due()
         flaky = await row(db, "flaky")
         assert flaky.state == "pending" and flaky.attempts == 1 and "internal_error" in flaky.last_error
-        assert flaky.next_attempt_at > datetime.now(UTC) + timedelta(seconds=2)
-    assert 2.5 <= backoff(1) <= 7.5 and 20 <= backoff(4) <= 60
+        # The row keeps its place; its channel is held for the backoff, shared with every replica.
+        hold = await holds(db)
+        assert list(hold) == [("slack", "C2")] and hold[("slack", "C2")].failures == 1
+        assert hold[("slack", "C2")].until > datetime.now(UTC) + timedelta(seconds=2)
+        assert await OutboxWorker(db, worker.senders, settings()).claim(10) == []
+    assert 2.5 <= backoff(1) <= 7.5 and 20 <= backoff(4) <= 60 and backoff(30) <= 900
 
 
 async def test_missing_sender_keeps_the_row(db):
@@ -151,7 +160,7 @@ async def test_nothing_is_delivered_out_of_hours_and_it_arrives_at_the_next_slot
     assert recorder.sent == ["k1"] and (await row(db)).state == "sent"
 
 
-async def test_a_long_rate_limited_row_is_eventually_dead_lettered(db):
+async def test_a_row_failing_for_a_day_is_given_up_not_after_a_count_of_tries(db):
     from scheduler.outbox import RetryAfter
 
     class Limited(Recorder):
@@ -160,17 +169,20 @@ async def test_a_long_rate_limited_row_is_eventually_dead_lettered(db):
 
     start = datetime.now(UTC)
     clock = {"now": start}
-    worker = OutboxWorker(db, {"slack": Limited()}, settings(CYSWLLT_OUTBOX_MAX_ATTEMPTS=2), now=lambda: clock["now"])
+    worker = OutboxWorker(db, {"slack": Limited()}, settings(), now=lambda: clock["now"])
     await queue(db)
-    for _ in range(5):
+    for _ in range(50):  # fifty tries in a few minutes: a rate limit costs no attempt, nothing is given up
         clock["now"] += timedelta(seconds=2)
         await worker.deliver_due()
     limited = await row(db)
-    assert limited.state == "pending" and limited.attempts == 0  # a rate limit alone costs no attempt
-    for _ in range(3):
-        clock["now"] += timedelta(hours=7)
-        await worker.deliver_due()
-    assert (await row(db)).state == "dead"
+    assert limited.state == "pending" and limited.attempts == 0 and limited.failing_since is not None
+    clock["now"] = start + timedelta(hours=23)
+    await worker.deliver_due()
+    assert (await row(db)).state == "pending"
+    clock["now"] = start + timedelta(hours=24, minutes=1)
+    await worker.deliver_due()
+    dead = await row(db)
+    assert dead.state == "dead" and "retry after" in dead.last_error
 
 
 async def test_stopping_finishes_the_message_in_hand_and_puts_the_rest_back(db):
