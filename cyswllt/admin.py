@@ -31,8 +31,45 @@ async def list_boards(request: web.Request) -> web.Response:
     require_admin(request)
     async with request.app[DB].session() as s:
         boards = (await s.exec(select(Board).order_by(Board.name))).all()
-    return web.json_response({"items": [{"id": b.id, "name": b.name, "slug": b.slug, "published": b.published}
-                                        for b in boards]})
+    return web.json_response({"items": [board_json(b) for b in boards]})
+
+
+def board_json(board: Board) -> dict:
+    return {"id": board.id, "name": board.name, "name_cy": board.name_cy, "slug": board.slug,
+            "published": board.published}
+
+
+async def change_board(request: web.Request) -> web.Response:
+    """``PATCH /api/v1/boards/{slug}``: the board's Welsh name and whether its public pages are served."""
+    import json
+
+    require_admin(request)
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return web.json_response({"error": "the body is not valid JSON"}, status=400)
+    if not isinstance(body, dict) or not body:
+        return web.json_response({"error": "send a JSON object with name_cy and/or published"}, status=400)
+    unknown = sorted(set(body) - {"name_cy", "published"})
+    if unknown:
+        return web.json_response({"error": f"unknown fields: {', '.join(unknown)}; "
+                                           "the fields are name_cy and published"}, status=400)
+    if "published" in body and not isinstance(body["published"], bool):
+        return web.json_response({"error": "published must be true or false"}, status=400)
+    name_cy = body.get("name_cy")
+    if "name_cy" in body and name_cy is not None and (not isinstance(name_cy, str) or len(name_cy.strip()) > 200):
+        return web.json_response({"error": "name_cy must be text of up to 200 characters, or null"}, status=400)
+    async with request.app[DB].session() as s:
+        board = (await s.exec(select(Board).where(Board.slug == request.match_info["slug"]))).first()
+        if board is None:
+            return web.json_response({"error": "there is no board with that slug"}, status=404)
+        if "published" in body:
+            board.published = body["published"]
+        if "name_cy" in body:
+            board.name_cy = " ".join(name_cy.split()) or None if isinstance(name_cy, str) else None
+        s.add(board)
+        await s.commit()
+        return web.json_response(board_json(board))
 
 
 async def list_actions(request: web.Request) -> web.Response:
@@ -67,12 +104,26 @@ _ACTION_SCHEMA = {
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/boards", list_boards)
     app.router.add_get("/api/v1/boards/{board_id}/actions", list_actions)
+    app.router.add_patch("/api/v1/boards/{slug}", change_board)
+    board_schema = {"type": "object", "required": ["id", "name", "name_cy", "slug", "published"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "name_cy": {"type": ["string", "null"]},
+        "slug": {"type": "string"}, "published": {"type": "boolean"}}}
+    describe(app, "/api/v1/boards/{slug}", "patch", {
+        "summary": "Change a board's Welsh name or whether its public pages are published", "security": BEARER,
+        "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False, "properties": {
+                "name_cy": {"type": ["string", "null"], "maxLength": 200}, "published": {"type": "boolean"}}}}}},
+        "responses": {"200": {"description": "The board", "content": {"application/json": {"schema": board_schema}}},
+                      "400": {"description": "Invalid body"}, "401": {"description": "No or wrong token"},
+                      "404": {"description": "No such board"}}})
     describe(app, "/api/v1/boards", "get", {
         "summary": "List boards", "security": BEARER,
         "responses": {"200": {"description": "Boards", "content": {"application/json": {"schema": {
             "type": "object", "properties": {"items": {"type": "array", "items": {
                 "type": "object", "required": ["id", "name", "slug", "published"],
                 "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                               "name_cy": {"type": ["string", "null"], "description": "the board's name in Welsh"},
                                "slug": {"type": "string", "description": "the board's public address, /boards/{slug}"},
                                "published": {"type": "boolean",
                                              "description": "whether the board's public pages are served"}}}}}}}}},

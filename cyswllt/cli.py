@@ -27,6 +27,9 @@ COMMANDS = {
     "outbox list": "scheduler.cli:run_outbox_list",
     "outbox retry": "scheduler.cli:run_outbox_retry",
     "teams package": "bot.teams.package:run",
+    "boards set": "storage.imports:run_set_board",
+    "boards list": "storage.imports:run_list_boards",
+    "report annual": "engagement.reports:run_annual",
 }
 
 
@@ -103,6 +106,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = outbox.add_parser("retry", help="Send a failed message again.")
     p.set_defaults(target="outbox retry")
     p.add_argument("id", type=int)
+
+    boards = group("boards", "Boards: their Welsh names and whether their public pages are published.")
+    p = boards.add_parser("list", help="List boards with their address, Welsh name and publish setting.")
+    p.set_defaults(target="boards list")
+    p = boards.add_parser("set", help="Set a board's Welsh name, or publish or unpublish its public pages.")
+    p.set_defaults(target="boards set")
+    p.add_argument("--board", required=True, metavar="NAME")
+    p.add_argument("--name-cy", metavar="ENW", help="the board's name in Welsh (an empty string clears it)")
+    published = p.add_mutually_exclusive_group()
+    published.add_argument("--publish", dest="published", action="store_const", const=True,
+                           help="serve the board's public pages, scrutiny register, reports and open data")
+    published.add_argument("--unpublish", dest="published", action="store_const", const=False,
+                           help="stop serving them (404)")
+
+    report = group("report", "Reports to citizens.")
+    p = report.add_parser("annual", help="A board's annual report for a financial year (text, or --pdf).")
+    p.set_defaults(target="report annual")
+    p.add_argument("--board", required=True, metavar="NAME")
+    p.add_argument("--year", required=True, metavar="YYYY-YY", help="the financial year from 1 April, e.g. 2026-27")
+    p.add_argument("--lang", default="en", choices=["en", "cy"])
+    p.add_argument("--pdf", metavar="FILE", help="write the report as a PDF to FILE")
 
     teams = group("teams", "Microsoft Teams.")
     p = teams.add_parser("package", help="Write a Teams app package (manifest.json and icons, zipped).")

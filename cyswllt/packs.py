@@ -99,6 +99,12 @@ class Words:
     def rag(self, rag: str | None) -> str:
         return self.t(f"common.rag_{rag}" if rag else "common.rag_none")
 
+    def name(self, item) -> str:
+        """An action's title in the pack's language; English marked when there is no Welsh."""
+        if self.language == "cy":
+            return item.title_cy or f"{item.title} {self.t('common.fallback_marker')}"
+        return item.title
+
     @property
     def title(self) -> str:
         return self.t("pack.title", board=self.pack.board, date=self.date(self.pack.meeting_on))
@@ -186,10 +192,10 @@ def text(pack: Pack, language: str) -> str:
         lines.extend(["", f"{heading} ({len(items)})"])
         lines.extend(f"  {item}" for item in items) if items else lines.append(f"  {empty}")
 
-    part(w.t("pack.attention_heading"), [f"{a.ref} · {a.title} — {w.why(a)} ({w.rag(a.rag)}; "
+    part(w.t("pack.attention_heading"), [f"{a.ref} · {w.name(a)} — {w.why(a)} ({w.rag(a.rag)}; "
                                          f"{w.t('pack.column_due')}: {w.due(a)})" for a in pack.attention],
          w.t("pack.attention_none"))
-    part(w.t("pack.changes_heading"), [f"{c.ref} · {c.title} — {w.change(c)}" for c in pack.changes],
+    part(w.t("pack.changes_heading"), [f"{c.ref} · {w.name(c)} — {w.change(c)}" for c in pack.changes],
          w.t("pack.changes_none"))
     part(w.t("pack.scrutiny_heading"), [f"{s.ref} ({s.subject_ref}) — {w.scrutiny_status(s)}: {s.question}"
                                         for s in pack.scrutiny], w.t("pack.scrutiny_none"))

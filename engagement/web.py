@@ -5,10 +5,12 @@ from aiohttp import web
 
 
 def setup(app: web.Application) -> None:
-    from engagement import api, pages, publisher
+    from engagement import api, boards, pages, publisher, reports
     from engagement.digest import web as digest_web
 
     api.setup(app)
     pages.setup(app)
     publisher.setup(app)
     digest_web.setup(app)
+    boards.setup(app)
+    reports.setup(app)

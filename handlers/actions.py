@@ -83,7 +83,7 @@ async def action_sections(turn: Turn, actions: list[Action]) -> list[Section]:
         overdue = action.due is not None and action.due < turn.today and action.rag != Rag.complete
         status = turn.rag(action.rag) + (f" ({overdue_phrase(turn.language, action.due, turn.today)})" if overdue else "")
         sections.append(Section(
-            heading=f"{action.ref} · {action.title}",
+            heading=f"{action.ref} · {turn.title(action.title, action.title_cy)}",
             ref=action.ref,
             rag=action.rag,
             facts=[
@@ -171,7 +171,7 @@ async def list_actions(turn: Turn) -> Reply:
     elif which in RAG_ORDER:
         query = query.where(Action.rag == which)
     actions = sorted((await turn.session.exec(query)).all(), key=lambda a: ref_number(a.ref))
-    board = turn.board.name
+    board = turn.board_name
     words_for = {"board": board, "organisation": organisation.name if organisation else "",
                  "rag": turn.rag(None if which == "none" else which) if which in (*RAG_ORDER, "none") else ""}
     if not actions:
@@ -270,7 +270,8 @@ async def update(turn: Turn) -> Reply:
     await turn.session.flush()
     if rag in (Rag.red, Rag.complete) and previous != rag:
         notice_text = turn.t(f"handlers.notice_{rag}" if note else f"handlers.notice_{rag}_plain",
-                             ref=action.ref, title=action.title, who=turn.person.name, note=note)
+                             ref=action.ref, title=turn.title(action.title, action.title_cy), who=turn.person.name,
+                             note=note)
         notice = Reply(language=turn.language, text=notice_text, ephemeral=False,
                        sections=[Section(text=notice_text, rag=rag, ref=action.ref)])
         await to_board(turn.session, turn.board, notice, f"notice:{rag}:{action.ref}:{entry.id}")
@@ -340,7 +341,7 @@ async def home(turn: Turn) -> Reply:
         select(Action).where(Action.board_id == turn.board.id, owned_by(turn))
     )).all(), key=lambda a: ref_number(a.ref))
     counts = await rag_counts(turn)
-    picture = turn.t("handlers.home_board", board=turn.board.name)
+    picture = turn.t("handlers.home_board", board=turn.board_name)
     count_line = " · ".join(f"{turn.rag(k if k != 'none' else None)}: {v}" for k, v in counts.items())
     heading = turn.t("handlers.home_heading") + f" ({turn.t('common.actions', count=len(mine))})"
     page = Page.of(len(mine), number or 1)

@@ -140,24 +140,31 @@ async def raise_request(turn: Turn) -> Reply:
         action = await find_action(turn, action_ref)
         if action is None:
             return turn.reply(turn.t("handlers.scrutiny_unknown_subject", ref=action_ref, board=turn.board.name))
-        request.action_id, title = action.id, action.title
+        request.action_id, titles = action.id, (action.title, action.title_cy)
     else:
         priority = (await turn.session.exec(select(Priority).where(
             Priority.board_id == turn.board.id, func.upper(Priority.ref) == priority_ref))).first()
         if priority is None:
             return turn.reply(turn.t("handlers.scrutiny_unknown_subject", ref=priority_ref, board=turn.board.name))
-        request.priority_id, title = priority.id, priority.title
+        request.priority_id, titles = priority.id, (priority.title, priority.title_cy)
     turn.session.add(request)
     await turn.session.flush()
     ref = scrutiny_ref(request)
-    subject_text = f"{request.subject_ref} “{title}”"
+
+    def subject_in(lang: str) -> str:
+        """The subject in a reader's language (its Welsh title, or the English marked)."""
+        english, welsh = titles
+        title = (welsh or f"{english} {t('cy', 'common.fallback_marker')}") if lang == "cy" else english
+        return f"{request.subject_ref} “{title}”"
+
+    subject_text = subject_in(turn.language)
     members = [m for m in (await turn.session.exec(
         select(Person).join(Member, Member.person_id == Person.id)
         .where(Member.board_id == turn.board.id, Member.role == Role.scrutiny)
     )).all() if m.id != turn.person.id]
     for member in members:
         lang = normalise_language(member.language)
-        text = t(lang, "handlers.scrutiny_new", ref=ref, who=turn.person.name, subject=subject_text, question=question)
+        text = t(lang, "handlers.scrutiny_new", ref=ref, who=turn.person.name, subject=subject_in(lang), question=question)
         reply = Reply(language=lang, text=text, ephemeral=False,
                       sections=[Section(text=text, ref=ref, buttons=_committee_buttons(lang, ref))])
         await to_person(turn.session, member, reply, f"scrutiny:new:{ref}:{member.id}", kind="scrutiny")
@@ -165,7 +172,7 @@ async def raise_request(turn: Turn) -> Reply:
     told_owner = False
     if owner is not None and owner.id != turn.person.id:
         lang = normalise_language(owner.language)
-        text = t(lang, "handlers.scrutiny_on_your_action", ref=ref, subject=subject_text, question=question,
+        text = t(lang, "handlers.scrutiny_on_your_action", ref=ref, subject=subject_in(lang), question=question,
                  due=_date(request.due, lang))
         await to_person(turn.session, owner, Reply(language=lang, text=text, ephemeral=False,
                                                    sections=[Section(text=text, ref=ref)]),

@@ -32,7 +32,7 @@ async def status(turn: Turn) -> Reply:
     overdue = sorted((a for a in actions if a.due and a.due < turn.today and a.rag != Rag.complete),
                      key=lambda a: ref_number(a.ref))
     red = sorted((a for a in actions if a.rag == Rag.red), key=lambda a: ref_number(a.ref))
-    heading = turn.t("handlers.status_heading", board=turn.board.name)
+    heading = turn.t("handlers.status_heading", board=turn.board_name)
     summary = turn.t("handlers.status_summary", total=turn.t("common.actions", count=len(actions)),
                      overdue=len(overdue))
     buttons = [Button(turn.t("handlers.button_all_actions"), filter_command(turn, "all"))]
@@ -50,7 +50,7 @@ async def status(turn: Turn) -> Reply:
     for key, which, items in (("status_red_items", "red", red), ("status_overdue_items", "overdue", overdue)):
         if items:
             title = f"{turn.t(f'handlers.{key}')} ({turn.t('common.actions', count=len(items))})"
-            listing = "\n".join(f"{a.ref} · {a.title}" for a in items[:STATUS_LIST])
+            listing = "\n".join(f"{a.ref} · {turn.title(a.title, a.title_cy)}" for a in items[:STATUS_LIST])
             section = Section(heading=title, text=listing)
             if len(items) > STATUS_LIST:
                 more = turn.t("handlers.status_more", count=len(items) - STATUS_LIST,

@@ -62,5 +62,19 @@ class Turn:
             moment = moment.replace(tzinfo=UTC)
         return format_datetime(moment.astimezone(self.tz), format="d MMM y HH:mm", locale=self.locale)
 
+    def title(self, english: str, welsh: str | None) -> str:
+        """An action's or priority's title in the reader's language; a Welsh reader of a title with no
+        Welsh gets the English, marked "(yn Saesneg)"."""
+        if self.language == "cy":
+            return welsh or f"{english} {t('cy', 'common.fallback_marker')}"
+        return english
+
+    @property
+    def board_name(self) -> str:
+        """The board's name in the reader's language, where it has a Welsh one."""
+        if self.board is None:
+            return ""
+        return self.board.name_cy if self.language == "cy" and self.board.name_cy else self.board.name
+
     def rag(self, rag: str | None) -> str:
         return t(self.language, f"common.rag_{rag}" if rag else "common.rag_none")

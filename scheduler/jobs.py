@@ -120,7 +120,7 @@ class Batch:
                kind: str = "reminder", **words: Any) -> None:
         """A reminder about ``action``, keyed ``WHAT:pPERSON:BOARD:REF:PERIOD`` and worded by
         ``message_key`` (with the action's ref and title, and ``words``) only if that key is new."""
-        message = partial(t, language, message_key, ref=action.ref, title=action.title, **words)
+        message = partial(t, language, message_key, ref=action.ref, title=title_in(language, action), **words)
         self.add(person_id, f"{what}:p{person_id}:{action.board_id}:{action.ref}:{period}", kind, language,
                  lambda: reminder_payload(message(), action.ref, action.rag))
 
@@ -129,6 +129,18 @@ class Batch:
         rows = [self.recipients.row(person_id, key, build(), language, kind)
                 for key, (person_id, kind, language, build) in self.wanted.items() if key not in known]
         return await enqueue_many(session, rows, known=known)
+
+
+def title_in(language: str, action) -> str:
+    """The action's title in the reader's language: its Welsh title, else the English marked "(yn Saesneg)"."""
+    if language == "cy":
+        return getattr(action, "title_cy", None) or f"{action.title} {_marker('cy')}"
+    return action.title
+
+
+@lru_cache(maxsize=2)
+def _marker(language: str) -> str:
+    return t(language, "common.fallback_marker")
 
 
 def _plain(language: str, message: Callable[[], str], ref: str) -> Callable[[], dict[str, Any]]:
@@ -157,7 +169,8 @@ def _last_change(fallback):
 
 
 # The columns a sweep reads: plain rows load several times faster than ORM objects.
-ACTION_COLUMNS = (Action.id, Action.board_id, Action.ref, Action.title, Action.owner_id, Action.due, Action.rag)
+ACTION_COLUMNS = (Action.id, Action.board_id, Action.ref, Action.title, Action.title_cy, Action.owner_id, Action.due,
+                  Action.rag)
 PERSON_COLUMNS = (Person.id, Person.name, Person.email, Person.language, Person.slack_user_id, Person.teams_user_id)
 _OPEN = (Action.rag.is_(None)) | (Action.rag != Rag.complete)
 

@@ -32,7 +32,7 @@ from storage.models import (
     utcnow,
 )
 
-ACTION_COLUMNS = ("ref", "priority", "title", "lead", "owner_email", "due", "rag")
+ACTION_COLUMNS = ("ref", "priority", "title", "lead", "owner_email", "due", "rag", "title_cy", "priority_cy")
 ACTION_REQUIRED = ("ref", "title")
 MEMBER_COLUMNS = ("name", "email", "organisation", "sector", "role", "language", "slack_user_id", "teams_user_id")
 MEMBER_REQUIRED = ("name", "email")
@@ -161,6 +161,12 @@ def check_action_rows(rows) -> list[RowError]:
             errors.append(RowError(line, "title", "an action needs a title"))
         elif len(row["title"]) > 2000:
             errors.append(RowError(line, "title", "the title is over 2,000 characters"))
+        if len(row["title_cy"]) > 2000:
+            errors.append(RowError(line, "title_cy", "the Welsh title is over 2,000 characters"))
+        if len(row["priority_cy"]) > 500:
+            errors.append(RowError(line, "priority_cy", "the Welsh priority title is over 500 characters"))
+        if row["priority_cy"] and not row["priority"]:
+            errors.append(RowError(line, "priority_cy", "a Welsh priority title needs the priority it translates"))
         if row["owner_email"] and not EMAIL.match(row["owner_email"]):
             errors.append(RowError(line, "owner_email", f"“{row['owner_email']}” is not an email address"))
         if row["rag"] and row["rag"].lower() not in RAG_WORDS:
@@ -236,7 +242,11 @@ async def import_actions(session: AsyncSession, board_name: str, text: str) -> I
     with session.no_autoflush:
         for _, row in rows:
             ref = f"A-{int(ACTION_REF.match(row['ref']).group(1))}"
-            plan.append((ref, row, priorities.get(row["priority"])))
+            priority = priorities.get(row["priority"])
+            if priority is not None and row["priority_cy"] and priority.title_cy != row["priority_cy"]:
+                priority.title_cy = row["priority_cy"]
+                session.add(priority)
+            plan.append((ref, row, priority))
         await session.flush()  # new priorities get their ids
 
     # Everything is written in bulk: an insert for new actions, one for leads, one for ratings.
@@ -248,7 +258,7 @@ async def import_actions(session: AsyncSession, board_name: str, text: str) -> I
     for ref, row, priority in plan:
         owner = people.get(row["owner_email"].lower()) if row["owner_email"] else None
         values = dict(
-            title=row["title"], priority_id=priority.id if priority else None,
+            title=row["title"], title_cy=row["title_cy"] or None, priority_id=priority.id if priority else None,
             owner_email=row["owner_email"].lower() or None, owner_id=owner.id if owner else None,
             due_text=row["due"] or None, due=parse_due(row["due"]),
         )
@@ -490,4 +500,51 @@ def run_add_meeting(settings, args) -> int:
     except ImportRefused as exc:
         raise CommandError(str(exc))
     print(f"{'Added' if added else 'Already there:'} {args.kind} meeting on {held_on.isoformat()} for {args.board}.")
+    return 0
+
+
+def run_list_boards(settings, args) -> int:
+
+    async def work(session: AsyncSession):
+        return (await session.exec(select(Board).order_by(Board.name))).all()
+
+    for board in _run_boards(settings, work):
+        state = "published" if board.published else "not published"
+        welsh = f" / {board.name_cy}" if board.name_cy else ""
+        print(f"{board.name}{welsh}  /boards/{board.slug}  {state}")
+    return 0
+
+
+def _run_boards(settings, work):
+    from storage.db import run_in_session
+
+    return run_in_session(settings.database_url, work)
+
+
+def run_set_board(settings, args) -> int:
+    """``cyswllt boards set --board NAME [--name-cy ENW] [--publish|--unpublish]``."""
+    from cyswllt.cli import CommandError
+
+    if args.name_cy is None and args.published is None:
+        raise CommandError("nothing to change: give --name-cy, --publish or --unpublish")
+    if args.name_cy is not None and len(args.name_cy.strip()) > 200:
+        raise CommandError("the Welsh name is over 200 characters")
+
+    async def work(session: AsyncSession):
+        board, _ = await board_named(session, args.board, create=False)
+        if board is None:
+            return None
+        if args.name_cy is not None:
+            board.name_cy = " ".join(args.name_cy.split()) or None
+        if args.published is not None:
+            board.published = args.published
+        session.add(board)
+        return board.name, board.name_cy, board.slug, board.published
+
+    done = _run_boards(settings, work)
+    if done is None:
+        raise CommandError(f"no board called “{args.board}”")
+    name, name_cy, slug, published = done
+    print(f"{name}: Welsh name {name_cy or '(none)'}; public pages at /boards/{slug} "
+          f"{'published' if published else 'not published'}.")
     return 0

@@ -107,6 +107,8 @@ class OutboxState(StrEnum):
 class Board(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    # The board's name in Welsh, when it has one (Welsh readers see it in chat and on its pages).
+    name_cy: str | None = Field(default=None, max_length=200)
     # The board's public address, /boards/{slug}: made from the name when the board is added.
     slug: str | None = Field(default=None, max_length=MAX_SLUG,
                              sa_column_kwargs={"unique": True, "nullable": False, "default": board_slug_default})
@@ -173,6 +175,7 @@ class Action(SQLModel, table=True):
     priority_id: int | None = Field(default=None, foreign_key="priority.id")
     ref: str = Field(max_length=20)  # "A-12"
     title: str = Field(sa_column=Column(Text, nullable=False))
+    title_cy: str | None = Field(default=None, sa_column=Column(Text))  # the action in Welsh, when given
     owner_email: str | None = Field(default=None, max_length=320)
     owner_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     due: date | None = Field(default=None, index=True)
@@ -252,6 +255,26 @@ class MeetingPack(SQLModel, table=True):
     language: str = Field(default="en", max_length=2)
     link_key: str = Field(max_length=64)
     created_at: datetime = _ts(default_factory=utcnow)
+
+
+class AnnualReport(SQLModel, table=True):
+    """A board's annual report for the financial year starting 1 April ``year_start``: the
+    secretariat's commentary while it is a draft; once published, ``snapshot`` holds the report as it
+    was (facts and commentary), and it never changes again."""
+
+    __table_args__ = (UniqueConstraint("board_id", "year_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    year_start: int
+    commentary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    snapshot: dict | None = Field(default=None, sa_column=Column(JSON))
+    published_at: datetime | None = _ts(default=None, nullable=True)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+    @property
+    def year_label(self) -> str:
+        return f"{self.year_start}-{(self.year_start + 1) % 100:02d}"
 
 
 class Snooze(SQLModel, table=True):

@@ -45,6 +45,7 @@ class PackAction:
     leads: list[str]
     last_update: date | None
     last_note: str | None
+    title_cy: str | None = None
     red: bool = False
     overdue: bool = False
     stale: bool = False
@@ -59,6 +60,7 @@ class PackChange:
     updates: int
     latest_note: str | None
     latest_on: date
+    title_cy: str | None = None
 
 
 @dataclass
@@ -174,7 +176,8 @@ async def gather(session: AsyncSession, meeting: Meeting, now: datetime, timezon
         entry = PackAction(action.ref, action.title, action.rag, action.due, action.due_text,
                            owners.get(action.owner_id) or action.owner_email, leads.get(action.id, []),
                            _local_day(update.created_at, zone) if update else None,
-                           (update.note or None) if update and update.source != "import" else None)
+                           (update.note or None) if update and update.source != "import" else None,
+                           action.title_cy)
         entry.red = action.rag == Rag.red
         entry.overdue = action.due is not None and action.due < today
         entry.stale = changed_on < stale_before
@@ -198,7 +201,8 @@ async def gather(session: AsyncSession, meeting: Meeting, now: datetime, timezon
             mine = [u for u in window if u.action_id == action_id]
             action = by_id[action_id]
             pack.changes.append(PackChange(action.ref, action.title, before.get(action_id), mine[-1].rag, len(mine),
-                                           mine[-1].note or None, _local_day(mine[-1].created_at, zone)))
+                                           mine[-1].note or None, _local_day(mine[-1].created_at, zone),
+                                           action.title_cy))
 
     # Scrutiny on the agenda: scheduled between the meetings, or due by this one and not closed.
     requests = (await session.exec(select(ScrutinyRequest).where(

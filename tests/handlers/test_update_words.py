@@ -57,7 +57,7 @@ async def test_a_red_notice_carries_the_note_and_a_complete_one_reads_without_a_
         notices = [m.payload["reply"]["text"] for m in (await s.exec(select(OutboxMessage).where(
             OutboxMessage.kind == "notice", OutboxMessage.platform == "slack").order_by(OutboxMessage.id))).all()]
     assert notices == ["A-1 “Free up local authorities” has turned red. Tom Jones: Funding withdrawn; new bid in January",
-                       "Mae A-2 “Closer partnership working” wedi'i gwblhau (Siân Ŵyn)."]
+                       "Mae A-2 “Closer partnership working (yn Saesneg)” wedi'i gwblhau (Siân Ŵyn)."]
     assert not any("—" in n for n in notices)
 
 

@@ -32,7 +32,8 @@ async def test_action_reminders_once_each_in_the_owners_language(db, plan):
     found = await rows(db, "reminder")
     by = texts(found)
     assert by["due7:A-1"].startswith("A-1 “Due in a week” is due in 7 days (30 November 2026)")
-    assert by["due1:A-2"].startswith("Mae A-2 “Due tomorrow” i fod i'w gwblhau yfory (24 Tachwedd 2026)")
+    # No Welsh title: the English one, marked.
+    assert by["due1:A-2"].startswith("Mae A-2 “Due tomorrow (yn Saesneg)” i fod i'w gwblhau yfory (24 Tachwedd 2026)")
     assert "was due on 3 November 2026 and is now 2 weeks overdue." in by["overdue:A-3"]
     assert all(m.respect_working_hours and m.platform == "slack" for m in found)
     assert {m.channel for m in found} == {"UEN", "UCY"}
@@ -84,7 +85,7 @@ async def test_one_nudge_an_action_the_meeting_chaser_else_the_30_day_reminder(d
     # 30-day reminder is for the rest, and not for an overdue action (its own reminder asks weekly).
     assert set(by) == {"chaser:A-3", "chaser:A-6", "stale:B-1", "stale:B-3"}
     assert by["chaser:A-6"].startswith("The board meets on 26 November 2026. A-6 “Idle before the meeting” has had")
-    assert by["stale:B-1"].startswith("Does dim diweddariad wedi bod ar B-1 “Idle” ers 45 diwrnod")
+    assert by["stale:B-1"].startswith("Does dim diweddariad wedi bod ar B-1 “Idle (yn Saesneg)” ers 45 diwrnod")
     assert await stale_updates(db, SETTINGS, NOW) == 0
     assert await stale_updates(db, SETTINGS, NOW + timedelta(days=2)) == 0  # still chasing, nothing more
     # The meeting has been, and A-6 still has no update: now its 30-day reminder.
@@ -98,7 +99,7 @@ async def test_escalation_to_chair_once_per_period_and_the_owner_told(db, plan):
     assert await escalations(db, SETTINGS, NOW) == 0
     chair, owner = sorted(await rows(db, "escalation"), key=lambda m: m.recipient_id != plan["chair"])
     assert chair.recipient_id == plan["chair"] and chair.language == "cy" and "Uwchgyfeirio" in reply(chair).text
-    assert "mae A-3 “Overdue” ar Fwrdd Môn 2 wythnos yn hwyr (perchennog: Tom Jones)" in reply(chair).text
+    assert "mae A-3 “Overdue (yn Saesneg)” ar Fwrdd Môn 2 wythnos yn hwyr (perchennog: Tom Jones)" in reply(chair).text
     assert owner.recipient_id == plan["en"] and reply(owner).text.startswith(
         "A-3 “Overdue” is 2 weeks overdue, so it has been raised with the board's chair and secretariat.")
 
