@@ -169,3 +169,14 @@ def test_digests_stored_before_keep_whether_they_were_scheduled(populated):
     with populated.connect() as conn:
         rows = dict(conn.exec_driver_sql("SELECT id, scheduled FROM digest ORDER BY id").all())
     assert rows == {1: True, 2: False}
+
+
+def test_boards_and_actions_gain_empty_welsh_names(populated):
+    """i15_01: nothing was translated before, so no Welsh name is invented; the English stays as it was."""
+    with populated.connect() as conn:
+        board = conn.exec_driver_sql("SELECT name, name_cy FROM board WHERE id = 1").one()
+        action = conn.exec_driver_sql("SELECT title, title_cy FROM action WHERE id = 1").one()
+        reports = conn.exec_driver_sql("SELECT count(*) FROM annualreport").scalar_one()
+    assert tuple(board) == ("Bwrdd Gwasanaethau Cyhoeddus Môn", None)
+    assert tuple(action) == ("Joint recycling campaign", None)
+    assert reports == 0
