@@ -1,7 +1,7 @@
 """Welsh names for boards and actions (priorities already have one), and annual reports
 
 Revision ID: i15_01_welsh_names
-Revises: lead_03_digest_periods_form_key
+Revises: i11_21_outbox_holds
 Create Date: 2026-12-01 14:40:00
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import storage.models
 
 revision = "i15_01_welsh_names"
-down_revision = "lead_03_digest_periods_form_key"
+down_revision = "i11_21_outbox_holds"
 branch_labels = None
 depends_on = None
 
