@@ -188,7 +188,7 @@ async def list_actions(turn: Turn) -> Reply:
     key = f"handlers.actions_heading_{which}" if which in ("mine", "org", "overdue", "all") \
         else "handlers.actions_heading_rag"
     heading = turn.t(key, **words_for) + f" ({turn.t('common.actions', count=len(actions))})"
-    page = Page.of(len(actions), number or 1)
+    page = Page.of(len(actions), number or 1, turn.page_size)
     if number is not None and number > page.pages:
         return turn.reply(turn.t("handlers.page_beyond", count=page.pages, command=filter_command(turn, which)))
     shown = page.slice(actions)
@@ -300,7 +300,7 @@ async def history(turn: Turn) -> Reply:
     if not total:
         text = turn.t("handlers.history_none", ref=action.ref)
         return turn.reply(text, [Section(text=text, ref=action.ref, buttons=[ask])])
-    page = Page.of(total, number or 1)
+    page = Page.of(total, number or 1, turn.page_size)
     rows = (await turn.session.exec(
         select(ActionUpdate, Person.name).join(Person, Person.id == ActionUpdate.author_id, isouter=True)
         .where(ActionUpdate.action_id == action.id).order_by(ActionUpdate.id.desc())
@@ -344,7 +344,7 @@ async def home(turn: Turn) -> Reply:
     picture = turn.t("handlers.home_board", board=turn.board_name)
     count_line = " · ".join(f"{turn.rag(k if k != 'none' else None)}: {v}" for k, v in counts.items())
     heading = turn.t("handlers.home_heading") + f" ({turn.t('common.actions', count=len(mine))})"
-    page = Page.of(len(mine), number or 1)
+    page = Page.of(len(mine), number or 1, turn.page_size)
     sections = [Section(heading=picture, text=count_line,
                         buttons=[Button(f"{turn.rag(k if k != 'none' else None)}: {v}", filter_command(turn, k))
                                  for k, v in counts.items() if v][:5]),

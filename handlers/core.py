@@ -30,6 +30,8 @@ class Command:
     text: str  # the words after /lsb, e.g. "update A-12 red Funding agreed"
     channel_id: str | None = None  # Slack channel / Teams conversation, when not a DM
     source: str = "command"  # "command" | "button" | "form" — how the words arrived
+    # How many list items fit one message where the words came from (None: the usual page).
+    page_size: int | None = None
 
 
 @dataclass

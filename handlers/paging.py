@@ -56,6 +56,6 @@ def footer(turn: Turn, page: Page, command: str) -> Section | None:
     if page.number > 1:
         buttons.append(Button(turn.t("handlers.button_previous"), f"{command} {page.number - 1}"))
     if rest > 0:
-        buttons.append(Button(turn.t("handlers.button_more", count=min(rest, PAGE_SIZE)),
+        buttons.append(Button(turn.t("handlers.button_more", count=min(rest, turn.page_size)),
                               f"{command} {page.number + 1}", style="primary"))
     return Section(text=text, buttons=buttons)

@@ -317,7 +317,7 @@ async def list_requests(turn: Turn) -> Reply:
                                      .where(ScrutinyRequest.board_id == turn.board.id))).one()
     if not total:
         return turn.reply(turn.t("handlers.scrutiny_list_none", board=turn.board.name))
-    page = Page.of(total, number or 1)
+    page = Page.of(total, number or 1, turn.page_size)
     rows = (await turn.session.exec(
         select(ScrutinyRequest, Person.name).join(Person, Person.id == ScrutinyRequest.requester_id)
         .where(ScrutinyRequest.board_id == turn.board.id).order_by(ScrutinyRequest.id.desc())

@@ -26,6 +26,12 @@ class Turn:
     member: Member | None = None
     args: list[str] = field(default_factory=list)
 
+    @property
+    def page_size(self) -> int:
+        from handlers.paging import PAGE_SIZE
+
+        return self.command.page_size or PAGE_SIZE
+
     def t(self, key: str, /, count: int | None = None, **kw: Any) -> str:
         return t(self.language, key, count=count, **kw)
 

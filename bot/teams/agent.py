@@ -20,6 +20,9 @@ from handlers.core import Command, Context, Reply
 from storage.db import Database
 
 log = logging.getLogger("cyswllt.teams")
+# Teams refuses a bot message over about 28 KB; an action with its update form is about 2.5 KB as a
+# card, so a list comes ten at a time (the "more" button brings the next ten).
+CARD_PAGE_SIZE = 10
 
 _MENTION = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?(?:p|div|span|br)\b[^>]*>", re.IGNORECASE)
@@ -62,6 +65,7 @@ class CyswlltAgent(TeamsActivityHandler):
             text=words or "help",
             channel_id=references.conversation_id(activity) if scope != references.PERSONAL else None,
             source=source,
+            page_size=CARD_PAGE_SIZE,
         )
         from handlers.dispatch import handle  # the handlers are the one place commands are understood
 
