@@ -77,7 +77,7 @@ def history_svg(board: PublicBoard, lang: str) -> Markup:
     width, height, left, bottom, top = 720, 300, 40, 40, 20
     most = max(1, max(sum(p.counts.values()) for p in points))
     slot = (width - left - 10) / len(points)
-    bar = max(8.0, slot * 0.6)
+    bar = min(60.0, max(8.0, slot * 0.6))  # one month alone is a bar, not a wall
     parts = [f'<svg class="rag-chart" viewBox="0 0 {width} {height + 60}" role="img" '
              f'aria-labelledby="rag-chart-title rag-chart-desc" xmlns="http://www.w3.org/2000/svg">',
              f'<title id="rag-chart-title">{escape(t(lang, "boards.history_heading"))}</title>',
@@ -109,11 +109,32 @@ def history_svg(board: PublicBoard, lang: str) -> Markup:
     return Markup("".join(parts))
 
 
-def action_view(a: PublicAction, lang: str) -> dict[str, Any]:
-    return {"ref": a.ref, "title": pick(lang, a.title, a.title_cy), "rag": a.rag, "rag_word": _rag(a.rag, lang),
-            "leads": ", ".join(a.leads), "due": _date(a.due, lang), "due_text": a.due_text,
-            "last_update": _date(a.last_update, lang), "summary": a.public_summary,
-            "summary_on": _date(a.public_summary_on, lang)}
+def _picked_html(p: dict[str, Any]) -> str:
+    html = f'<span lang="{p["lang"]}">{escape(p["text"])}</span>'
+    return html + f' <span class="fallback">{escape(p["marker"])}</span>' if p["marker"] else html
+
+
+def action_row(a: PublicAction, lang: str) -> str:
+    """One action as a table row. Built here rather than in the template: a plan has hundreds of rows,
+    and this is the page's hot loop (every value escaped, the same markup the template would make)."""
+    cells = [f'<th scope="row">{escape(a.ref)}</th>']
+    title = _picked_html(pick(lang, a.title, a.title_cy))
+    if a.public_summary:
+        title += (f'<p class="summary"><strong>{escape(t(lang, "boards.latest_summary", date=_date(a.public_summary_on, lang)))}'
+                  f'</strong> {escape(a.public_summary)}</p>')
+    cells.append(f"<td>{title}</td>")
+    cells.append(f'<td><span class="rag rag-{a.rag or "none"}">{escape(_rag(a.rag, lang))}</span></td>')
+    cells.append(f"<td>{escape(', '.join(a.leads)) or '—'}</td>")
+    due = [escape(_date(a.due, lang))] if a.due else []
+    if a.due_text:
+        due.append(f'<span class="meta">{escape(t(lang, "boards.by_when", words=a.due_text))}</span>')
+    cells.append(f"<td>{'<br>'.join(due) or '—'}</td>")
+    cells.append(f"<td>{escape(_date(a.last_update, lang)) if a.last_update else escape(t(lang, 'boards.no_update'))}</td>")
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def action_view(a: PublicAction, lang: str) -> Markup:
+    return Markup(action_row(a, lang))
 
 
 def page_values(board: PublicBoard, lang: str, today: date) -> dict[str, Any]:

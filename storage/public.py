@@ -117,22 +117,24 @@ def month_ends(today: date, months: int) -> list[date]:
 async def public_actions(session: AsyncSession, board_id: int, zone: ZoneInfo) -> list[tuple[int | None, PublicAction]]:
     """(priority id, public action) for each of the board's actions, in ref order: the latest update's
     date and the latest public summary. Plain rows, not ORM objects: a plan has hundreds."""
-    rows = (await session.exec(select(
+    # Core reads on the session's connection: plain rows, without the ORM's per-row work.
+    conn = await session.connection()
+    rows = (await conn.execute(select(
         Action.id, Action.priority_id, Action.ref, Action.title, Action.title_cy, Action.due, Action.due_text,
         Action.rag).where(Action.board_id == board_id))).all()
     mine = select(Action.id).where(Action.board_id == board_id)
     leads: dict[int, list[str]] = {}
-    for action_id, name in (await session.exec(
+    for action_id, name in (await conn.execute(
             select(ActionLead.action_id, Organisation.name).join(Organisation, Organisation.id == ActionLead.organisation_id)
             .where(ActionLead.action_id.in_(mine)).order_by(ActionLead.action_id, ActionLead.position))).all():
         leads.setdefault(action_id, []).append(name)
-    last = dict((await session.exec(select(ActionUpdate.action_id, func.max(ActionUpdate.created_at))
+    last = dict((await conn.execute(select(ActionUpdate.action_id, func.max(ActionUpdate.created_at))
                                     .where(ActionUpdate.action_id.in_(mine)).group_by(ActionUpdate.action_id))).all())
     newest_public = (select(ActionUpdate.action_id, func.max(ActionUpdate.id).label("id"))
                      .where(ActionUpdate.action_id.in_(mine), ActionUpdate.public_summary.is_not(None),
                             ActionUpdate.public_summary != "")
                      .group_by(ActionUpdate.action_id).subquery())
-    summaries = {action_id: (text, at) for action_id, text, at in (await session.exec(
+    summaries = {action_id: (text, at) for action_id, text, at in (await conn.execute(
         select(ActionUpdate.action_id, ActionUpdate.public_summary, ActionUpdate.created_at)
         .join(newest_public, newest_public.c.id == ActionUpdate.id))).all()}
     found = []
