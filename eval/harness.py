@@ -375,7 +375,7 @@ def redaction() -> dict:
 
     rows = read_tsv(REDACTION_SET)
     out = {"file": str(REDACTION_SET.relative_to(ROOT)), "sha256": corpora.sha256(REDACTION_SET)}
-    review = getattr(analysis, "needs_review", None)
+    review = getattr(analysis, "review", None)
     for which in HALVES:
         mine = [r for r in rows if half("redaction", r["id"]) == which]
         found: dict[str, Counter] = defaultdict(Counter)
@@ -514,8 +514,7 @@ def evaluate(only_ours: bool = False) -> dict:
     from engagement import analysis
 
     taggers = Taggers()
-    analysis.analyse("warm up", "en")
-    analysis.analyse("cynhesu", "cy")
+    analysis.warm_up()
     detectors = _detectors()
     if only_ours:
         detectors = {"ours": detectors["ours"]}

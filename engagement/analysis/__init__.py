@@ -1,9 +1,12 @@
 """Text analysis for consultation responses, offline and in both languages.
 
-``analyse(text)`` gives the language, a sentiment label with polarity and confidence, and
-themes; ``redact`` removes personal data; ``theme_key`` merges themes across inflections,
-Welsh mutations and the two languages. Nothing here downloads data: the lexicons ship with
-the package (see ``data/``) or with the libraries it uses, and are read once, on first use.
+``analyse(text)`` gives the language, the response's overall sentiment (label, polarity, confidence),
+its themes — the public-service topics it names, each with the sentiment of the clause it sits in and a
+label in English and Welsh — and whether a person must look at it before it is quoted (``held``).
+``redact`` removes personal data; no theme is ever taken from a redacted span. Nothing here downloads
+data: the lexicons ship with the package (see ``data/``) or with the libraries it uses, and are read
+once, on first use. ``ANALYSER_VERSION`` changes whenever what ``analyse`` returns for a text may
+change, so stored analysis can be redone (``cyswllt responses reanalyse``).
 """
 
 from __future__ import annotations
@@ -12,12 +15,17 @@ from dataclasses import dataclass, field
 
 from engagement.analysis import english, welsh
 from engagement.analysis.language import detect_language
+from engagement.analysis.redact import find as find_personal_data
 from engagement.analysis.redact import redact
-from engagement.analysis.sentiment import MIN_CONFIDENCE, THRESHOLD, combine, label
-from engagement.analysis.themes import key_phrases, theme_key
+from engagement.analysis.review import review
+from engagement.analysis.sentiment import MIN_CONFIDENCE, THRESHOLD, clauses, combine, label
+from engagement.analysis.themes import Theme, mentions, theme_key, topics
 
-__all__ = ["Analysis", "analyse", "detect_language", "key_phrases", "redact", "theme_key", "score",
-           "MIN_CONFIDENCE", "THRESHOLD"]
+__all__ = ["ANALYSER_VERSION", "Analysis", "Theme", "analyse", "warm_up", "detect_language", "find_personal_data", "redact",
+           "review", "score", "theme_key", "topics", "MIN_CONFIDENCE", "THRESHOLD"]
+
+# Bump on any change to the lexicons, the glossary, the rules or the models behind ``analyse``.
+ANALYSER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -25,19 +33,65 @@ class Analysis:
     language: str  # 'cy' | 'en'
     sentiment: str  # positive | neutral | negative
     polarity: float  # -1..1
-    confidence: float  # 0..1; below MIN_CONFIDENCE the sentiment is neutral
-    themes: list[str] = field(default_factory=list)
+    confidence: float  # 0..1
+    themes: list[Theme] = field(default_factory=list)
+    held: tuple[str, ...] = ()  # why a person must look at it first ('health', 'child'); empty: no need
+
+    @property
+    def theme_keys(self) -> list[str]:
+        return [t.key for t in self.themes]
+
+    def theme_sentiments(self) -> str:
+        """``key:label;…`` for the CSV column."""
+        return ";".join(f"{t.key}:{t.sentiment}" for t in self.themes)
+
+
+def warm_up() -> None:
+    """Read every lexicon and model now (about a second), not on the first response."""
+    for text, language in (("Mae'r gwasanaeth bws yn dda iawn, diolch", "cy"), ("The buses are good", "en"),
+                           ("Excellent Tŷ Hafan staff", None), ("Gwasanaeth grêt ond too slow", None)):
+        analyse(text, language, ("Sian Jones",))
+    from engagement.analysis.language import _identifier
+
+    _identifier().classify("warm up")
 
 
 def score(text: str, language: str) -> tuple[float, float]:
-    """(polarity, confidence) of a text in a known language; see ``sentiment`` for how."""
-    hits = welsh.hits(text) if language == "cy" else english.hits(text)
-    return combine(hits)
+    """(polarity, confidence) of a text in a known language."""
+    if language == "cy":
+        return combine(welsh.hits(text))
+    return english.polarity(text)
 
 
-def analyse(text: str, language: str | None = None) -> Analysis:
+def themes_of(text: str, language: str, redacted: list[tuple[int, int]] | None = None) -> list[Theme]:
+    """The topics ``text`` names, in order of first mention, each with its clauses' sentiment. A mention
+    inside a redacted span (a name, an address) is never a theme."""
+    found = mentions(text, language)
+    if redacted:
+        found = [m for m in found if not any(m.start < end and start < m.end for start, end in redacted)]
+    if not found:
+        return []
+    parts = clauses(text, language, lambda piece: score(piece, language))
+    by_topic: dict[str, list] = {}
+    for m in found:
+        clause = next((c for c in parts if c.start <= m.start < c.end), None)
+        by_topic.setdefault(m.topic, []).append((m, clause.polarity if clause else 0.0))
+    known = topics()
+    out = []
+    for key, items in by_topic.items():
+        polarity = round(sum(p for _, p in items) / len(items), 4)
+        topic = known[key]
+        out.append(Theme(key, topic.label_en, topic.label_cy, label(polarity), polarity,
+                         tuple((m.start, m.end) for m, _ in items)))
+    return out
+
+
+def analyse(text: str, language: str | None = None, names: tuple[str, ...] | list[str] = ()) -> Analysis:
+    """Analyse one text. ``language`` is the respondent's own choice when they made one (it is then
+    kept); otherwise the language is detected. ``names`` are the respondent's own, to redact too."""
     text = text or ""
     language = language if language in ("cy", "en") else detect_language(text)
     polarity, confidence = score(text, language)
-    return Analysis(language=language, sentiment=label(polarity, confidence), polarity=polarity,
-                    confidence=confidence, themes=key_phrases(text, language))
+    personal = [(s.start, s.end) for s in find_personal_data(text, names)]
+    return Analysis(language=language, sentiment=label(polarity), polarity=polarity, confidence=confidence,
+                    themes=themes_of(text, language, personal), held=tuple(review(text)))

@@ -1,5 +1,8 @@
-"""``cyswllt analyse FILE.csv``: the rows back with language, sentiment, polarity, confidence and
-themes added. Stores nothing — for officers checking a batch, and for evaluation."""
+"""``cyswllt analyse FILE.csv``: the rows back with language, sentiment, polarity, confidence, themes
+and theme_sentiments added. Stores nothing — for officers checking a batch, and for evaluation.
+
+The output is RFC 4180 CSV: CRLF between records, and every field holding a comma, a quote, a carriage
+return or a line feed quoted, so a text with a bare carriage return in it stays one row."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import TextIO
 
 from engagement.analysis import analyse
 
-ADDED = ["language", "sentiment", "polarity", "confidence", "themes"]
+ADDED = ["language", "sentiment", "polarity", "confidence", "themes", "theme_sentiments"]
 # Spellings of a language an officer might type in a `language` column.
 LANGUAGE_NAMES = {"cy": "cy", "cym": "cy", "wel": "cy", "welsh": "cy", "cymraeg": "cy", "cy-gb": "cy",
                   "en": "en", "eng": "en", "english": "en", "saesneg": "en", "en-gb": "en"}
@@ -20,8 +23,8 @@ def _clean(name: str | None) -> str:
 
 
 def analyse_csv(infile: TextIO, outfile: TextIO) -> int:
-    """Read a CSV with a `text` column; write its rows with language, sentiment, polarity, confidence
-    and themes added. A non-blank `language` in the input is kept as it is, and used for the analysis
+    """Read a CSV with a `text` column; write its rows with language, sentiment, polarity, confidence,
+    themes (labels in the row's language, "; " between) and theme_sentiments (``key:label;…``) added. A non-blank `language` in the input is kept as it is, and used for the analysis
     when it names Welsh or English. Returns the number of rows."""
     reader = csv.DictReader(infile)
     fields = reader.fieldnames
@@ -35,7 +38,7 @@ def analyse_csv(infile: TextIO, outfile: TextIO) -> int:
     language_column = fields[cleaned.index("language")] if "language" in cleaned else None
     out_fields = list(fields) + [c for c in ADDED if c not in cleaned]
     column = {c: fields[cleaned.index(c)] if c in cleaned else c for c in ADDED}
-    writer = csv.DictWriter(outfile, fieldnames=out_fields, lineterminator="\n", extrasaction="ignore")
+    writer = csv.DictWriter(outfile, fieldnames=out_fields, lineterminator="\r\n", extrasaction="ignore")
     writer.writeheader()
     count = 0
     for row in reader:
@@ -46,7 +49,8 @@ def analyse_csv(infile: TextIO, outfile: TextIO) -> int:
             column["sentiment"]: result.sentiment,
             column["polarity"]: f"{result.polarity:.3f}",
             column["confidence"]: f"{result.confidence:.3f}",
-            column["themes"]: "; ".join(result.themes),
+            column["themes"]: "; ".join(theme.label(result.language) for theme in result.themes),
+            column["theme_sentiments"]: result.theme_sentiments(),
         })
         row.pop(None, None)  # cells beyond the header
         writer.writerow(row)

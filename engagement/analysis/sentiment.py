@@ -1,27 +1,40 @@
-"""From sentiment words found in a text to (polarity, confidence, label), the same way for both
-languages, so a Welsh response and its English translation are judged alike.
+"""From sentiment words to a label, the same way for both languages, and sentiment per clause.
 
-Each scorer (``english.hits``, ``welsh.hits``) returns the sentiment words it found as ``Hit``s:
-the word's polarity after negation and intensifiers, and a weight (a clause after "but"/"ond" counts
-more than the one before it).
+Each language's scorer gives (polarity, confidence) for a piece of text: English through VADER with our
+lexicon on top (``english.polarity``), Welsh through our lexicon (``welsh.hits`` then ``combine``).
 
-- polarity = the weighted mean of the hits' values, in -1..1;
-- confidence = agreement × (0.6 × strength + 0.4 × evidence), in 0..1, where
-  strength = min(1, |polarity| / 0.6) (0.6 is a clearly worded "good"/"gwael"),
-  evidence = 1 − 0.5ⁿ for n hits (one word 0.5, two 0.75, three 0.875), and
-  agreement = |Σ w·v| / Σ w·|v| (1 when every hit points the same way, near 0 when they cancel).
-- label: neutral when confidence < MIN_CONFIDENCE or |polarity| < THRESHOLD, else by sign. So a
-  lone weak word ("new", "closed") or a balanced "good but slow" is neutral, not a guess.
+- ``combine``: polarity = the weighted mean of the hits' values (a clause after "but"/"ond" weighs
+  double the one before it); confidence = agreement × (0.6 × strength + 0.4 × evidence), where
+  strength = min(1, |polarity| / 0.6), evidence = 1 − 0.5ⁿ for n hits and agreement = |Σ w·v| / Σ w·|v|.
+- ``label``: positive from +THRESHOLD, negative from −THRESHOLD, else neutral. A text with clear
+  opinion words is not neutral; one whose words cancel out ("lovely park but dirty toilets" weighs the
+  second clause more, so it is negative) or that has none is.
+- ``clauses``: a text cut into sentences, and sentences at contrast words (but, however, although,
+  ond, fodd bynnag, er…). Each clause is scored on its own, so "excellent school but the school bus
+  takes over an hour" gives the school a positive clause and the bus a negative one: a clause with no
+  opinion words of its own that is set against an opinionated one by a contrast word takes the opposite
+  side, more weakly (that is what "but" says).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-# |polarity| below this is neutral (the same threshold the evaluation gives plain TextBlob).
+# |polarity| below this is neutral.
 THRESHOLD = 0.05
-# Below this confidence a label is not trusted and is counted as neutral.
-MIN_CONFIDENCE = 0.3
+# Kept for callers that filter on confidence: every labelled result has at least this much.
+MIN_CONFIDENCE = 0.0
+# The polarity a neutral clause takes from a contrasting opinionated neighbour (a fraction of its).
+CONTRASTED = 0.5
+
+CONTRAST = {
+    "en": ("but", "however", "although", "though", "whereas", "nevertheless", "nonetheless", "yet", "except that",
+           "even though", "on the other hand"),
+    "cy": ("ond", "fodd bynnag", "er hynny", "serch hynny", "eto i gyd", "ar y llaw arall", "er bod", "er nad",
+           "er mai", "er ei fod", "er eu bod", "tra bod"),
+}
+SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +42,14 @@ class Hit:
     word: str
     value: float  # -1..1, after negation and intensifiers
     weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    start: int
+    end: int
+    polarity: float
+    contrasted: bool  # begins with a contrast word (or the next clause does)
 
 
 def combine(hits: list[Hit]) -> tuple[float, float]:
@@ -48,7 +69,47 @@ def combine(hits: list[Hit]) -> tuple[float, float]:
     return round(polarity, 4), round(max(0.0, min(1.0, confidence)), 4)
 
 
-def label(polarity: float, confidence: float) -> str:
-    if confidence < MIN_CONFIDENCE or abs(polarity) < THRESHOLD:
+def label(polarity: float, confidence: float | None = None) -> str:
+    if abs(polarity) < THRESHOLD:
         return "neutral"
     return "positive" if polarity > 0 else "negative"
+
+
+def _contrast_pattern(language: str) -> re.Pattern:
+    words = sorted(CONTRAST["cy" if language == "cy" else "en"], key=len, reverse=True)
+    return re.compile(r"(?<![\w'’])(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+                      + r")(?![\w'’])", re.IGNORECASE)
+
+
+_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def clause_spans(text: str, language: str) -> list[tuple[int, int, bool]]:
+    """(start, end, begins with a contrast word) for each clause of a text."""
+    pattern = _PATTERNS.get(language) or _PATTERNS.setdefault(language, _contrast_pattern(language))
+    spans: list[tuple[int, int, bool]] = []
+    for sentence in SENTENCE.finditer(text):
+        start, end = sentence.span()
+        cuts = [m.start() for m in pattern.finditer(text, start, end) if m.start() > start]
+        edges = [start, *cuts, end]
+        for k, (a, b) in enumerate(zip(edges, edges[1:])):
+            if text[a:b].strip():
+                spans.append((a, b, k > 0))
+    return spans
+
+
+def clauses(text: str, language: str, score) -> list[Clause]:
+    """Each clause with its polarity; ``score(piece) -> (polarity, confidence)`` is the language's."""
+    spans = clause_spans(text, language)
+    scored = [score(text[a:b])[0] for a, b, _ in spans]
+    out = []
+    for k, (a, b, contrast) in enumerate(spans):
+        polarity = scored[k]
+        if abs(polarity) < THRESHOLD:
+            # Set against an opinionated neighbour by "but": the other side of it.
+            if contrast and k > 0 and abs(scored[k - 1]) >= THRESHOLD:
+                polarity = -CONTRASTED * scored[k - 1]
+            elif k + 1 < len(spans) and spans[k + 1][2] and abs(scored[k + 1]) >= THRESHOLD:
+                polarity = -CONTRASTED * scored[k + 1]
+        out.append(Clause(a, b, round(polarity, 4), contrast))
+    return out

@@ -1,240 +1,220 @@
-"""Themes: key phrases per language, offline, and keys that merge the same theme across
-inflections, Welsh mutations and the two languages.
+"""Themes: the public-service topics a response raises, one key per topic in both languages.
 
-Candidates are noun-phrase-like runs of 1–3 words between stop words, punctuation, numbers and
-sentiment words (so "rude drivers" and "friendly drivers" are both the theme "drivers"); in English a
-run must end in a noun by the Brill lexicon that ships with TextBlob (no NLTK data), in Welsh verb-nouns
-and stop words (``data/welsh_stopwords.txt``) end a run. Short texts (most responses) rank candidates by
-frequency, length and position; from ``LONG_TEXT`` words YAKE ranks them, since its statistics
-(frequency, spread over sentences, co-occurrence) need text to work on, and it costs ~2–3 ms a call.
+A theme is named by a term of the bilingual glossary (``data/topics.tsv``): "GP appointment",
+"meddygfa", "holiday lets", "tai haf", "iechyd meddwl". Terms are matched whole (a multi-word term is
+never split: "iechyd meddwl" is mental health, not "health" and "think"), on lemmas: English plurals
+("buses" names "bus"; but "jobs" is listed plural, so "a fantastic job" names nothing), Welsh
+mutations undone ("fws", "mws" name "bws"; "dai haf" names "tai haf") and Welsh plurals through
+simplemma's Welsh data. Articles inside a term are skipped ("canol y dref"). Incidental nouns, verbs and
+function words name nothing, so they are never themes.
+
+A weak term (``~`` in the glossary: "school", "road", "appointment") names its topic only when nothing
+else is named in its clause — "a cycle path to the secondary school" is about the cycle path — and
+``~~`` widens that to the sentence ("the CAMHS waiting list"). Each theme carries the labels in both
+languages, and the sentiment of the clause it sits in (see ``clauses``).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from functools import cache
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 import simplemma
 
-from engagement.analysis import english, welsh
-from engagement.analysis.data_files import table
+from engagement.analysis import welsh
+from engagement.analysis.data_files import lines
 
-LONG_TEXT = 60  # words
-MAX_WORDS = 3
-ENGLISH_STOP = frozenset("""
-i me my mine myself we us our ours ourselves you your yours yourself yourselves he him his himself she her hers
-herself it its itself they them their theirs themselves what which who whom whose this that these those am is are
-was were be been being have has had having do does did doing would should could ought might must shall will can
-may a an the and but if or because as until while of at by for with about against between into through during
-before after above below to from up down in out on off over under again further then once here there when where
-why how all any both each few more most other some such no nor not only own same so than too very just now also
-really much many lot lots get got getting go going gone went come came make made think thought know knew want
-wanted need needed say said like please thank thanks yes ok okay etc every always never still even well way
-things thing something anything everything nothing someone anyone everyone people person time times year years
-day days week weeks month months today tomorrow yesterday new old local next last whole different same area
-bit kind sort part use used using one two three four five six seven eight nine ten first second third dont cant
-isnt wont didnt doesnt im ive id youre theyre weve hes shes thats theres lets mr mrs ms dr
-""".split())
-NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS", "FW"})
-KEEP_TAGS = NOUN_TAGS | {"JJ", "VBG", "CD"}
-ENGLISH_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[^\w\s]")
-WELSH_WORD = re.compile(r"[a-zâêîôûŵŷáéíóúàèìòùäëïöüẁẃẅỳ0-9]+(?:-[a-zâêîôûŵŷ0-9]+)*|[^\w\s'’]")
-NUMBERISH = re.compile(r"^[\d.,%£:/-]+$")
+ARTICLES = frozenset({"y", "yr", "r", "the", "a", "an"})
+TOKEN = re.compile(r"a&e|[^\W_]+(?:-[^\W_]+)*", re.IGNORECASE)
+# Where a clause ends, for weak terms: punctuation and the words that join clauses.
+CLAUSE_WORDS = frozenset("""and but or so because although though however whereas while yet since
+ac a ond neu felly achos oherwydd er tra fodd bynnag serch""".split())
+MOTION = re.compile(r"(?<!\w)(?:to|towards|from|i|i'r|at|o'r|o)\s+(?:the\s+|y\s+|yr\s+)?$", re.IGNORECASE)
+SENTENCE_END = re.compile(r"[.!?]+|\n+")  # a semicolon joins related clauses
+CLAUSE_END = re.compile(r"[.!?;:,()]+|\n+|\s[-–—]\s")
 
 
-@cache
-def _english_tags() -> dict[str, str]:
-    """Word -> most likely part of speech, from the Brill lexicon in the textblob wheel."""
-    import textblob
+@dataclass(frozen=True)
+class Topic:
+    key: str
+    label_en: str
+    label_cy: str
 
-    path = os.path.join(os.path.dirname(textblob.__file__), "en", "en-lexicon.txt")
-    tags: dict[str, str] = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            parts = line.split()
-            if len(parts) == 2 and not line.startswith(";"):
-                word, tag = parts
-                if word.islower() or word.lower() not in tags:
-                    tags[word.lower()] = tag
-    return tags
+    def label(self, language: str) -> str:
+        return self.label_cy if language == "cy" else self.label_en
 
 
-@cache
-def _welsh_stop() -> frozenset[str]:
-    return frozenset(welsh.fold(w) for w in welsh.stopwords())
+@dataclass(frozen=True)
+class Term:
+    words: tuple[str, ...]
+    topic: str
+    weak: int  # 0 strong, 1 clause, 2 sentence
+    language: str
 
 
-@cache
-def _glossary() -> dict[str, str]:
-    """Welsh word or phrase (folded) -> English key (lemmas), e.g. 'bws' -> 'bus'."""
-    return {welsh.fold(k): " ".join(_english_lemma(w) for w in v.split()) for k, v in table("glossary.tsv").items()}
+@dataclass(frozen=True)
+class Mention:
+    """One place in a text where a topic is named."""
+
+    topic: str
+    start: int
+    end: int
+    weak: int
 
 
-@cache
-def _english_lemma(word: str) -> str:
-    # Only plurals and unknown words are lemmatised: "parking" and "housing" are nouns, not "park"/"house".
-    word = word.lower()
-    tag = _english_tags().get(word)
-    if tag in (None, "NNS", "NNPS"):
-        return simplemma.lemmatize(word, lang="en").lower()
-    return word
+@dataclass(frozen=True)
+class Theme:
+    """A topic a response raises, with the sentiment of the clauses that name it."""
+
+    key: str
+    label_en: str
+    label_cy: str
+    sentiment: str = "neutral"
+    polarity: float = 0.0
+    spans: tuple[tuple[int, int], ...] = field(default=())
+
+    def label(self, language: str) -> str:
+        return self.label_cy if language == "cy" else self.label_en
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @cache
-def _welsh_lemma(word: str) -> str:
-    """The radical lemma of a Welsh word: mutation undone, plural made singular (simplemma does
-    both for the words it knows; the rules in ``welsh.demutate`` cover the ones it doesn't)."""
-    folded = welsh.fold(word)
-    glossary = _glossary()
-    if folded in glossary:
-        return folded
-    lemma = welsh.fold(simplemma.lemmatize(folded, lang="cy"))
-    if lemma == folded and not simplemma.is_known(folded, lang="cy"):
-        for candidate in sorted(welsh.demutate(folded), key=len):
-            if candidate in glossary or simplemma.is_known(candidate, lang="cy"):
-                lemma = welsh.fold(simplemma.lemmatize(candidate, lang="cy"))
-                break
-    # Plurals lemmatise in two steps in simplemma's data ("fysiau" -> "bysiau" -> "bws").
-    again = welsh.fold(simplemma.lemmatize(lemma, lang="cy"))
-    return again if again in glossary or lemma not in glossary and again != lemma else lemma
+def topics() -> dict[str, Topic]:
+    found = {}
+    for line in lines("topics.tsv")[1:]:
+        key, label_en, label_cy, _en, _cy = line.split("\t")
+        found[key] = Topic(key, label_en, label_cy)
+    return found
 
 
-def _aligned(word_key: str) -> str:
-    return _glossary().get(word_key, word_key)
+@cache
+def _terms() -> dict[str, dict[str, list[Term]]]:
+    """language -> first word -> terms starting with it, longest first."""
+    index: dict[str, dict[str, list[Term]]] = {"en": {}, "cy": {}}
+    for line in lines("topics.tsv")[1:]:
+        key, _label_en, _label_cy, en, cy = line.split("\t")
+        for language, terms in (("en", en), ("cy", cy)):
+            for raw in terms.split(";"):
+                raw = raw.strip()
+                if not raw:
+                    continue
+                weak = len(raw) - len(raw.lstrip("~"))
+                words = tuple(w for w in fold(raw.lstrip("~")).replace("'", " ").split() if w not in ARTICLES)
+                index[language].setdefault(words[0], []).append(Term(words, key, weak, language))
+    for by_word in index.values():
+        for terms in by_word.values():
+            terms.sort(key=lambda t: -len(t.words))
+    return index
+
+
+@lru_cache(maxsize=65536)
+def forms(token: str, language: str) -> frozenset[str]:
+    """The forms a token may stand for: itself, its lemma, and in Welsh its unmutated forms and theirs."""
+    word = fold(token)
+    if language == "en":
+        out = {word, fold(simplemma.lemmatize(word, lang="en"))}
+        if word.endswith("s") and len(word) > 3:
+            out.add(word[:-1])
+        return frozenset(out)
+    out = {word} | {fold(w) for w in welsh.demutate(word)}
+    out |= {fold(simplemma.lemmatize(w, lang="cy")) for w in list(out)}
+    return frozenset(out)
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    """Words with their offsets; a Welsh elision is its own word ("i'r" -> "i", "r")."""
+    out = []
+    for m in TOKEN.finditer(text):
+        out.append((m.group(0), m.start(), m.end()))
+    return out
+
+
+def _matches(words: list[tuple[str, int, int]], i: int, term: Term, language: str) -> int:
+    """How many text words ``term`` covers from word ``i`` (0: no match). Articles are skipped."""
+    j = i
+    for k, wanted in enumerate(term.words):
+        if k:
+            while j < len(words) and fold(words[j][0]) in ARTICLES:
+                j += 1
+        if j >= len(words):
+            return 0
+        word = words[j][0]
+        if language == "en":
+            folded = fold(word)
+            ok = wanted == folded or wanted in forms(word, "en") and not wanted.endswith("s")
+        else:
+            ok = wanted in forms(word, "cy")
+        if not ok:
+            return 0
+        j += 1
+    return j - i
+
+
+def mentions(text: str, language: str) -> list[Mention]:
+    """Every topic named in ``text`` (weak terms resolved), in order."""
+    words = _tokens(text.replace("’", "'"))
+    index = _terms()[language]
+    found: list[Mention] = []
+    i = 0
+    while i < len(words):
+        best: tuple[int, bool, int, Term] | None = None
+        surface = fold(words[i][0])
+        for form in forms(words[i][0], language):
+            for term in index.get(form, ()):
+                size = _matches(words, i, term, language)
+                if not size:
+                    continue
+                # Longest first; then a term written as the text has it ("parking", not "park" for
+                # "parking"); then the stronger term.
+                rank = (size, term.words[0] == surface, -term.weak, term)
+                if best is None or rank[:3] > best[:3]:
+                    best = rank
+        if best is None:
+            i += 1
+            continue
+        size, _exact, _strength, term = best
+        found.append(Mention(term.topic, words[i][1], words[i + size - 1][2], term.weak))
+        i += size
+    if not any(m.weak for m in found):
+        return found
+    clauses = _spans(text, CLAUSE_END, clause_words=True)
+    sentences = _spans(text, SENTENCE_END)
+
+    def region(m: Mention, spans: list[tuple[int, int]]) -> tuple[int, int]:
+        return next((s for s in spans if s[0] <= m.start < s[1]), (0, len(text)))
+
+    kept = []
+    for m in found:
+        if m.weak:
+            # A weak term after "to"/"i'r" is where someone is going ("late to school", "i'r ysgol"):
+            # it gives way to a topic anywhere in its sentence.
+            going = MOTION.search(text[max(0, m.start - 12):m.start])
+            scope = region(m, clauses if m.weak == 1 and not going else sentences)
+            if any(o.topic != m.topic and not o.weak and scope[0] <= o.start < scope[1] for o in found):
+                continue
+        kept.append(m)
+    return kept
+
+
+def _spans(text: str, ends: re.Pattern, clause_words: bool = False) -> list[tuple[int, int]]:
+    cuts = {0, len(text)}
+    for m in ends.finditer(text):
+        cuts.add(m.end())
+    if clause_words:
+        for m in re.finditer(r"(?<!\w)(" + "|".join(sorted(CLAUSE_WORDS, key=len, reverse=True)) + r")(?!\w)",
+                             text, re.IGNORECASE):
+            cuts.add(m.start())
+    ordered = sorted(cuts)
+    return [(a, b) for a, b in zip(ordered, ordered[1:]) if b > a]
 
 
 def theme_key(phrase: str, language: str) -> str:
-    """A key that is the same for 'bus service'/'bus services', 'gwasanaeth bws'/'wasanaeth bws'/
-    'ngwasanaeth bws', and for Welsh and English words the glossary pairs ('bws' ~ 'bus'). Words are
-    sorted, so Welsh head-first and English head-last noun phrases meet ('canolfan iechyd' ~
-    'health centre')."""
-    if language == "cy":
-        words = [w for w in WELSH_WORD.findall(phrase.lower().replace("’", "'")) if w[0].isalnum()]
-        if not words:
-            return ""
-        whole = welsh.fold(" ".join(words))
-        if whole in _glossary():
-            return " ".join(sorted(_glossary()[whole].split()))
-        lemmas = [_welsh_lemma(w) for w in words]
-        whole = " ".join(lemmas)
-        if whole in _glossary():
-            return " ".join(sorted(_glossary()[whole].split()))
-        keys = " ".join(_aligned(lemma) for lemma in lemmas).split()
-    else:
-        words = [w for w in ENGLISH_WORD.findall(phrase.lower().replace("’", "'")) if w[0].isalnum()]
-        if not words:
-            return ""
-        keys = [_english_lemma(w) for w in words]
-    return " ".join(sorted(keys))
-
-
-# --- candidates -------------------------------------------------------------------------------
-
-
-def _english_runs(text: str) -> list[list[str]]:
-    tags = _english_tags()
-    runs: list[list[str]] = []
-    run: list[str] = []
-    for token in ENGLISH_WORD.findall(text.lower().replace("’", "'")):
-        word = token[:-2] if token.endswith("'s") else token.replace("'", "")
-        tag = tags.get(word)
-        boundary = (not word[:1].isalnum() or word in ENGLISH_STOP or NUMBERISH.match(word) or len(word) < 2
-                    or english.word_polarity(word) is not None or word in english.INTENSIFIERS
-                    or word in english.DIMINISHERS or word in english.NEGATORS
-                    or (tag is not None and tag not in KEEP_TAGS))
-        if boundary:
-            if run:
-                runs.append(run)
-            run = []
-        else:
-            run.append(word)
-    if run:
-        runs.append(run)
-    phrases = []
-    for run in runs:
-        # A theme ends in a noun: trim trailing adjectives and -ing forms ("bus late" never arises,
-        # but "waiting" or "available" might); unknown words count as nouns (names, new words).
-        while run and tags.get(run[-1], "NN") not in NOUN_TAGS:
-            run = run[:-1]
-        if run:
-            phrases.append(run[-MAX_WORDS:])
-    return phrases
-
-
-def _welsh_runs(text: str) -> list[list[str]]:
-    stop = _welsh_stop()
-    sentiment = welsh.lexicon()
-    runs: list[list[str]] = []
-    run: list[str] = []
-    for token in WELSH_WORD.findall(text.lower().replace("’", "'").replace("'", " ")):
-        folded = welsh.fold(token)
-        boundary = (not token[:1].isalnum() or folded in stop or NUMBERISH.match(token) or len(token) < 2
-                    or folded in sentiment or folded in welsh.NEGATORS or folded in welsh.INTENSIFIERS_BEFORE
-                    or folded in welsh.DIMINISHERS)
-        if boundary:
-            if run:
-                runs.append(run)
-            run = []
-        else:
-            run.append(token)
-    if run:
-        runs.append(run)
-    # Welsh noun phrases are head-first ("gwasanaeth bws newydd"): keep the first words.
-    return [r[:MAX_WORDS] for r in runs]
-
-
-def _display(words: list[str], language: str) -> str:
-    if language == "cy" and words:
-        # Show a theme in its radical form ("dref" -> "tref", "wasanaethau" -> "gwasanaethau") when
-        # undoing the mutation gives a known word with the same lemma; number is kept.
-        first = welsh.fold(words[0])
-        lemma = welsh.fold(simplemma.lemmatize(first, lang="cy"))
-        for candidate in sorted(welsh.demutate(first) - {first}, key=len):
-            if (simplemma.is_known(candidate, lang="cy")
-                    and welsh.fold(simplemma.lemmatize(candidate, lang="cy")) == lemma):
-                words = [candidate, *words[1:]]
-                break
-    return " ".join(words)
-
-
-def _yake_order(text: str, language: str, top: int) -> list[str]:
-    import yake
-
-    stop = set(welsh.stopwords()) if language == "cy" else set(ENGLISH_STOP)
-    source = text.replace("’", "'").replace("'", " ") if language == "cy" else text
-    extractor = yake.KeywordExtractor(lan="en", n=MAX_WORDS, top=top * 4, dedup_lim=0.8, stopwords=stop)
-    return [phrase.lower() for phrase, _ in extractor.extract_keywords(source)]
-
-
-def key_phrases(text: str, language: str, top: int = 5) -> list[str]:
-    """Up to ``top`` theme phrases (1–3 words, lower case, in the text's language), best first."""
-    text = text or ""
-    runs = _welsh_runs(text) if language == "cy" else _english_runs(text)
-    if not runs:
-        return []
-    # Each candidate: key -> [display, count, first position, words]
-    found: dict[str, list] = {}
-    for position, run in enumerate(runs):
-        key = theme_key(" ".join(run), language)
-        if key in found:
-            found[key][1] += 1
-        else:
-            found[key] = [_display(run, language), 1, position, len(run)]
-    if len(text.split()) >= LONG_TEXT:
-        rank = {theme_key(p, language): i for i, p in enumerate(_yake_order(text, language, top))}
-        order = sorted(found, key=lambda k: (rank.get(k, len(rank) + found[k][2]), found[k][2]))
-    else:
-        order = sorted(found, key=lambda k: (-(found[k][1] * 2 + min(found[k][3], 2) * 0.5), found[k][2]))
-    chosen: list[str] = []
-    chosen_words: list[set[str]] = []
-    for key in order:
-        words = set(key.split())
-        # "bus" beside "bus service": one theme, the better-ranked wording.
-        if any(words <= other or other <= words for other in chosen_words):
-            continue
-        chosen.append(found[key][0])
-        chosen_words.append(words)
-        if len(chosen) == top:
-            break
-    return chosen
+    """The key of the topic a phrase names (its first), or '' when it names none."""
+    found = mentions(phrase, language)
+    return found[0].topic if found else ""

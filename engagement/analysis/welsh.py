@@ -16,18 +16,19 @@ ASPIRATE = [("p", "ph"), ("t", "th"), ("c", "ch")]
 VOWELS = "aeiouwyâêîôûŵŷ"
 
 NEGATORS = {"ddim", "dim", "nid", "nad", "nac", "heb", "byth", "nis", "dydy", "dyw", "dydi", "dydw", "dydyn",
-            "dydych", "doedd", "does", "dwyt", "sdim", "nag", "chwaith"}
+            "dydych", "doedd", "does", "dwyt", "sdim", "nag", "chwaith", "mo"}
 # "na" is "than" after a comparative ("gwell na") and "not" before a verb ("na fydd"); "ni" is "we"
 # except at the start of a clause ("Ni fydd y bws yn dod").
 NA_VERBS = {"fydd", "fyddai", "fu", "ddylai", "ddylid", "ddylen", "all", "allai", "allwn", "allaf", "chaiff",
             "chafodd", "chawn", "chawsom", "wnaeth", "wnaiff", "wna", "wnewch", "welais", "welodd", "oes",
             "ydy", "yw", "oedd", "roedd", "ddaeth", "ddaw", "chaf", "cheir", "wyddwn", "ellir"}
 CLAUSE_END = {".", "!", "?", ";", ":", ","}
-INTENSIFIERS_AFTER = {"iawn": 1.4, "dros ben": 1.5, "tu hwnt": 1.5}
+INTENSIFIERS_AFTER = {"iawn": 1.4, "dros ben": 1.5, "tu hwnt": 1.5, "llwyr": 1.3}
 INTENSIFIERS_BEFORE = {"gwir": 1.4, "rhy": 1.3, "mor": 1.3, "hynod": 1.5, "eithriadol": 1.5, "andros": 1.5,
                        "llawer": 1.2, "cwbl": 1.3, "hollol": 1.4}
 DIMINISHERS = {"braidd": 0.6, "eithaf": 0.8, "eitha": 0.8, "gweddol": 0.6, "ychydig": 0.6}
 BOUNDARIES = {"ond", "er", "fodd", "serch"}
+ARTICLES = {"y", "yr", "r"}
 # How many words after a negator it reaches ("Dydy'r gwasanaeth bws ddim yn dda iawn").
 NEGATION_SCOPE = 6
 NEGATED = -0.7
@@ -36,7 +37,10 @@ FUNCTION_WORDS = {"y", "yr", "r", "a", "ac", "o", "i", "yn", "n", "ei", "eu", "e
                   "at", "gan", "gyda", "heb", "mewn", "wedi", "mae", "bod", "ydy", "yw", "oedd"}
 
 WORD = re.compile(r"[a-zâêîôûŵŷáéíóúàèìòùäëïöüẁẃẅỳ]+", re.IGNORECASE)
-TOKEN = re.compile(r"[a-zâêîôûŵŷáéíóúàèìòùäëïöüẁẃẅỳ]+|[.!?;:,]", re.IGNORECASE)
+# Words (a hyphenated compound such as "di-flas" is one word; an elision such as "i'r" is two) and
+# clause punctuation.
+TOKEN = re.compile(r"[a-zâêîôûŵŷáéíóúàèìòùäëïöüẁẃẅỳ]+(?:-[a-zâêîôûŵŷáéíóúàèìòùäëïöüẁẃẅỳ]+)*|[.!?;:,]",
+                   re.IGNORECASE)
 
 
 def fold(word: str) -> str:
@@ -104,6 +108,17 @@ PREDICATIVE_AFTER = {"yn", "n", "mor", "rhy", "go", "eithaf", "eitha", "braidd",
 
 
 @cache
+def phrases() -> dict[tuple[str, ...], float]:
+    """Multi-word expressions and idioms, folded word tuples -> polarity (0: read as no sentiment)."""
+    return {tuple(fold(k).split()): float(v) for k, v in table("welsh_phrases.tsv").items()}
+
+
+@cache
+def _longest_phrase() -> int:
+    return max(len(k) for k in phrases())
+
+
+@cache
 def stopwords() -> frozenset[str]:
     return frozenset(lines("welsh_stopwords.txt"))
 
@@ -112,9 +127,25 @@ def hits(text: str) -> list[Hit]:
     """The sentiment words of a Welsh text, after negation and intensifiers."""
     words = [fold(w) for w in TOKEN.findall(text)]
     entries = lexicon()
+    known = phrases()
+    longest = _longest_phrase()
     found: list[Hit] = []
     negated_until = -1
+    skip_until = -1
+    boost: dict[int, float] = {}
     for i, word in enumerate(words):
+        if i <= skip_until:
+            continue
+        phrase = next((words[i:i + n] for n in range(min(longest, len(words) - i), 1, -1)
+                       if tuple(words[i:i + n]) in known), None)
+        if phrase is not None:
+            skip_until = i + len(phrase) - 1
+            value = known[tuple(phrase)]
+            if value:
+                if i <= negated_until:
+                    value *= NEGATED
+                found.append(Hit(" ".join(phrase), value))
+            continue
         if word in CLAUSE_END or word in ("a", "ac") and negated_until >= i:
             negated_until = -1  # "heb ei glanhau ac yn frwnt": the negation ends with its clause
             continue
@@ -133,6 +164,13 @@ def hits(text: str) -> list[Hit]:
         hit = entries.get(word)
         if hit is None and before in PREDICATIVE_AFTER:
             hit = _predicative().get(word)
+        if hit is not None and word == "cas" and before in ARTICLES:
+            hit = None  # "y cas" is a case (the English loan), not "nasty"
+        if hit is not None and after == "o" and i + 2 < len(words) and abs(hit[1]) >= 0.5 and (
+                entries.get(words[i + 2]) or _predicative().get(words[i + 2])):
+            # "ofnadwy o dda", "hynod o araf": the first word only says how much.
+            boost[i + 2] = 1.4
+            continue
         if hit is None:
             if before == "rhy" and word not in FUNCTION_WORDS:
                 found.append(Hit("rhy " + word, TOO_NEUTRAL))  # "rhy hir" (too long): a complaint
@@ -143,7 +181,10 @@ def hits(text: str) -> list[Hit]:
             value = value * 1.3 if value < 0 else TOO_NEUTRAL  # even a good quality, too much, is a complaint
         else:
             value *= INTENSIFIERS_BEFORE.get(before, 1.0) * DIMINISHERS.get(before, 1.0)
+            if before == "o" and i > 1:  # "hynod o araf"
+                value *= INTENSIFIERS_BEFORE.get(words[i - 2], 1.0)
         value *= INTENSIFIERS_AFTER.get(after, INTENSIFIERS_AFTER.get(after2, 1.0))
+        value *= boost.get(i, 1.0)
         if i <= negated_until:
             value *= NEGATED
         found.append(Hit(word, max(-1.0, min(1.0, value))))

@@ -58,13 +58,14 @@ def test_welsh_is_not_neutral_by_default():
     assert negative.sentiment == "negative" and negative.polarity < -0.5
 
 
-def test_themes_merge_inflections_mutations_and_languages():
-    keys = {theme_key(p, "cy") for p in ("gwasanaeth bws", "wasanaeth bws", "ngwasanaeth bws")}
-    keys |= {theme_key(p, "en") for p in ("bus services", "bus service")}
-    assert keys == {"bus service"}
-    assert theme_key("ysgolion", "cy") == theme_key("school", "en")
-    themes = analyse("Mae'r bws i'r pentref yn hwyr bob dydd").themes
-    assert "bws" in themes and all("'" not in t for t in themes)
+def test_themes_are_one_key_across_inflections_mutations_and_languages():
+    keys = {theme_key(p, "cy") for p in ("gwasanaeth bws", "wasanaeth bws", "ngwasanaeth bws", "bysiau", "fysiau")}
+    keys |= {theme_key(p, "en") for p in ("bus services", "bus service", "Buses")}
+    assert keys == {"buses"}
+    assert theme_key("ysgolion", "cy") == theme_key("schools", "en") == "schools"
+    result = analyse("Mae'r bws i'r pentref yn hwyr bob dydd")
+    assert result.theme_keys == ["buses"] and result.themes[0].label("cy") == "Bysiau"
+    assert result.themes[0].label("en") == "Buses" and result.themes[0].sentiment == "negative"
 
 
 def test_redaction():
@@ -79,11 +80,12 @@ def test_redaction():
 
 def test_analyse_csv_adds_columns_and_respects_given_language():
     source = io.StringIO("id,text,language\n1,The bus service is not good,\n2,Mae'r llyfrgell yn wych,cy\n")
-    out = io.StringIO()
+    out = io.StringIO(newline="")
     assert analyse_csv(source, out) == 2
-    lines = out.getvalue().splitlines()
-    assert lines[0] == "id,text,language,sentiment,polarity,confidence,themes"
+    lines = out.getvalue().split("\r\n")
+    assert lines[0] == "id,text,language,sentiment,polarity,confidence,themes,theme_sentiments"
     assert lines[1].startswith("1,The bus service is not good,en,negative,-")
+    assert lines[1].endswith(",Buses,buses:negative")
     assert lines[2].startswith("2,Mae'r llyfrgell yn wych,cy,positive,")
     with pytest.raises(ValueError, match="'text' column"):
         analyse_csv(io.StringIO("id,body\n1,x\n"), io.StringIO())

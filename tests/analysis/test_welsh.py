@@ -77,4 +77,31 @@ def test_diacritics_fold_for_lookup_but_text_is_kept():
     assert analyse("Mae'r parc yn lân", "cy").sentiment == "positive"
     assert analyse("Mae'r parc yn lan", "cy").sentiment == "positive"  # typed without the circumflex
     assert [h.word for h in hits("Mae'r tŷ yn ofnadwy")] == ["ofnadwy"]
-    assert analyse("Mae'r tŵr yn hyfryd", "cy").themes == ["tŵr"]
+    assert analyse("Mae'r ganolfan hamdden yn lân", "cy").theme_keys == ["leisure"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Rydw i wrth fy modd gyda'r llyfrgell newydd", "positive"),
+    ("Roedden ni wrth ein boddau yn y parc", "positive"),
+    ("Yn anffodus, mae'r bws wedi'i ganslo eto", "negative"),
+    ("Trueni bod y ganolfan wedi cau", "negative"),
+    ("Byddai'n lleoliad delfrydol i'r ysgol", "positive"),
+    ("Byddwn i'n argymell y gwasanaeth i unrhyw un", "positive"),
+    ("Fyddwn i ddim yn argymell y lle yma", "negative"),
+    ("Mae'r staff yn rhyfeddol", "positive"),
+    ("Mae'n amhosib cael apwyntiad", "negative"),
+    ("Ta waeth, mae'r gwasanaeth yn dda", "positive"),  # "ta waeth" (never mind) is not "gwaeth" (worse)
+    ("Ta waeth am hynny", "neutral"),
+    ("Er gwaethaf y tywydd, roedd y ffair yn wych", "positive"),
+    ("Rydw i wedi cael llond bol ar y tyllau", "negative"),
+    ("Mae'r bwyd yn flasus dros ben", "positive"),
+    ("Ces i mo'm siomi", "positive"),
+    ("Mae'n gweithio i'r dim", "positive"),
+    ("Mae'r sŵn yn mynd ar fy nerfau", "negative"),
+    ("Ddim at fy nant i", "negative"),
+    ("Chwarae teg i'r gyrwyr", "positive"),
+    ("Mae'n ofnadwy o dda", "positive"),
+    ("Roedd y cig yn ddi-flas", "negative"),
+])
+def test_evaluative_words_expressions_and_idioms(text, expected):
+    assert analyse(text, "cy").sentiment == expected

@@ -2,7 +2,7 @@ import pytest
 from textblob import TextBlob
 
 from engagement.analysis import analyse
-from engagement.analysis.sentiment import MIN_CONFIDENCE, Hit, combine, label
+from engagement.analysis.sentiment import Hit, combine, label
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -57,9 +57,8 @@ def test_confidence_grows_with_evidence_and_falls_with_disagreement():
     mixed = combine([Hit("good", 0.6), Hit("dirty", -0.6)])[1]
     assert three > one > mixed
     assert combine([]) == (0.0, 0.0)
-    # Low confidence counts as neutral whatever the sign.
-    assert label(0.5, MIN_CONFIDENCE - 0.01) == "neutral"
-    assert label(0.5, MIN_CONFIDENCE) == "positive"
+    # The label is the polarity's: clear opinion words are never neutral because evidence is thin.
+    assert label(0.5) == "positive" and label(-0.2) == "negative" and label(0.01) == "neutral"
 
 
 def test_analysis_is_frozen_with_rounded_ranges():
@@ -67,3 +66,9 @@ def test_analysis_is_frozen_with_rounded_ranges():
     assert result.sentiment == "positive" and -1 <= result.polarity <= 1 and 0 <= result.confidence <= 1
     with pytest.raises(AttributeError):
         result.sentiment = "negative"
+
+
+@pytest.mark.parametrize("text", ["Not impressed.", "Great phone!", "Works great.", "Worst customer service.",
+                                  "Disappointed.", "Would not recommend.", "Poor value."])
+def test_clear_opinion_words_are_not_neutral(text):
+    assert analyse(text, "en").sentiment != "neutral"
