@@ -1,7 +1,7 @@
-"""Time a digest over 100,000 stored responses: the SQL aggregation (counts, merged themes, quotes,
-Welsh-language answers, timeline) and the chart separately, and peak memory (tracemalloc). Baseline,
-in the same run: the same counts and theme split made the plain way, by loading every response's
-analysis into Python and counting there.
+"""Time a digest over 100,000 stored responses: the SQL aggregation (counts, themes from the theme
+tables with merges and hidden themes applied, quotes, Welsh-language answers, timeline) and the chart
+separately, and peak memory (tracemalloc). Baseline, in the same run: the same counts and theme split
+made the plain way, by loading every response's theme links into Python and counting there.
 
     .venv/bin/python bench/digest.py [--responses 100000] [--postgres URL]
 """
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select
 from sqlalchemy import text as sql
 
-from engagement.analysis import MIN_CONFIDENCE, theme_key
+from engagement.analysis import topics
 from engagement.digest.build import build_data
 from engagement.digest.chart import alt_text, render_png
 from storage.db import Database
@@ -34,17 +34,13 @@ from storage.models import (
     ConsultationGroup,
     Question,
     Response,
+    ResponseTheme,
     StakeholderGroup,
+    Theme,
+    ThemeMention,
     utcnow,
 )
 
-# Themes as the analyser stores them: English and Welsh wordings, plurals and mutations of each.
-THEMES_EN = ["bus service", "bus services", "library", "libraries", "parking", "car parks", "public toilets",
-             "toilets", "street lighting", "youth club", "youth clubs", "childcare", "primary school",
-             "health centre", "opening hours", "council tax", "social care", "road repairs", "potholes", "recycling"]
-THEMES_CY = ["gwasanaeth bws", "wasanaeth bws", "ngwasanaeth bws", "llyfrgell", "lyfrgell", "llyfrgelloedd",
-             "parcio", "toiledau", "goleuadau stryd", "clwb ieuenctid", "gofal plant", "ysgol gynradd",
-             "canolfan iechyd", "oriau agor", "treth gyngor", "gofal cymdeithasol", "ailgylchu", "gymraeg"]
 SENTIMENTS = ["positive", "neutral", "negative"]
 WORDS_EN = "the service is very good but the times are late and we need more help in the town for families".split()
 WORDS_CY = "mae'r gwasanaeth yn dda iawn ond mae'r amserau yn hwyr ac mae angen mwy o help yn y dref".split()
@@ -69,30 +65,44 @@ async def seed(db: Database, n: int) -> tuple[int, int]:
         s.add(welsh_q)
         await s.commit()
         cid, gids, qid = c.id, [g.id for g in groups], welsh_q.id
-    responses, answers = [], []
+    keys = sorted(topics())
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(Theme), [dict(id=i + 1, consultation_id=cid, key=k, origin="analyser",
+                                                label_en=topics()[k].label_en, label_cy=topics()[k].label_cy,
+                                                hidden=False, created_at=now, updated_at=now)
+                                           for i, k in enumerate(keys)])
+    responses, answers, links, mentions = [], [], [], []
     for i in range(n):
         cy = rng.random() < 0.3
-        vocabulary = THEMES_CY if cy else THEMES_EN
-        themes = rng.sample(vocabulary, rng.randint(1, 4))
-        if rng.random() < 0.2:
-            themes.append(f"{'stryd' if cy else 'street'} {rng.randint(1, 5000)}")  # the long tail of one-offs
         text = sentence(rng, WORDS_CY if cy else WORDS_EN)
+        chosen = rng.sample(range(1, len(keys) + 1), rng.randint(1, 4))
         responses.append(dict(
             id=i + 1, consultation_id=cid, reference=f"B{i:07d}", withdrawal_token_hash="x", text=text, redacted_text=text,
             language="cy" if cy else "en", group_id=rng.choice(gids + [None]), channel="web",
             received_at=now - timedelta(minutes=rng.randint(0, 12 * 7 * 24 * 60)), analysis_state="done",
-            sentiment=rng.choice(SENTIMENTS), polarity=rng.uniform(-1, 1), confidence=rng.random(), themes=themes,
+            sentiment=rng.choice(SENTIMENTS), polarity=rng.uniform(-1, 1), confidence=rng.random(),
+            themes=[keys[t - 1] for t in chosen], analyser_version=2,
             moderation_state="hidden" if rng.random() < 0.01 else "visible", anonymous=True, contact_consent=False,
             language_given=False, analysis_attempts=1))
+        for theme_id in chosen:
+            links.append(dict(id=len(links) + 1, response_id=i + 1, theme_id=theme_id, consultation_id=cid,
+                              sentiment=rng.choice(SENTIMENTS), polarity=0.0, source="analyser", removed=False,
+                              analyser_version=2, created_at=now))
+            mentions.append(dict(response_theme_id=len(links), question_id=None, sentiment=links[-1]["sentiment"],
+                                 polarity=0.0, start=0, end=5))
         if rng.random() < 0.4:
             answers.append(dict(response_id=i + 1, question_id=qid, text=text, redacted_text=text,
                                 language="cy" if cy else "en", sentiment=rng.choice(SENTIMENTS),
-                                confidence=rng.random(), themes=["gymraeg" if cy else "welsh language"]))
+                                confidence=rng.random(), themes=["welsh_language"]))
     async with db.engine.begin() as conn:
         for start in range(0, len(responses), 5000):
             await conn.execute(insert(Response), responses[start:start + 5000])
         for start in range(0, len(answers), 5000):
             await conn.execute(insert(Answer), answers[start:start + 5000])
+        for start in range(0, len(links), 5000):
+            await conn.execute(insert(ResponseTheme), links[start:start + 5000])
+        for start in range(0, len(mentions), 5000):
+            await conn.execute(insert(ThemeMention), mentions[start:start + 5000])
     if db.is_postgres:  # as autovacuum would after a bulk load: the planner needs the tables' statistics
         async with db.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -101,17 +111,20 @@ async def seed(db: Database, n: int) -> tuple[int, int]:
 
 
 async def baseline(db: Database, cid: int) -> tuple[Counter, Counter]:
-    """Every response's analysis loaded into Python and counted there."""
+    """Every response's sentiment and theme links loaded into Python and counted there."""
     split, themes = Counter(), Counter()
     async with db.session() as s:
-        rows = (await s.exec(select(Response.sentiment, Response.confidence, Response.language, Response.themes)
-                             .where(Response.consultation_id == cid, Response.moderation_state != "hidden",
-                                    Response.withdrawn_at.is_(None)))).all()
-    for sentiment, confidence, language, found in rows:
-        sentiment = "neutral" if (confidence or 0) < MIN_CONFIDENCE else sentiment
+        rows = (await s.exec(select(Response.sentiment).where(
+            Response.consultation_id == cid, Response.moderation_state != "hidden",
+            Response.withdrawn_at.is_(None)))).all()
+        links = (await s.exec(select(ResponseTheme.theme_id, ResponseTheme.sentiment)
+                              .join(Response, Response.id == ResponseTheme.response_id)
+                              .where(ResponseTheme.consultation_id == cid, Response.moderation_state != "hidden",
+                                     Response.withdrawn_at.is_(None)))).all()
+    for (sentiment,) in rows:
         split[sentiment] += 1
-        for phrase in found or []:
-            themes[(theme_key(phrase, language), sentiment)] += 1
+    for theme_id, sentiment in links:
+        themes[(theme_id, sentiment)] += 1
     return split, themes
 
 

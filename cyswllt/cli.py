@@ -18,6 +18,7 @@ COMMANDS = {
     "import actions": "storage.imports:run_import_actions",
     "import members": "storage.imports:run_import_members",
     "responses import": "engagement.paper:run_import",
+    "responses reanalyse": "engagement.worker:run_reanalyse",
     "analyse": "engagement.analysis.csvtool:run",
     "meetings add": "storage.imports:run_add_meeting",
     "meetings pack": "cyswllt.packs:run_pack",
@@ -70,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(target="responses import")
     p.add_argument("file", metavar="FILE.csv")
     p.add_argument("--consultation", required=True, metavar="SLUG")
+    p = resp.add_parser("reanalyse", help="Analyse a consultation's responses again with the current analyser, "
+                        "a few at a time; people's edits to themes and moderation are kept.")
+    p.set_defaults(target="responses reanalyse")
+    p.add_argument("--consultation", required=True, metavar="SLUG")
+    p.add_argument("--queue-only", action="store_true",
+                   help="only mark them: the running service's analysis worker does the work in the background")
 
     p = cmd("analyse", "Add language, sentiment and themes to a CSV's rows (writes CSV to standard output).")
     p.add_argument("file", metavar="FILE.csv")

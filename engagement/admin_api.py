@@ -367,6 +367,7 @@ async def moderate(request: web.Request) -> web.Response:
             return _error(request, 404, "no_response")
         response.moderation_state = ModerationState.hidden if hide else ModerationState.visible
         response.moderation_reason = data.reason
+        response.reviewed_at = utcnow()  # a person decided: reanalysis will not hold or release it again
         session.add(response)
         await session.commit()
         return web.json_response({"reference": response.reference, "moderation_state": response.moderation_state,

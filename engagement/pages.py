@@ -262,7 +262,7 @@ def _form(request: web.Request, lang: str, view: ConsultationView, cookie: str, 
     return render(request, "respond.html", lang, status=status, c=_describe(request, view, lang, utcnow()),
                   csrf=forms.csrf_token(secret, cookie), started=started or forms.started_stamp(secret),
                   honeypot=forms.HONEYPOT, limit=f"{service.TEXT_LIMIT:,}", max_length=service.TEXT_LIMIT,
-                  counts=json.dumps(counts, ensure_ascii=False), values=values or {"language": lang},
+                  counts=json.dumps(counts, ensure_ascii=False), values=values or {},
                   errors=errors or [], field_errors=field_errors or {})
 
 
@@ -303,8 +303,9 @@ async def respond_post(request: web.Request) -> web.Response:
             return _not_found(request, lang)
         values = {k: str(v) for k, v in form.items() if k not in ("csrf", "started", forms.HONEYPOT)}
         answers = {q.key: values.get(f"answer-{q.key}", "") for q in view.questions}
-        # Stored in the page's language unless the respondent says otherwise ("" = let us work it out).
-        chosen = values.get("language", lang)
+        # The respondent's own choice, if they made one; otherwise the language is detected from the
+        # text (nothing is pre-ticked: Welsh typed on the English page is Welsh).
+        chosen = values.get("language", "")
         data = ResponseIn(
             answers={k: v for k, v in answers.items() if v.strip()},
             language=chosen if chosen in PAGE_LANGUAGES else None,

@@ -1,5 +1,9 @@
 """Analysis after storage: language, sentiment, themes and redaction for each stored response,
-retried with backoff when it fails, and never at the cost of the response itself."""
+retried with backoff when it fails, and never at the cost of the response itself.
+
+New responses come first. When the analyser changes (``ANALYSER_VERSION``), responses analysed by an
+older one are analysed again in the background, a few at a time between new ones, each in its own short
+transaction, so submissions are not held up; a person's edits to themes and moderation are kept."""
 
 from __future__ import annotations
 
@@ -7,29 +11,25 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiohttp import web
+from sqlalchemy import or_
 from sqlmodel import select
 
 from cyswllt.appkeys import DB, SETTINGS
 from engagement import analysis
+from engagement import themes as theme_store
 from storage.db import Database
-from storage.models import AnalysisState, Answer, Response, utcnow
+from storage.models import AnalysisState, Answer, ModerationState, Response, utcnow
 
 log = logging.getLogger("cyswllt.analysis")
 
 MAX_ATTEMPTS = 5
-
-
-PLACEHOLDER = re.compile(r"\[(?:email|phone|postcode|name)\]")
-
-
-def _scrubbed(text: str, names: list[str]) -> str:
-    """The text with personal data taken out entirely, placeholders too, so no theme can hold it."""
-    return PLACEHOLDER.sub(" ", analysis.redact(text, names))
+# Responses analysed again per pass, and the pause after such a pass, when nothing new is waiting.
+REANALYSE_BATCH = 20
+REANALYSE_PAUSE = 0.05
 
 
 class AnalysisWorker:
@@ -50,6 +50,9 @@ class AnalysisWorker:
         while True:
             try:
                 done = await self.analyse_pending()
+                if not done and await self.reanalyse_stale():
+                    await asyncio.sleep(REANALYSE_PAUSE)  # leave the database to submissions a moment
+                    continue
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -82,6 +85,20 @@ class AnalysisWorker:
             await self.analyse_one(response_id)
         return len(due)
 
+    async def reanalyse_stale(self, limit: int = REANALYSE_BATCH, consultation_id: int | None = None) -> int:
+        """Analyse again up to ``limit`` responses analysed by an older analyser; how many were."""
+        async with self.db.session() as session:
+            query = (select(Response.id).where(
+                Response.analysis_state == AnalysisState.done, Response.withdrawn_at.is_(None),
+                or_(Response.analyser_version.is_(None), Response.analyser_version < analysis.ANALYSER_VERSION))
+                .order_by(Response.id).limit(limit))
+            if consultation_id is not None:
+                query = query.where(Response.consultation_id == consultation_id)
+            ids = (await session.exec(query)).all()
+        for response_id in ids:
+            await self.analyse_one(response_id)
+        return len(ids)
+
     async def analyse_one(self, response_id: int) -> None:
         async with self.db.session() as session:
             response = await session.get(Response, response_id)
@@ -91,17 +108,26 @@ class AnalysisWorker:
             names = [response.name] if response.name else []
             try:
                 texts = [response.text or ""] + [a.text or "" for a in answers]
-                whole = " ".join(t for t in texts if t)
+                whole = "\n".join(t for t in texts if t)
                 given = response.language if response.language_given else None
-                # Themes are shown to others, so they come from the redacted words.
-                overall = self.analyse(_scrubbed(whole, names), given)
+                overall = self.analyse(whole, given, names)
+                # Each part in its own language unless the respondent chose one: a response may answer
+                # one question in Welsh and another in English.
+                parts = [(None, self.analyse(response.text, given, names))] if response.text else []
                 for answer in answers:
-                    result = self.analyse(_scrubbed(answer.text or "", names), given or overall.language)
+                    result = self.analyse(answer.text or "", given, names)
                     answer.language, answer.sentiment = result.language, result.sentiment
-                    answer.polarity, answer.confidence, answer.themes = result.polarity, result.confidence, result.themes
+                    answer.polarity, answer.confidence = result.polarity, result.confidence
+                    answer.themes = result.theme_keys
                     answer.redacted_text = analysis.redact(answer.text or "", names)
                     session.add(answer)
+                    parts.append((answer.question_id, result))
+                keys = await theme_store.store(session, response, parts)
             except Exception as exc:  # the response stays, listed as pending, and is tried again later
+                await session.rollback()
+                response = await session.get(Response, response_id)
+                if response is None:
+                    return
                 response.analysis_attempts += 1
                 response.analysis_error = repr(exc)[:2000]
                 if response.analysis_attempts >= MAX_ATTEMPTS:
@@ -118,11 +144,20 @@ class AnalysisWorker:
                 return
             response.language = overall.language
             response.sentiment, response.polarity, response.confidence = overall.sentiment, overall.polarity, overall.confidence
-            response.themes = overall.themes
+            response.themes = keys
             response.redacted_text = analysis.redact(response.text or "", names) if response.text else None
+            held = sorted({reason for _, result in parts for reason in result.held} | set(overall.held))
+            if response.reviewed_at is None:  # a person's decision is never undone by the analyser
+                if held and response.moderation_state == ModerationState.visible:
+                    response.moderation_state = ModerationState.held
+                    response.moderation_reason = "held: " + ", ".join(held)
+                elif not held and response.moderation_state == ModerationState.held:
+                    response.moderation_state = ModerationState.visible
+                    response.moderation_reason = None
             response.analysis_state = AnalysisState.done
             response.analysis_error = None
             response.analysed_at = self.now()
+            response.analyser_version = analysis.ANALYSER_VERSION
             session.add(response)
             await _commit_unless_withdrawn(session, response_id)
             self._not_before.pop(response_id, None)
@@ -166,3 +201,34 @@ def setup(app: web.Application) -> None:
     app[ANALYSER] = AnalysisWorker(app[DB])
     if app[SETTINGS].analysis_enabled:
         app.cleanup_ctx.append(analysis_ctx)
+
+
+def run_reanalyse(settings, args) -> int:
+    """``cyswllt responses reanalyse --consultation SLUG``."""
+    from cyswllt.cli import CommandError
+    from storage.db import run_once
+    from storage.models import Consultation
+
+    async def work(db: Database) -> tuple[int, int]:
+        async with db.session() as session:
+            consultation = (await session.exec(select(Consultation).where(
+                Consultation.slug == args.consultation))).first()
+            if consultation is None:
+                raise CommandError(f"there is no consultation “{args.consultation}”")
+            marked = await theme_store.mark_for_reanalysis(session, consultation.id)
+            await session.commit()
+        done = 0
+        if not args.queue_only:
+            worker = AnalysisWorker(db)
+            while count := await worker.reanalyse_stale(consultation_id=consultation.id):
+                done += count
+                await asyncio.sleep(REANALYSE_PAUSE)  # short transactions with room between for submissions
+        return marked, done
+
+    marked, done = run_once(settings.database_url, work)
+    if args.queue_only:
+        print(f"{marked} responses to {args.consultation} will be analysed again by the running service.")
+    else:
+        print(f"Analysed {done} of {marked} responses to {args.consultation} again "
+              f"(analyser version {analysis.ANALYSER_VERSION}); edits people made to themes are kept.")
+    return 0

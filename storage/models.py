@@ -92,6 +92,9 @@ class AnalysisState(StrEnum):
 class ModerationState(StrEnum):
     visible = "visible"
     hidden = "hidden"
+    # Health or child details: counted, but kept out of quotes and summaries until a person clears
+    # (visible) or hides it.
+    held = "held"
 
 
 class OutboxState(StrEnum):
@@ -401,7 +404,12 @@ class Response(SQLModel, table=True):
     # Moderation and withdrawal.
     moderation_state: str = Field(default=ModerationState.visible, max_length=10)
     moderation_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # When a person last decided its moderation state: reanalysis never holds or releases it after that.
+    reviewed_at: datetime | None = _ts(default=None, nullable=True)
     withdrawn_at: datetime | None = _ts(default=None, nullable=True)
+    # The analyser that produced the stored analysis (engagement.analysis.ANALYSER_VERSION); None or older
+    # means it is analysed again in the background.
+    analyser_version: int | None = Field(default=None, index=True)
 
 
 class Answer(SQLModel, table=True):
@@ -441,6 +449,100 @@ class YouSaidWeDid(SQLModel, table=True):
     we_did_en: str = Field(sa_column=Column(Text, nullable=False))
     we_did_cy: str = Field(sa_column=Column(Text, nullable=False))
     created_by: str | None = Field(default=None, max_length=320)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+# --- themes (the analysis work owns these tables; the workbench adds its edits) ------------------------
+
+
+class ThemeOrigin(StrEnum):
+    analyser = "analyser"  # a topic of the glossary, found by the analyser
+    split = "split"  # made by a person, from some of another theme's responses
+
+
+class Theme(SQLModel, table=True):
+    """A theme of one consultation. The analyser's topics get one row each the first time a response
+    raises them; a person's edits (labels, hidden, merged into another, sign-off) live on the row and
+    survive reanalysis, which only ever adds rows and replaces the analyser's ``ResponseTheme`` rows."""
+
+    __table_args__ = (UniqueConstraint("consultation_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    key: str = Field(max_length=80)  # the glossary's topic key, or "split-<n>"
+    origin: str = Field(default=ThemeOrigin.analyser, max_length=10)
+    # The analyser's labels (refreshed on reanalysis) and a person's, which win when set.
+    label_en: str = Field(max_length=200)
+    label_cy: str = Field(max_length=200)
+    custom_label_en: str | None = Field(default=None, max_length=200)
+    custom_label_cy: str | None = Field(default=None, max_length=200)
+    hidden: bool = False
+    # Merged: its responses count under that theme (one level: merging re-points earlier merges).
+    merged_into_id: int | None = Field(default=None, foreign_key="theme.id")
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+    def label(self, language: str) -> str:
+        if language == "cy":
+            return self.custom_label_cy or self.label_cy
+        return self.custom_label_en or self.label_en
+
+
+class ResponseTheme(SQLModel, table=True):
+    """A response raises a theme, with its sentiment toward that theme. ``source`` analyser rows are
+    replaced on reanalysis; ``human`` rows (a person added the theme, or ``removed`` it) are kept and win."""
+
+    __table_args__ = (UniqueConstraint("response_id", "theme_id"),
+                      Index("ix_responsetheme_consultation_theme", "consultation_id", "theme_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    theme_id: int = Field(foreign_key="theme.id", index=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    sentiment: str = Field(default="neutral", max_length=10)
+    polarity: float = 0.0
+    source: str = Field(default="analyser", max_length=10)  # analyser | human
+    removed: bool = False  # a person took this theme off this response
+    analyser_version: int | None = None
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class ThemeMention(SQLModel, table=True):
+    """Where a response names a theme: its general text (``question_id`` null) or an answer, with the
+    sentiment of the clause, for the breakdown per question and for quoting the right words."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_theme_id: int = Field(foreign_key="responsetheme.id", index=True)
+    question_id: int | None = Field(default=None, foreign_key="question.id")
+    sentiment: str = Field(default="neutral", max_length=10)
+    polarity: float = 0.0
+    start: int = 0  # character offsets in the (redacted) text
+    end: int = 0
+
+
+class ThemeEdit(SQLModel, table=True):
+    """Every change a person makes to a consultation's themes, with who and when (append-only)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    theme_id: int | None = Field(default=None, foreign_key="theme.id")
+    action: str = Field(max_length=20)  # rename | hide | show | merge | split | pin | unpin | reassign | sign-off | note
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    actor_name: str | None = Field(default=None, max_length=200)
+    actor_email: str | None = Field(default=None, max_length=320)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class ThemePin(SQLModel, table=True):
+    """A quote a person chose for a theme (for one group's digest, or for all when ``group_id`` is null)."""
+
+    __table_args__ = (UniqueConstraint("theme_id", "response_id", "group_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(foreign_key="theme.id", index=True)
+    response_id: int = Field(foreign_key="response.id")
+    group_id: int | None = Field(default=None, foreign_key="stakeholdergroup.id")
+    pinned_by: str | None = Field(default=None, max_length=320)
     created_at: datetime = _ts(default_factory=utcnow)
 
 

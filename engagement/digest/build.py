@@ -1,10 +1,11 @@
 """A digest's content from SQL aggregates over the analysis stored at ingest.
 
-Counts come from GROUP BY over sentiment, language, group and hour; themes from the stored JSON
-lists expanded in SQL (``json_each`` on SQLite, ``json_array_elements_text`` on PostgreSQL) and
-grouped by phrase, then merged by theme key in Python over a few thousand distinct phrases. Quotes
-are the few best candidates per phrase and side, ranked in SQL by a window function. Nothing is
-analysed again here. The result is a plain JSON-able dict, stored on the ``Digest`` row.
+Counts come from GROUP BY over sentiment, language, group and hour. Themes come from the stored
+response × theme rows (``ResponseTheme``: one per response and theme, with that response's sentiment
+toward the theme), merges and hidden themes applied as people left them, counted by distinct response;
+quotes are the few best candidates per theme and side, ranked in SQL by a window function, each from the
+words where the response named the theme. Nothing is analysed again here. The result is a plain JSON-able
+dict, stored on the ``Digest`` row.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, exists, func, literal, literal_column, or_, select, true, union_all
+from sqlalchemy import String, and_, case, distinct, func, literal, or_, select, true
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from engagement.analysis import MIN_CONFIDENCE
 from engagement.digest import quotes as quoting
-from engagement.digest.themes import SIDES, main_themes, merge
+from engagement.digest.themes import SIDES, Counted
 from storage.models import (
     Answer,
     Consultation,
@@ -28,12 +28,15 @@ from storage.models import (
     Digest,
     Question,
     Response,
+    ResponseTheme,
     StakeholderGroup,
+    Theme,
+    ThemeMention,
     YouSaidWeDid,
     utcnow,
 )
 
-VERSION = 1
+VERSION = 2  # 2: themes from the theme tables (labels, merges, hidden, per-theme sentiment)
 WELSH_QUESTION_KEY = "welsh-language"
 WELSH_QUESTION_KIND = "welsh_language"
 QUOTE_POOL = 3  # candidates kept per phrase and side before the best are chosen in Python
@@ -60,12 +63,8 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def effective(sentiment, confidence, analysed):
-    """The sentiment counted: low-confidence labels as neutral, unanalysed rows as 'pending'."""
-    return case(
-        (~analysed, literal("pending")),
-        (or_(sentiment.is_(None), func.coalesce(confidence, 0.0) < MIN_CONFIDENCE), literal("neutral")),
-        else_=sentiment,
-    )
+    """The sentiment counted: the stored label, unanalysed rows as 'pending'."""
+    return case((~analysed, literal("pending")), (sentiment.is_(None), literal("neutral")), else_=sentiment)
 
 
 RESPONSE_SENTIMENT = effective(Response.sentiment, Response.confidence, Response.analysis_state == "done")
@@ -73,6 +72,9 @@ RESPONSE_SENTIMENT = effective(Response.sentiment, Response.confidence, Response
 # (repeats are counted apart, so one voice sent twice is not two voices).
 VISIBLE = and_(Response.moderation_state != "hidden", Response.withdrawn_at.is_(None),
                Response.duplicate_of_id.is_(None))
+# Shown to others in a quote or a summary: not held for review, hidden, withdrawn or a duplicate.
+QUOTABLE = and_(Response.moderation_state == "visible", Response.withdrawn_at.is_(None),
+                Response.duplicate_of_id.is_(None), Response.analysis_state == "done")
 
 
 def _in_scope(scope: Scope):
@@ -81,18 +83,6 @@ def _in_scope(scope: Scope):
     if scope.group is not None:
         conditions.append(Response.group_id == scope.group.id)
     return and_(*conditions)
-
-
-def _elements(session: AsyncSession, column, name: str):
-    """The elements of a JSON list column as a table with one ``value`` column, per dialect."""
-    if session.bind.dialect.name == "postgresql":
-        safe = case((func.json_typeof(column) == "array", column), else_=literal_column("'[]'::json"))
-        return func.json_array_elements_text(safe).table_valued("value").render_derived(name=name)
-    return func.json_each(column).table_valued("value", "type").alias(name)
-
-
-def _text_elements_only(session: AsyncSession, table):
-    return true() if session.bind.dialect.name == "postgresql" else table.c.type == "text"
 
 
 # --- counts --------------------------------------------------------------------------------------
@@ -184,34 +174,8 @@ async def _timeline(session: AsyncSession, scope: Scope, zone: ZoneInfo) -> list
 # --- themes and quotes -----------------------------------------------------------------------------
 
 
-def _tally(sentiment, confidence, analysed, language, received, start) -> list:
-    """Per group: Welsh responses, responses, positive, negative, pending, in the period — as sums,
-    so the rows are grouped by phrase alone (grouping is the costly part: fewer keys, fewer sorts)."""
-    trusted = and_(analysed, func.coalesce(confidence, 0.0) >= MIN_CONFIDENCE)
-    return [func.sum(case((language == "cy", 1), else_=0)), func.count(),
-            func.sum(case((and_(trusted, sentiment == "positive"), 1), else_=0)),
-            func.sum(case((and_(trusted, sentiment == "negative"), 1), else_=0)),
-            func.sum(case((analysed, 0), else_=1)),
-            func.sum(case((received > start, 1), else_=0))]
-
-
-async def _theme_rows(session: AsyncSession, scope: Scope) -> list[tuple]:
-    je = _elements(session, Response.themes, "je")
-    tally = _tally(Response.sentiment, Response.confidence, Response.analysis_state == "done", Response.language,
-                   Response.received_at, scope.start)
-    query = (select(je.c.value.label("d_phrase"), *tally)
-             .select_from(Response).join(je, true())
-             .where(_in_scope(scope), VISIBLE, Response.themes.is_not(None), _text_elements_only(session, je))
-             .group_by("d_phrase"))
-    return list((await session.exec(query)).all())
-
-
 def _since(moment: datetime | None):
     return true() if moment is None else Response.received_at >= moment
-
-
-def _strong(sentiment, confidence):
-    return and_(sentiment.in_(("positive", "negative")), func.coalesce(confidence, 0.0) >= MIN_CONFIDENCE)
 
 
 def _ranked(union, partition: list) -> Any:
@@ -237,58 +201,124 @@ async def _recent_cutoff(session: AsyncSession, scope: Scope) -> datetime | None
     return _aware(found[0]) if found else None
 
 
-async def _theme_quotes(session: AsyncSession, scope: Scope, phrases: list[str],
+# A theme merged into another counts as that one.
+EFFECTIVE_THEME = func.coalesce(Theme.merged_into_id, Theme.id)
+
+
+def _distinct_if(condition):
+    return func.count(distinct(case((condition, ResponseTheme.response_id))))
+
+
+async def _theme_rows(session: AsyncSession, scope: Scope, question_ids: tuple[int, ...] | None = None) -> list[tuple]:
+    """(theme id, responses, positive, negative, Welsh responses, in the period) per theme, merges
+    applied, from the stored response × theme rows; ``question_ids`` limits it to mentions in those
+    questions' answers."""
+    query = (select(EFFECTIVE_THEME.label("d_theme"), func.count(distinct(ResponseTheme.response_id)),
+                    _distinct_if(ResponseTheme.sentiment == "positive"),
+                    _distinct_if(ResponseTheme.sentiment == "negative"),
+                    _distinct_if(Response.language == "cy"),
+                    _distinct_if(Response.received_at > scope.start))
+             .select_from(ResponseTheme).join(Theme, Theme.id == ResponseTheme.theme_id)
+             .join(Response, Response.id == ResponseTheme.response_id)
+             .where(ResponseTheme.consultation_id == scope.consultation.id, ResponseTheme.removed.is_(False),
+                    _in_scope(scope), VISIBLE))
+    if question_ids is not None:
+        mentioned = select(ThemeMention.response_theme_id).where(ThemeMention.question_id.in_(question_ids or (-1,)))
+        query = query.where(ResponseTheme.id.in_(mentioned))
+    return list((await session.exec(query.group_by("d_theme"))).all())
+
+
+async def _themes(session: AsyncSession, scope: Scope, rows: list[tuple]) -> list[Counted]:
+    """The themes of ``rows`` that are not hidden, most raised first (ties: more negative first, so bad
+    news is not cut), with their labels as people left them."""
+    if not rows:
+        return []
+    stored = {t.id: t for t in (await session.exec(select(Theme).where(Theme.id.in_([r[0] for r in rows])))).scalars()}
+    out = []
+    for theme_id, count, positive, negative, welsh, in_period in rows:
+        theme = stored.get(theme_id)
+        if theme is None or theme.hidden:
+            continue
+        positive, negative = positive or 0, negative or 0
+        out.append(Counted(theme.id, theme.key, theme.label("en"), theme.label("cy"), count, in_period or 0,
+                           {"positive": positive, "neutral": max(0, count - positive - negative),
+                            "negative": negative},
+                           sorted({"cy"} if welsh else set()) + (["en"] if count > (welsh or 0) else [])))
+    out.sort(key=lambda t: (-t.count, -t.sentiment["negative"], t.key))
+    return out
+
+
+async def _by_question(session: AsyncSession, scope: Scope, theme_ids: list[int]) -> dict[int, dict[str, int]]:
+    """For each shown theme, how many responses raised it in each question's answer (``general``: in a
+    general response)."""
+    if not theme_ids:
+        return {}
+    question = func.coalesce(Question.key, literal("general"))
+    rows = (await session.exec(
+        select(EFFECTIVE_THEME.label("d_theme"), question.label("d_question"),
+               func.count(distinct(ResponseTheme.response_id)))
+        .select_from(ThemeMention).join(ResponseTheme, ResponseTheme.id == ThemeMention.response_theme_id)
+        .join(Theme, Theme.id == ResponseTheme.theme_id).join(Response, Response.id == ResponseTheme.response_id)
+        .join(Question, Question.id == ThemeMention.question_id, isouter=True)
+        .where(ResponseTheme.consultation_id == scope.consultation.id, ResponseTheme.removed.is_(False),
+               EFFECTIVE_THEME.in_(theme_ids), _in_scope(scope), VISIBLE)
+        .group_by("d_theme", "d_question"))).all()
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for theme_id, key, n in rows:
+        out[theme_id][key] = n
+    return out
+
+
+async def _theme_quotes(session: AsyncSession, scope: Scope, theme_ids: list[int],
                         since: datetime | None = None) -> list[tuple]:
-    """The best few quotable texts per (phrase, side): a response's general text when it has no
-    answers (its themes and sentiment are that text's own), and each answer to an ordinary question."""
-    if not phrases:
+    """The best few quotable texts per (theme, side): the words where the response named the theme
+    (its general text, or its answer to an ordinary question), on the side of its sentiment toward that
+    theme — only from responses shown to everyone (not held, hidden, withdrawn or duplicate)."""
+    if not theme_ids:
         return []
     if since is not None:
         scope = replace(scope, scan=False)  # the (consultation, received) index finds the recent ones
-    rje = _elements(session, Response.themes, "rje")
-    # The response's themes and sentiment cover its answers too: its general text is quoted only when
-    # it answered no ordinary question (the Welsh-language answer is summarised on its own).
-    has_answers = (exists().where(Answer.response_id == Response.id, Answer.text.is_not(None),
-                                  Answer.question_id.in_(scope.ordinary_ids or (-1,))))
-    general = (select(rje.c.value.label("phrase"), Response.sentiment.label("side"), Response.language.label("lang"),
-                      Response.confidence.label("confidence"), Response.redacted_text.label("body"),
-                      Response.id.label("rid"))
-               .select_from(Response).join(rje, true())
-               .where(_in_scope(scope), VISIBLE, Response.analysis_state == "done", _since(since),
-                      Response.redacted_text.is_not(None), Response.duplicate_of_id.is_(None), ~has_answers,
-                      _strong(Response.sentiment, Response.confidence), _text_elements_only(session, rje),
-                      rje.c.value.in_(phrases)))
-    aje = _elements(session, Answer.themes, "aje")
-    answered = (select(aje.c.value.label("phrase"), Answer.sentiment.label("side"), Answer.language.label("lang"),
-                       Answer.confidence.label("confidence"), Answer.redacted_text.label("body"),
-                       Response.id.label("rid"))
-                .select_from(Answer).join(Response, Response.id == Answer.response_id)
-                .join(aje, true())
-                .where(Answer.question_id.in_(scope.ordinary_ids or (-1,)), _in_scope(scope), VISIBLE,
-                       Response.analysis_state == "done", _since(since),
-                       Answer.redacted_text.is_not(None), Response.duplicate_of_id.is_(None),
-                       _strong(Answer.sentiment, Answer.confidence), _text_elements_only(session, aje),
-                       aje.c.value.in_(phrases)))
-    union = union_all(general, answered).subquery("pieces")
-    query = _ranked(union, [union.c.phrase, union.c.side])
-    return list((await session.exec(query)).all())
+    first = (select(ThemeMention.response_theme_id.label("rt"), func.min(ThemeMention.id).label("mid"))
+             .where(or_(ThemeMention.question_id.is_(None), ThemeMention.question_id.in_(scope.ordinary_ids or (-1,))))
+             .group_by(ThemeMention.response_theme_id).subquery("first_mention"))
+    body = case((ThemeMention.question_id.is_(None), Response.redacted_text), else_=Answer.redacted_text)
+    pieces = (select(EFFECTIVE_THEME.label("theme"), ResponseTheme.sentiment.label("side"),
+                     Response.language.label("lang"), Response.confidence.label("confidence"), body.label("body"),
+                     Response.id.label("rid"))
+              .select_from(ResponseTheme).join(Theme, Theme.id == ResponseTheme.theme_id)
+              .join(Response, Response.id == ResponseTheme.response_id)
+              .join(first, first.c.rt == ResponseTheme.id).join(ThemeMention, ThemeMention.id == first.c.mid)
+              .join(Answer, and_(Answer.response_id == Response.id, Answer.question_id == ThemeMention.question_id),
+                    isouter=True)
+              .where(ResponseTheme.consultation_id == scope.consultation.id, ResponseTheme.removed.is_(False),
+                     EFFECTIVE_THEME.in_(theme_ids), ResponseTheme.sentiment.in_(("positive", "negative")),
+                     _in_scope(scope), QUOTABLE, _since(since), body.is_not(None))
+              .subquery("pieces"))
+    return list((await session.exec(_ranked(pieces, [pieces.c.theme, pieces.c.side]))).all())
 
 
-def _themes_section(theme_rows: list[tuple], quote_rows: list[tuple], top: list) -> list[dict[str, Any]]:
-    by_phrase: dict[str, list[str]] = defaultdict(list)
-    for theme in top:
-        for phrase in theme.phrases:
-            by_phrase[phrase].append(theme.key)
-    candidates: dict[str, list[quoting.Candidate]] = defaultdict(list)
-    for phrase, side, lang, confidence, body, rid, _rn in quote_rows:
+def _themes_section(themes: list[Counted], quote_rows: list[tuple], by_question: dict[int, dict[str, int]],
+                    quoted: set[int]) -> list[dict[str, Any]]:
+    candidates: dict[int, list[quoting.Candidate]] = defaultdict(list)
+    for theme_id, side, lang, confidence, body, rid, _rn in quote_rows:
         text = quoting.clean(body)
-        if not text:
-            continue
-        for key in by_phrase.get(phrase, ()):
-            candidates[key].append(quoting.Candidate(key, side, lang or "en", text, confidence or 0.0, rid))
-    return [{"key": t.key, "label_en": t.label("en"), "label_cy": t.label("cy"), "languages": t.languages,
+        if text:
+            candidates[theme_id].append(quoting.Candidate(str(theme_id), side, lang or "en", text, confidence or 0.0,
+                                                          rid))
+    # No response is quoted under two themes of one digest. Quotes are given out in rounds — each theme
+    # its best quote on each side first, then the second ones — so one theme's second quote never takes
+    # the only quote another theme had.
+    picked: dict[int, dict[str, list[dict]]] = {t.id: {"positive": [], "negative": []} for t in themes}
+    for per_side in range(1, quoting.PER_SIDE + 1):
+        for t in themes:
+            own = {q["response_id"] for side in picked[t.id].values() for q in side}
+            choice = quoting.pick([c for c in candidates[t.id] if c.response_id in own or c.response_id not in quoted],
+                                  per_side)
+            picked[t.id] = choice
+            quoted |= {q["response_id"] for side in choice.values() for q in side}
+    return [{"id": t.id, "key": t.key, "label_en": t.label_en, "label_cy": t.label_cy, "languages": t.languages,
              "count": t.count, "period_count": t.period_count, "sentiment": t.sentiment,
-             "quotes": quoting.pick(candidates[t.key])} for t in top]
+             "by_question": by_question.get(t.id, {}), "quotes": picked[t.id]} for t in themes]
 
 
 # --- the Welsh-language question --------------------------------------------------------------------
@@ -311,24 +341,18 @@ async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]
             pending += n
         else:
             split[sent] += n
-    je = _elements(session, Answer.themes, "wje")
-    tally = _tally(Answer.sentiment, Answer.confidence, Response.analysis_state == "done", Answer.language,
-                   Response.received_at, scope.start)
-    theme_rows = (await session.exec(
-        base.join(je, true()).where(_text_elements_only(session, je))
-        .add_columns(je.c.value.label("d_phrase"), *tally).group_by("d_phrase"))).all()
-    themes = main_themes(merge(theme_rows), top=5)
+    themes = (await _themes(session, scope, await _theme_rows(session, scope, scope.welsh_ids)))[:5]
     pieces = (base.add_columns(literal("").label("phrase"), Answer.sentiment.label("side"),
                                Answer.language.label("lang"), Answer.confidence.label("confidence"),
                                Answer.redacted_text.label("body"), Response.id.label("rid"))
-              .where(Answer.redacted_text.is_not(None), Response.analysis_state == "done",
-                     Response.duplicate_of_id.is_(None), _strong(Answer.sentiment, Answer.confidence))
+              .where(Answer.redacted_text.is_not(None), Response.analysis_state == "done", QUOTABLE,
+                     Answer.sentiment.in_(("positive", "negative")))
               .subquery("welsh_pieces"))
     quote_rows = (await session.exec(_ranked(pieces, [pieces.c.side]))).all()
     candidates = [quoting.Candidate("", side, lang or "en", quoting.clean(body), conf or 0.0, rid)
                   for _p, side, lang, conf, body, rid, _rn in quote_rows if quoting.clean(body)]
     return {"count": count, "pending": pending, "by_language": dict(sorted(languages.items())), "sentiment": split,
-            "themes": [{"key": t.key, "label_en": t.label("en"), "label_cy": t.label("cy"), "count": t.count,
+            "themes": [{"key": t.key, "label_en": t.label_en, "label_cy": t.label_cy, "count": t.count,
                         "sentiment": t.sentiment} for t in themes],
             "quotes": quoting.pick(candidates)}
 
@@ -398,18 +422,19 @@ async def build_data(session: AsyncSession, consultation: Consultation, group: S
     scope = await _scope(session, consultation, group, start, end)
     rows = await _counts(session, scope)
     folded = _fold(rows, group.id if group else None)
-    theme_rows = await _theme_rows(session, scope)
-    merged = merge(theme_rows)
-    top_themes = main_themes(merged, top)
+    shown = await _themes(session, scope, await _theme_rows(session, scope))
+    top_themes = shown[:top]
+    ids = [t.id for t in top_themes]
     since = await _recent_cutoff(session, scope)
-    quote_rows = await _theme_quotes(session, scope, sorted({p for t in top_themes for p in t.phrases}), since)
-    themes = _themes_section(theme_rows, quote_rows, top_themes)
+    quote_rows = await _theme_quotes(session, scope, ids, since)
+    by_question = await _by_question(session, scope, ids)
+    themes = _themes_section(top_themes, quote_rows, by_question, set())
     # Honest and balanced: a side with responses but no recent quote is looked for in all of them.
-    missing = {p for t, shown in zip(top_themes, themes) for side in ("positive", "negative")
-               if shown["sentiment"][side] and not shown["quotes"][side] for p in t.phrases}
+    missing = sorted({t["id"] for t in themes for side in ("positive", "negative")
+                      if t["sentiment"][side] and not t["quotes"][side]})
     if since is not None and missing:
-        quote_rows += await _theme_quotes(session, scope, sorted(missing))
-        themes = _themes_section(theme_rows, quote_rows, top_themes)
+        quote_rows += await _theme_quotes(session, scope, missing)
+        themes = _themes_section(top_themes, quote_rows, by_question, set())
     data: dict[str, Any] = {
         "version": VERSION,
         "consultation": {"id": consultation.id, "slug": consultation.slug, "title_en": consultation.title_en,
@@ -421,7 +446,7 @@ async def build_data(session: AsyncSession, consultation: Consultation, group: S
         "by_group": await _by_group(session, scope, rows),
         "themes": themes,
         # Every theme key seen so far, so the next digest can tell which themes are new.
-        "theme_keys": sorted(k for k, t in merged.items() if t.count >= 2),
+        "theme_keys": sorted(t.key for t in shown),
         "welsh_language": await _welsh_language(session, scope),
         "timeline": await _timeline(session, scope, ZoneInfo(timezone_name)),
         "you_said_we_did": await _you_said(session, scope),

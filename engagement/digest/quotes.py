@@ -18,9 +18,26 @@ _MENTION = re.compile(r"<\s*[!@#][^>]*>|<\s*(?:https?|mailto):[^>]*>")
 _AT_WORD = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 
 
+# Never quoted: text with markup in it, shouting, or too short to say anything.
+_MARKUP = re.compile(r"<\s*/?\s*[a-z!][^>]*>|\*\*|__|\[[^\]]*\]\(|```", re.IGNORECASE)
+SHORTEST = 20
+
+
+def quotable(text: str) -> bool:
+    """A text fit to stand as someone's view: no markup, not mostly capitals, not a few words."""
+    if not text or _MARKUP.search(text):
+        return False
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < SHORTEST:
+        return False
+    return sum(c.isupper() for c in letters) <= 0.5 * len(letters)
+
+
 def clean(text: str) -> str:
     """A quote as safe plain text: personal data redacted again (belt and braces), mention syntax
     removed, whitespace folded, cut to ``LONGEST`` characters at a word boundary."""
+    if not quotable(text or ""):
+        return ""
     text = redact(text or "")
     text = _MENTION.sub("[…]", text)
     text = _AT_WORD.sub("", text)
@@ -72,5 +89,5 @@ def pick(candidates: list[Candidate], per_side: int = PER_SIDE) -> dict[str, lis
                 if c.text not in seen and all(p.response_id != c.response_id for p in picked):
                     picked.append(c)
                     seen.add(c.text)
-        chosen[side] = [{"text": c.text, "language": c.language} for c in picked]
+        chosen[side] = [{"text": c.text, "language": c.language, "response_id": c.response_id} for c in picked]
     return chosen

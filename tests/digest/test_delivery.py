@@ -92,10 +92,11 @@ async def test_slack_gets_the_digest_and_its_chart_through_the_outbox(db, seeded
         uploads = [u for u in slack.uploads.values() if u.get("bytes")]
         assert len(uploads) == 3 and all(u["bytes"].startswith(b"\x89PNG") for u in uploads)
         alts = sorted(u["alt_text"] for u in uploads)
-        assert alts[0].startswith("Chart of sentiment for the main theme") and "library: 0 positive, 1 neutral, 2 negative" in alts[0]
+        assert alts[0].startswith("Chart of sentiment for the 2 main themes")
+        assert "Libraries: 1 positive, 0 neutral, 2 negative" in alts[0]
         assert "Responses per day: 3, all on 14 November 2026." in alts[0]
-        assert any("gwasanaeth bws: 2 cadarnhaol, 0 niwtral, 1 negyddol" in a for a in alts[1:])
-        assert any("llyfrgell: 0 cadarnhaol, 1 niwtral, 2 negyddol" in a for a in alts[1:])
+        assert any("Bysiau: 2 cadarnhaol, 0 niwtral, 1 negyddol" in a for a in alts[1:])
+        assert any("Llyfrgelloedd: 1 cadarnhaol, 0 niwtral, 2 negyddol" in a for a in alts[1:])
         completed = slack.calls_to("files.completeUploadExternal")
         assert {c.args["channel_id"] for c in completed} == {"CIFANC", "CHYN"}
         seen = json.dumps([p.args for p in posts] + [c.args for c in completed], ensure_ascii=False)

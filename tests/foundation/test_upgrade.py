@@ -180,3 +180,15 @@ def test_boards_and_actions_gain_empty_welsh_names(populated):
     assert tuple(board) == ("Bwrdd Gwasanaethau Cyhoeddus Môn", None)
     assert tuple(action) == ("Joint recycling campaign", None)
     assert reports == 0
+
+
+def test_responses_analysed_before_themes_were_stored_are_analysed_again(populated):
+    """i12_01_themes: the theme tables start empty, and every response stored before it has no analyser
+    version, so the worker analyses it again in the background; its moderation state is kept."""
+    with populated.connect() as conn:
+        response = conn.exec_driver_sql(
+            "SELECT analyser_version, reviewed_at, moderation_state FROM response WHERE id = 1").one()
+        for table in ("theme", "responsetheme", "thememention", "themeedit", "themepin"):
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0
+    assert response.analyser_version is None and response.reviewed_at is None
+    assert response.moderation_state == ROWS["response"][0].get("moderation_state", "visible")
