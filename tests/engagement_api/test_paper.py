@@ -54,9 +54,9 @@ def test_analyse_cli_writes_csv_and_stores_nothing(tmp_path, sqlite_url):
     done = run(sqlite_url, "analyse", str(source))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "text,language,sentiment,polarity,confidence,themes"
-    assert lines[1].startswith("The library is a lifeline,en,positive,")
-    assert lines[2].startswith("Mae'r bws yn ofnadwy,cy,negative,")
+    assert lines[0] == "text,language,sentiment,polarity,confidence,themes,theme_sentiments"
+    assert lines[1].startswith("The library is a lifeline,en,positive,") and lines[1].endswith(",Libraries,libraries:positive")
+    assert lines[2].startswith("Mae'r bws yn ofnadwy,cy,negative,") and lines[2].endswith(",Bysiau,buses:negative")
     assert not os.path.exists(sqlite_url.removeprefix("sqlite:///"))
     (tmp_path / "notext.csv").write_text("body\nx\n", encoding="utf-8")
     refused = run(sqlite_url, "analyse", str(tmp_path / "notext.csv"))

@@ -114,10 +114,10 @@ async def test_responses_waiting_for_a_retry_do_not_hide_newer_ones(api, db):
     await seed_consultation(db)
     worker = api.app[ANALYSER]
 
-    def fragile(text, language=None):
+    def fragile(text, language=None, names=()):
         if "boom" in text:
             raise RuntimeError("cannot analyse this one")
-        return analyse(text, language)
+        return analyse(text, language, names)
 
     worker.analyse = fragile
     for i in range(120):
@@ -149,12 +149,12 @@ async def test_a_response_withdrawn_during_its_analysis_keeps_nothing(api, db, d
     other = create_engine(sync_url(database_url))
     worker = api.app[ANALYSER]
 
-    def analyse_while_withdrawn(text_, language=None):
+    def analyse_while_withdrawn(text_, language=None, names=()):
         with other.begin() as conn:  # what DELETE /api/v1/responses/{reference} does, from elsewhere
             conn.execute(text("UPDATE response SET withdrawn_at = CURRENT_TIMESTAMP, text = NULL, name = NULL, "
                               "email = NULL WHERE reference = :r"), {"r": body["reference"]})
             conn.execute(text("UPDATE answer SET text = NULL"))
-        return analyse(text_, language)
+        return analyse(text_, language, names)
 
     worker.analyse = analyse_while_withdrawn
     try:
