@@ -21,7 +21,7 @@ mae maen mae'r mae'n ma ma'r ma'n yn 'n y yr 'r roedd roeddwn roedden oedd oedde
 rydyn rydym rydych ydy ydw ydi ydyn ydych yw wyt does dydy dydw dyw dydi dydyn doedd dim ddim wedi wedi'i wedi'u
 gyda efo gan ond ac neu fy dy ei ein eich eu nhw hi fe fo fi ni chi sydd sy sy'n bod bydd byddai byddwn bydda fydd
 fyddai fyddwn fydda sa sa'n basai baswn wnaeth wnes wnaethon gwnaeth cafodd ces cawson ar am o i'r o'r i'm a'r
-â ag hefyd iawn mwy gormod rhy mor pan achos oherwydd felly hyn hynny hon hwn yma yno plîs diolch heb
+ag hefyd iawn mwy gormod rhy mor pan achos oherwydd felly hyn hynny hon hwn yma yno plîs diolch heb
 nid nad os ydyn roeddwn byddan mewn wrth drwy dros rhaid angen
 """.split())
 ENGLISH_GRAMMAR = frozenset("""
@@ -95,4 +95,11 @@ def detect_language(text: str) -> str:
         return "cy"
     if english >= welsh + 2 or (english > welsh and welsh == 0):
         return "en"
+    if not welsh and not english:
+        # No grammar to go by: names ("Bwrdd Ynys Môn", "Tŷ Hafan") say nothing of the language around
+        # them, so the model judges the other words when there are any.
+        words = text.split()
+        plain = [w for k, w in enumerate(words) if k == 0 or not w[:1].isupper()]
+        if len(plain) < len(words) and WORD.search(" ".join(plain)):
+            text = " ".join(plain)
     return _identifier().classify(text)[0]
