@@ -97,9 +97,39 @@ def detect_language(text: str) -> str:
         return "en"
     if not welsh and not english:
         # No grammar to go by: names ("Bwrdd Ynys Môn", "Tŷ Hafan") say nothing of the language around
-        # them, so the model judges the other words when there are any.
+        # them, so the other words are judged: by which language's dictionary knows more of them (the
+        # English lexicon in the textblob wheel, simplemma's Welsh), then by the model.
         words = text.split()
         plain = [w for k, w in enumerate(words) if k == 0 or not w[:1].isupper()]
         if len(plain) < len(words) and WORD.search(" ".join(plain)):
             text = " ".join(plain)
+        known_en = known_cy = 0
+        for word in WORD.findall(text):
+            folded = _fold(word)
+            in_en, in_cy = folded in _english_words(), _known_welsh(folded)
+            known_en += in_en and not in_cy
+            known_cy += in_cy and not in_en
+        if known_en != known_cy:
+            return "en" if known_en > known_cy else "cy"
+        if len(WORD.findall(text)) < 3:
+            return "en"  # a word or two both languages share ("A-1 red"): nothing says it is Welsh
     return _identifier().classify(text)[0]
+
+
+@cache
+def _english_words() -> frozenset[str]:
+    """Every word of the Brill lexicon that ships with TextBlob (about 80,000 English words)."""
+    import os
+
+    import textblob
+
+    path = os.path.join(os.path.dirname(textblob.__file__), "en", "en-lexicon.txt")
+    with open(path, encoding="utf-8") as handle:
+        return frozenset(line.split()[0].lower() for line in handle if line.strip() and not line.startswith(";"))
+
+
+@cache
+def _known_welsh(word: str) -> bool:
+    import simplemma
+
+    return simplemma.is_known(word, lang="cy")
