@@ -9,15 +9,16 @@ is a ``human`` row that the analyser never overwrites (a removed theme is not ad
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engagement import analysis
 from engagement.analysis.sentiment import label
-from storage.models import Response, ResponseTheme, Theme, ThemeMention, utcnow
+from storage.models import Response, ResponseTheme, Theme, ThemeEdit, ThemeMention, ThemePin, utcnow
 
 
 async def theme_rows(session: AsyncSession, consultation_id: int, keys: Sequence[str]) -> dict[str, Theme]:
@@ -102,3 +103,151 @@ async def mark_for_reanalysis(session: AsyncSession, consultation_id: int) -> in
         Response.consultation_id == consultation_id, Response.withdrawn_at.is_(None),
         Response.analysis_state == "done").values(analyser_version=None))
     return result.rowcount or 0
+
+
+async def sign_off_state(session: AsyncSession, consultation_id: int) -> dict[str, Any]:
+    """Signed off, and whether anything changed since: an edit, or a response analysed after it."""
+    signed = (await session.exec(select(ThemeEdit).where(ThemeEdit.consultation_id == consultation_id,
+                                                         ThemeEdit.action == "sign-off")
+                                 .order_by(ThemeEdit.created_at.desc(), ThemeEdit.id.desc()).limit(1))).first()
+    if signed is None:
+        return {"signed_off": False, "signed_off_at": None, "updated_since": False}
+    edited = (await session.exec(select(func.count()).select_from(ThemeEdit).where(
+        ThemeEdit.consultation_id == consultation_id, ThemeEdit.id > signed.id,
+        ThemeEdit.action != "note"))).one()
+    analysed = (await session.exec(select(func.count()).select_from(ResponseTheme).where(
+        ResponseTheme.consultation_id == consultation_id, ResponseTheme.created_at > signed.created_at))).one()
+    updated = bool(edited or analysed)
+    return {"signed_off": not updated, "signed_off_at": signed.created_at.isoformat(), "updated_since": updated,
+            "signed_off_by": signed.actor_name or signed.actor_email}
+
+
+# --- a person's edits (the admin API and the workbench both call these) ---------------------------------
+
+
+class EditRefused(Exception):
+    """An edit that cannot be made; ``key`` names the reason in the catalogues (consultation.admin_<key>)."""
+
+    def __init__(self, key: str, status: int = 422, **params: str) -> None:
+        super().__init__(key)
+        self.key, self.status, self.params = key, status, params
+
+
+def record(session: AsyncSession, actor: tuple[str | None, str | None], consultation_id: int, theme_id: int | None,
+           action: str, detail: dict) -> None:
+    session.add(ThemeEdit(consultation_id=consultation_id, theme_id=theme_id, action=action, detail=detail,
+                          actor_name=actor[0], actor_email=actor[1], created_at=utcnow()))
+
+
+async def links_of(session: AsyncSession, response_id: int) -> list[tuple[ResponseTheme, Theme]]:
+    return [(link, theme) for link, theme in (await session.exec(
+        select(ResponseTheme, Theme).join(Theme, Theme.id == ResponseTheme.theme_id)
+        .where(ResponseTheme.response_id == response_id))).all()]
+
+
+def _raises(theme: Theme, links: list[tuple[ResponseTheme, Theme]]) -> ResponseTheme | None:
+    return next((link for link, t in links if not link.removed and theme.id in (t.id, t.merged_into_id)), None)
+
+
+async def rename(session: AsyncSession, actor, theme: Theme, en: str, cy: str) -> None:
+    before = {"en": theme.label("en"), "cy": theme.label("cy")}
+    theme.custom_label_en, theme.custom_label_cy, theme.updated_at = en, cy, utcnow()
+    session.add(theme)
+    record(session, actor, theme.consultation_id, theme.id, "rename", {"from": before, "to": {"en": en, "cy": cy}})
+
+
+async def set_hidden(session: AsyncSession, actor, theme: Theme, hidden: bool) -> None:
+    if theme.hidden != hidden:
+        theme.hidden, theme.updated_at = hidden, utcnow()
+        session.add(theme)
+        record(session, actor, theme.consultation_id, theme.id, "hide" if hidden else "show", {})
+
+
+async def merge(session: AsyncSession, actor, theme: Theme, into_id: int) -> Theme:
+    target = await session.get(Theme, into_id) if 0 < into_id < 2**31 else None
+    if target is None or target.consultation_id != theme.consultation_id:
+        raise EditRefused("merge_target")
+    if target.merged_into_id is not None:
+        target = await session.get(Theme, target.merged_into_id)
+    if target.id == theme.id or theme.merged_into_id is not None:
+        raise EditRefused("merge_same", 409)
+    theme.merged_into_id, theme.updated_at = target.id, utcnow()
+    session.add(theme)
+    for earlier in (await session.exec(select(Theme).where(Theme.merged_into_id == theme.id))).all():
+        earlier.merged_into_id = target.id  # one level of merge: what was merged into this follows it
+        session.add(earlier)
+    record(session, actor, theme.consultation_id, theme.id, "merge", {"into": target.id})
+    return target
+
+
+async def split(session: AsyncSession, actor, theme: Theme, references: list[str], en: str, cy: str) -> Theme:
+    wanted = sorted({r.strip().upper()[:20] for r in references if r.strip()})
+    if not wanted:
+        raise EditRefused("split_responses", references="—")
+    responses = (await session.exec(select(Response).where(func.upper(Response.reference).in_(wanted),
+                                                           Response.consultation_id == theme.consultation_id))).all()
+    moved = [(r, link) for r in responses if (link := _raises(theme, await links_of(session, r.id))) is not None]
+    if len(moved) != len(wanted):
+        found = {r.reference.upper() for r, _ in moved}
+        raise EditRefused("split_responses", references=", ".join(r for r in wanted if r not in found))
+    count = (await session.exec(select(func.count()).select_from(Theme).where(
+        Theme.consultation_id == theme.consultation_id, Theme.origin == "split"))).one()
+    new = Theme(consultation_id=theme.consultation_id, key=f"split-{count + 1}", origin="split", label_en=en,
+                label_cy=cy, custom_label_en=en, custom_label_cy=cy)
+    session.add(new)
+    await session.flush()
+    for response, link in moved:
+        link.source, link.removed = "human", True
+        session.add(link)
+        session.add(ResponseTheme(response_id=response.id, theme_id=new.id, consultation_id=response.consultation_id,
+                                  sentiment=link.sentiment, polarity=link.polarity, source="human"))
+    record(session, actor, theme.consultation_id, theme.id, "split",
+           {"new_theme": new.id, "responses": wanted, "label": {"en": en, "cy": cy}})
+    return new
+
+
+async def pin(session: AsyncSession, actor, theme: Theme, reference: str, group_id: int | None = None) -> Response:
+    response = (await session.exec(select(Response).where(func.upper(Response.reference) == reference.strip().upper()[:20],
+                                                           Response.consultation_id == theme.consultation_id))).first()
+    if response is None:
+        raise EditRefused("no_response", 404)
+    if _raises(theme, await links_of(session, response.id)) is None:
+        raise EditRefused("pin_not_in_theme")
+    exists = (await session.exec(select(ThemePin).where(
+        ThemePin.theme_id == theme.id, ThemePin.response_id == response.id,
+        ThemePin.group_id.is_(None) if group_id is None else ThemePin.group_id == group_id))).first()
+    if exists is None:
+        session.add(ThemePin(theme_id=theme.id, response_id=response.id, group_id=group_id,
+                             pinned_by=actor[1] or actor[0]))
+        record(session, actor, theme.consultation_id, theme.id, "pin",
+               {"reference": response.reference, "group": group_id})
+    return response
+
+
+async def reassign(session: AsyncSession, actor, response: Response, theme_ids: set[int]) -> None:
+    themes = {t.id: t for t in (await session.exec(select(Theme).where(Theme.id.in_(theme_ids or {-1})))).all()}
+    if set(themes) != theme_ids or any(t.consultation_id != response.consultation_id for t in themes.values()):
+        raise EditRefused("unknown_themes")
+    before = []
+    for link, theme in await links_of(session, response.id):
+        if not link.removed:
+            before.append(theme.id)
+        keep = theme.id in theme_ids
+        if keep != (not link.removed) or (not keep and link.source != "human"):
+            link.source, link.removed = "human", not keep
+            session.add(link)
+    linked = {link.theme_id for link, _ in await links_of(session, response.id)}
+    for theme_id in theme_ids - linked:
+        session.add(ResponseTheme(response_id=response.id, theme_id=theme_id, consultation_id=response.consultation_id,
+                                  sentiment=response.sentiment or "neutral", polarity=response.polarity or 0.0,
+                                  source="human"))
+    record(session, actor, response.consultation_id, None, "reassign",
+           {"reference": response.reference, "from": sorted(before), "to": sorted(theme_ids)})
+
+
+async def note(session: AsyncSession, actor, theme: Theme, text: str, group_id: int | None = None) -> None:
+    record(session, actor, theme.consultation_id, theme.id, "note", {"text": text, "group": group_id})
+
+
+async def sign_off(session: AsyncSession, actor, consultation_id: int) -> None:
+    record(session, actor, consultation_id, None, "sign-off", {})

@@ -5,10 +5,12 @@ from aiohttp import web
 
 
 def setup(app: web.Application) -> None:
-    from engagement import api, boards, pages, publisher, reports
+    from engagement import api, boards, pages, publisher, reports, theme_api, workbench
     from engagement.digest import web as digest_web
 
     api.setup(app)
+    theme_api.setup(app)
+    workbench.setup(app)
     pages.setup(app)
     publisher.setup(app)
     digest_web.setup(app)

@@ -10,6 +10,7 @@ dict, stored on the ``Digest`` row.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engagement.digest import quotes as quoting
 from engagement.digest.themes import SIDES, Counted
+from engagement.themes import sign_off_state
 from storage.models import (
     Answer,
     Consultation,
@@ -32,6 +34,7 @@ from storage.models import (
     StakeholderGroup,
     Theme,
     ThemeMention,
+    ThemePin,
     YouSaidWeDid,
     utcnow,
 )
@@ -269,8 +272,20 @@ async def _by_question(session: AsyncSession, scope: Scope, theme_ids: list[int]
     return out
 
 
+async def _pins(session: AsyncSession, scope: Scope, theme_ids: list[int]) -> set[tuple[int, int]]:
+    """(theme id, response id) of the quotes people pinned: for everyone, or for this group's digest."""
+    if not theme_ids:
+        return set()
+    group = ThemePin.group_id.is_(None) if scope.group is None else or_(ThemePin.group_id.is_(None),
+                                                                       ThemePin.group_id == scope.group.id)
+    rows = (await session.exec(select(EFFECTIVE_THEME, ThemePin.response_id)
+                               .select_from(ThemePin).join(Theme, Theme.id == ThemePin.theme_id)
+                               .where(EFFECTIVE_THEME.in_(theme_ids), group))).all()
+    return {(theme_id, rid) for theme_id, rid in rows}
+
+
 async def _theme_quotes(session: AsyncSession, scope: Scope, theme_ids: list[int],
-                        since: datetime | None = None) -> list[tuple]:
+                        since: datetime | None = None, only: list[int] | None = None) -> list[tuple]:
     """The best few quotable texts per (theme, side): the words where the response named the theme
     (its general text, or its answer to an ordinary question), on the side of its sentiment toward that
     theme — only from responses shown to everyone (not held, hidden, withdrawn or duplicate)."""
@@ -292,19 +307,22 @@ async def _theme_quotes(session: AsyncSession, scope: Scope, theme_ids: list[int
                     isouter=True)
               .where(ResponseTheme.consultation_id == scope.consultation.id, ResponseTheme.removed.is_(False),
                      EFFECTIVE_THEME.in_(theme_ids), ResponseTheme.sentiment.in_(("positive", "negative")),
-                     _in_scope(scope), QUOTABLE, _since(since), body.is_not(None))
+                     _in_scope(scope), QUOTABLE, _since(since), body.is_not(None),
+                     Response.id.in_(only) if only is not None else true())
               .subquery("pieces"))
     return list((await session.exec(_ranked(pieces, [pieces.c.theme, pieces.c.side]))).all())
 
 
 def _themes_section(themes: list[Counted], quote_rows: list[tuple], by_question: dict[int, dict[str, int]],
-                    quoted: set[int]) -> list[dict[str, Any]]:
+                    quoted: set[int], pins: set[tuple[int, int]] = frozenset()) -> list[dict[str, Any]]:
     candidates: dict[int, list[quoting.Candidate]] = defaultdict(list)
+    seen: set[tuple[int, int]] = set()
     for theme_id, side, lang, confidence, body, rid, _rn in quote_rows:
         text = quoting.clean(body)
-        if text:
+        if text and (theme_id, rid) not in seen:
+            seen.add((theme_id, rid))
             candidates[theme_id].append(quoting.Candidate(str(theme_id), side, lang or "en", text, confidence or 0.0,
-                                                          rid))
+                                                          rid, (theme_id, rid) in pins))
     # No response is quoted under two themes of one digest. Quotes are given out in rounds — each theme
     # its best quote on each side first, then the second ones — so one theme's second quote never takes
     # the only quote another theme had.
@@ -319,6 +337,82 @@ def _themes_section(themes: list[Counted], quote_rows: list[tuple], by_question:
     return [{"id": t.id, "key": t.key, "label_en": t.label_en, "label_cy": t.label_cy, "languages": t.languages,
              "count": t.count, "period_count": t.period_count, "sentiment": t.sentiment,
              "by_question": by_question.get(t.id, {}), "quotes": picked[t.id]} for t in themes]
+
+
+# --- extractive summaries ------------------------------------------------------------------------------
+
+SUMMARY_POOL = 12  # candidate texts per theme, side and language
+SUMMARY_SENTENCES = 3
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+
+
+async def _summary_rows(session: AsyncSession, scope: Scope, theme_ids: list[int]) -> list[tuple]:
+    """(theme, side, language, confidence, body, response id, reference) — the best few quotable texts
+    per theme, side and language, for summaries drawn from what people wrote."""
+    if not theme_ids:
+        return []
+    first = (select(ThemeMention.response_theme_id.label("rt"), func.min(ThemeMention.id).label("mid"))
+             .where(or_(ThemeMention.question_id.is_(None), ThemeMention.question_id.in_(scope.ordinary_ids or (-1,))))
+             .group_by(ThemeMention.response_theme_id).subquery("first_mention_s"))
+    body = case((ThemeMention.question_id.is_(None), Response.redacted_text), else_=Answer.redacted_text)
+    pieces = (select(EFFECTIVE_THEME.label("theme"), ResponseTheme.sentiment.label("side"),
+                     Response.language.label("lang"), Response.confidence.label("confidence"), body.label("body"),
+                     Response.id.label("rid"), Response.reference.label("reference"))
+              .select_from(ResponseTheme).join(Theme, Theme.id == ResponseTheme.theme_id)
+              .join(Response, Response.id == ResponseTheme.response_id)
+              .join(first, first.c.rt == ResponseTheme.id).join(ThemeMention, ThemeMention.id == first.c.mid)
+              .join(Answer, and_(Answer.response_id == Response.id, Answer.question_id == ThemeMention.question_id),
+                    isouter=True)
+              .where(ResponseTheme.consultation_id == scope.consultation.id, ResponseTheme.removed.is_(False),
+                     EFFECTIVE_THEME.in_(theme_ids), _in_scope(scope), QUOTABLE, body.is_not(None))
+              .subquery("summary_pieces"))
+    size = func.length(pieces.c.body)
+    rn = func.row_number().over(partition_by=[pieces.c.theme, pieces.c.side, pieces.c.lang],
+                                order_by=[case((size > quoting.LONGEST, 1), else_=0), pieces.c.confidence.desc(),
+                                          pieces.c.rid]).label("rn")
+    ranked = select(pieces, rn).subquery()
+    return list((await session.exec(select(ranked).where(ranked.c.rn <= SUMMARY_POOL))).all())
+
+
+def _sentences_naming(body: str, key: str, language: str) -> list[str]:
+    """The sentences of a text that name the theme (all of them when none does by itself, e.g. after
+    a person split or renamed the theme)."""
+    from engagement.analysis.themes import mentions
+
+    sentences = [s.strip() for s in _SENTENCE.findall(body or "") if len(s.strip()) >= 12]
+    naming = [s for s in sentences if any(m.topic == key for m in mentions(s, language))]
+    return naming or sentences[:1]
+
+
+def summarise(rows: list[tuple], themes: list[Counted]) -> dict[int, dict[str, list[dict[str, str]]]]:
+    """Per theme and language: two or three sentences drawn from the responses themselves (no word is
+    added), balanced across sides — the best on each side first, then the side with more responses —
+    each from a different response and cited by its reference."""
+    by_theme: dict[int, dict[str, dict[str, list[tuple]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for theme_id, side, lang, _conf, body, _rid, reference, _rn in rows:
+        if quoting.quotable(body or ""):
+            by_theme[theme_id][lang or "en"][side].append((body, reference))
+    out: dict[int, dict[str, list[dict[str, str]]]] = {}
+    for theme in themes:
+        out[theme.id] = {}
+        for lang, sides in sorted(by_theme.get(theme.id, {}).items()):
+            order = ["positive", "negative", "neutral"]
+            larger = "negative" if theme.sentiment["negative"] >= theme.sentiment["positive"] else "positive"
+            picks: list[dict[str, str]] = []
+            used: set[str] = set()
+            for side in [*order, larger, larger, *order]:
+                if len(picks) == SUMMARY_SENTENCES:
+                    break
+                for body, reference in sides.get(side, []):
+                    if reference in used:
+                        continue
+                    sentence = _sentences_naming(quoting.clean(body), theme.key, lang)
+                    if sentence:
+                        picks.append({"text": sentence[0], "reference": reference, "side": side})
+                        used.add(reference)
+                        break
+            out[theme.id][lang] = picks
+    return out
 
 
 # --- the Welsh-language question --------------------------------------------------------------------
@@ -392,7 +486,16 @@ async def _you_said(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]
         select(YouSaidWeDid).where(YouSaidWeDid.consultation_id == scope.consultation.id,
                                    YouSaidWeDid.created_at <= scope.end)
         .order_by(YouSaidWeDid.created_at, YouSaidWeDid.id))).scalars().all()
-    return [{"id": r.id, "theme": r.theme, "you_said_en": r.you_said_en, "you_said_cy": r.you_said_cy,
+    # The theme named by its label in each language (a key, or a label someone typed, finds it).
+    themes = (await session.exec(select(Theme).where(Theme.consultation_id == scope.consultation.id))).scalars().all()
+    named = {}
+    for theme in themes:
+        for name in (theme.key, theme.label("en"), theme.label("cy"), theme.label_en, theme.label_cy):
+            named.setdefault(name.casefold(), theme)
+    labels = {r.id: named.get((r.theme or "").casefold()) for r in rows}
+    return [{"id": r.id, "theme": r.theme,
+             "label_en": labels[r.id].label("en") if labels[r.id] else r.theme,
+             "label_cy": labels[r.id].label("cy") if labels[r.id] else r.theme, "you_said_en": r.you_said_en, "you_said_cy": r.you_said_cy,
              "we_did_en": r.we_did_en, "we_did_cy": r.we_did_cy, "created_at": _aware(r.created_at).isoformat(),
              "new": _aware(r.created_at) > scope.start} for r in rows]
 
@@ -428,13 +531,20 @@ async def build_data(session: AsyncSession, consultation: Consultation, group: S
     since = await _recent_cutoff(session, scope)
     quote_rows = await _theme_quotes(session, scope, ids, since)
     by_question = await _by_question(session, scope, ids)
-    themes = _themes_section(top_themes, quote_rows, by_question, set())
+    pins = await _pins(session, scope, ids)
+    if pins:
+        pinned_rows = await _theme_quotes(session, scope, ids, only=sorted({rid for _, rid in pins}))
+        quote_rows = [row for row in pinned_rows if (row[0], row[5]) in pins] + quote_rows
+    themes = _themes_section(top_themes, quote_rows, by_question, set(), pins)
+    summaries = summarise(await _summary_rows(session, scope, ids), top_themes)
     # Honest and balanced: a side with responses but no recent quote is looked for in all of them.
     missing = sorted({t["id"] for t in themes for side in ("positive", "negative")
                       if t["sentiment"][side] and not t["quotes"][side]})
     if since is not None and missing:
         quote_rows += await _theme_quotes(session, scope, missing)
-        themes = _themes_section(top_themes, quote_rows, by_question, set())
+        themes = _themes_section(top_themes, quote_rows, by_question, set(), pins)
+    for theme in themes:
+        theme["summary"] = summaries.get(theme["id"], {})
     data: dict[str, Any] = {
         "version": VERSION,
         "consultation": {"id": consultation.id, "slug": consultation.slug, "title_en": consultation.title_en,
@@ -450,6 +560,7 @@ async def build_data(session: AsyncSession, consultation: Consultation, group: S
         "welsh_language": await _welsh_language(session, scope),
         "timeline": await _timeline(session, scope, ZoneInfo(timezone_name)),
         "you_said_we_did": await _you_said(session, scope),
+        "theme_set": await sign_off_state(session, consultation.id),
     }
     if group is not None:
         whole = _fold(rows, None)

@@ -56,12 +56,14 @@ class Candidate:
     text: str
     confidence: float
     response_id: int
+    pinned: bool = False  # a person chose it: it comes first
 
     @property
     def rank(self) -> tuple:
         size = len(self.text)
         informative = 0 if INFORMATIVE <= size <= LONGEST else (1 if size > LONGEST else 2)
-        return informative, size if informative < 2 else -size, -(self.confidence or 0), self.response_id
+        return (not self.pinned, informative, size if informative < 2 else -size, -(self.confidence or 0),
+                self.response_id)
 
 
 def pick(candidates: list[Candidate], per_side: int = PER_SIDE) -> dict[str, list[dict]]:
@@ -77,7 +79,7 @@ def pick(candidates: list[Candidate], per_side: int = PER_SIDE) -> dict[str, lis
                 break
             if c.text in seen or any(p.response_id == c.response_id for p in picked):
                 continue
-            if picked and c.language == picked[0].language and any(
+            if picked and not c.pinned and c.language == picked[0].language and any(
                     o.language != picked[0].language and o.text not in seen for o in mine):
                 continue  # keep the place for a quote in the other language
             picked.append(c)
@@ -89,5 +91,6 @@ def pick(candidates: list[Candidate], per_side: int = PER_SIDE) -> dict[str, lis
                 if c.text not in seen and all(p.response_id != c.response_id for p in picked):
                     picked.append(c)
                     seen.add(c.text)
-        chosen[side] = [{"text": c.text, "language": c.language, "response_id": c.response_id} for c in picked]
+        chosen[side] = [{"text": c.text, "language": c.language, "response_id": c.response_id,
+                         **({"pinned": True} if c.pinned else {})} for c in picked]
     return chosen

@@ -83,6 +83,13 @@ def facts(data: dict[str, Any], language: str) -> list[Fact]:
     for key in ("pending", "hidden", "withdrawn", "duplicates"):
         if counts.get(key):
             out.append(Fact(t(language, f"digest.fact_{key}"), str(counts[key])))
+    state = data.get("theme_set")
+    if state is not None:
+        when = _date(state["signed_off_at"], language, ZoneInfo("Europe/London")) if state.get("signed_off_at") else ""
+        text = (t(language, "digest.themes_signed_off", date=when) if state["signed_off"]
+                else t(language, "digest.themes_updated", date=when) if state.get("updated_since")
+                else t(language, "digest.themes_draft"))
+        out.append(Fact(t(language, "digest.fact_themes"), text))
     return out
 
 
@@ -115,14 +122,15 @@ def you_said_lines(data: dict[str, Any], language: str, limit: int | None = None
     items = sorted(data.get("you_said_we_did", []), key=lambda i: (not i.get("new"), i["created_at"]))
     lines = []
     for item in items[:limit]:
-        lines.append(t(language, "digest.you_said_item", theme=item["theme"],
+        lines.append(t(language, "digest.you_said_item", theme=item.get(f"label_{language}") or item["theme"],
                        you_said=item[f"you_said_{language}"], we_did=item[f"we_did_{language}"],
                        new=t(language, "digest.new_marker") if item.get("new") else ""))
     return lines
 
 
 def chat_reply(data: dict[str, Any], language: str, *, timezone_name: str = "Europe/London",
-               link: str | None = None, image_url: str | None = None, image_alt: str | None = None) -> Reply:
+               link: str | None = None, image_url: str | None = None, image_alt: str | None = None,
+               workbench: str | None = None) -> Reply:
     """The digest as a chat message: summary facts, the main themes with both sides, the
     Welsh-language answers, changes since last time, "you said, we did" and the web page's link."""
     language = normalise_language(language)
@@ -153,6 +161,8 @@ def chat_reply(data: dict[str, Any], language: str, *, timezone_name: str = "Eur
         sections.append(Section(heading=t(language, "digest.you_said_heading"), text="\n\n".join(said)))
     if link:
         sections.append(Section(text=t(language, "digest.link", url=link)))
+    if workbench:
+        sections.append(Section(text=t(language, "digest.workbench_link", url=workbench)))
     summary = "\n".join(f"{f.label}: {f.value}" for f in sections[0].facts)
     text = "\n\n".join(filter(None, [heading, period(data, language, zone), summary] +
                               [f"{s.heading}\n{s.text}" if s.heading else s.text for s in sections[1:]]))
@@ -166,7 +176,13 @@ def page_values(data: dict[str, Any], language: str, timezone_name: str = "Europ
     themes = [{"label": theme_label(th, language), "count": th["count"], "period_count": th["period_count"],
                "sentiment": th["sentiment"], "split": split(th["sentiment"], language),
                "positive": th["quotes"]["positive"], "negative": th["quotes"]["negative"],
-               "negative_unquoted": th["sentiment"]["negative"] and not th["quotes"]["negative"]}
+               "negative_unquoted": th["sentiment"]["negative"] and not th["quotes"]["negative"],
+               # What people wrote, in each language they wrote in: the reader's first.
+               "summaries": [{"language": lang, "heading": t(language, "digest.page.summary_in",
+                                                            language=t(language, f"digest.language_{lang}")),
+                              "sentences": sentences}
+                             for lang, sentences in sorted((th.get("summary") or {}).items(),
+                                                           key=lambda kv: kv[0] != language) if sentences]}
               for th in data["themes"]]
     groups = [{"name": _name(g, language) or t(language, "digest.no_group"), "period": g["period"], "total": g["total"]}
               for g in data["by_group"]]
@@ -181,7 +197,7 @@ def page_values(data: dict[str, Any], language: str, timezone_name: str = "Europ
                   "themes": [f"{theme_label(th, language)} ({th['count']})" for th in welsh["themes"]],
                   "positive": welsh["quotes"]["positive"], "negative": welsh["quotes"]["negative"]},
         "changes": changes_text(data, language, zone).split("\n"),
-        "you_said": [{"theme": i["theme"], "you_said": i[f"you_said_{language}"], "we_did": i[f"we_did_{language}"],
+        "you_said": [{"theme": i.get(f"label_{language}") or i["theme"], "you_said": i[f"you_said_{language}"], "we_did": i[f"we_did_{language}"],
                       "new": i.get("new")} for i in data.get("you_said_we_did", [])],
         "timeline": data["timeline"],
     }

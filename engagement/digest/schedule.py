@@ -80,11 +80,16 @@ def planned_keys(group: StakeholderGroup, key: str) -> list[str]:
 async def queue_digest(session, settings, digest: Digest, group: StakeholderGroup, key: str, *,
                        now: datetime, working_hours: bool = True) -> int:
     """Queue a stored digest to the group's channels in its language(s); rows added."""
+    from engagement.workbench import coordinator_link, workbench_secret
+
     data, queued = digest.data, 0
+    secret = workbench_secret(settings)
     for language in languages_for(group):
         page = links.signed(settings, digest, language=language, now=now)
+        bench = (coordinator_link(settings, secret, data["consultation"]["slug"], group.slug, now=now.timestamp())
+                 + f"&lang={language}") if secret else None
         if group.slack_channel_id:
-            reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page)
+            reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page, workbench=bench)
             files = [await asyncio.to_thread(chart_file, data, language, digest.id)]
             queued += await enqueue(session, key=f"{key}:slack:{language}", platform="slack",
                                     channel=group.slack_channel_id, payload={"reply": reply.to_dict(), "files": files},
@@ -92,7 +97,7 @@ async def queue_digest(session, settings, digest: Digest, group: StakeholderGrou
         if group.teams_conversation_id:
             image = links.signed(settings, digest, "/chart.png", language=language, now=now)
             reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page, image_url=image,
-                                      image_alt=chart.alt_text(data, language))
+                                      image_alt=chart.alt_text(data, language), workbench=bench)
             queued += await enqueue(session, key=f"{key}:teams:{language}", platform="teams",
                                     channel=group.teams_conversation_id, payload={"reply": reply.to_dict()},
                                     language=language, kind="digest", working_hours=working_hours)

@@ -7,7 +7,7 @@ from engagement.digest.build import build_data, build_digest
 from engagement.worker import AnalysisWorker
 from storage.models import Consultation, Response, StakeholderGroup, YouSaidWeDid
 
-from .conftest import MENTIONS, NOW, PERSONAL
+from .conftest import MENTIONS, NOW, PERSONAL, ROWS
 
 
 async def _analyse(db, now):
@@ -191,3 +191,56 @@ async def test_repeated_words_are_counted_apart_not_in_the_totals(db, seeded):
     was = next(t for t in before["themes"] if t["key"] == "libraries")
     assert library["count"] == was["count"] + 1
     assert sum(day["count"] for day in data["timeline"]) == sum(day["count"] for day in before["timeline"]) + 1
+
+
+async def test_a_pinned_quote_wins_and_you_said_we_did_shows_the_label(db, seeded):
+    from sqlmodel import select
+
+    from engagement.digest.render import chat_reply
+    from storage.models import Theme, ThemePin
+
+    async with db.session() as s:
+        library = (await s.exec(select(Theme).where(Theme.key == "libraries"))).one()
+        r6 = (await s.exec(select(Response).where(Response.reference == "REF-r6"))).one()
+        s.add(ThemePin(theme_id=library.id, response_id=r6.id, pinned_by="nia@example.cymru"))
+        library.custom_label_en, library.custom_label_cy = "Library closures", "Cau llyfrgelloedd"
+        s.add(library)
+        s.add(YouSaidWeDid(consultation_id=seeded.consultation_id, theme="libraries", you_said_en="Keep it",
+                           you_said_cy="Cadwch hi", we_did_en="Kept", we_did_cy="Cadwyd", created_at=NOW))
+        await s.commit()
+    data = await _data(db, seeded)
+    library = next(t for t in data["themes"] if t["key"] == "libraries")
+    assert library["quotes"]["negative"][0]["text"].startswith("Mae cau'r llyfrgell") and library["quotes"][
+        "negative"][0]["pinned"]
+    assert [(i["label_en"], i["label_cy"]) for i in data["you_said_we_did"]] == [("Library closures",
+                                                                                   "Cau llyfrgelloedd")]
+    reply = chat_reply(data, "cy")
+    text = repr(reply)  # the text, every section and every fact
+    assert "Cau llyfrgelloedd — dywedoch chi" in text and "Drafft: heb eu cymeradwyo" in text
+
+
+async def test_digests_say_draft_until_the_themes_are_signed_off(db, seeded):
+    from storage.models import ThemeEdit
+
+    assert (await _data(db, seeded))["theme_set"]["signed_off"] is False
+    async with db.session() as s:
+        s.add(ThemeEdit(consultation_id=seeded.consultation_id, action="sign-off", actor_name="Nia"))
+        await s.commit()
+    state = (await _data(db, seeded))["theme_set"]
+    assert state["signed_off"] is True and state["updated_since"] is False
+
+
+async def test_each_theme_has_an_extractive_summary_with_references_in_each_language(db, seeded):
+    data = await _data(db, seeded)
+    bus = next(t for t in data["themes"] if t["key"] == "buses")
+    texts = {r[0]: r[6] for r in ROWS if r[6]}
+    assert set(bus["summary"]) == {"cy", "en"}
+    for sentences in bus["summary"].values():
+        assert 1 <= len(sentences) <= 3
+        assert len({s["reference"] for s in sentences}) == len(sentences)  # each from another response
+        for sentence in sentences:
+            key = sentence["reference"].removeprefix("REF-")
+            assert sentence["text"] in texts[key]  # drawn from what was written, nothing added
+        sides = {s["side"] for s in sentences}
+        assert "positive" in sides and "negative" in sides  # balanced across sides
+    assert "HIDDEN-TEXT" not in json.dumps(data["themes"])

@@ -69,6 +69,10 @@ async def test_due_groups_get_their_digest_once_in_their_languages(db, seeded, d
     assert "Consultation digest" not in text and "Effeithiau ar y Gymraeg" in text
     english = next(r for r in await rows(db) if r.channel == "CHYN" and r.language == "en")
     assert english.payload["reply"]["text"].startswith("Consultation digest: Buses and libraries — Older people")
+    # Each digest brings the group's coordinators their signed, expiring link to check the themes.
+    assert "Gwirio a phinio themâu'r crynodeb hwn: " in text
+    assert "/admin/consultations/bysiau-a-llyfrgelloedd/themes?group=pobl-ifanc&exp=" in text and "&lang=cy" in text
+    assert "Check and pin this digest's themes: " in english.payload["reply"]["text"]
 
 
 async def test_slack_gets_the_digest_and_its_chart_through_the_outbox(db, seeded, database_url):
