@@ -10,6 +10,7 @@ import io
 from datetime import date
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel.dates import format_date
@@ -18,9 +19,17 @@ from markupsafe import Markup, escape
 from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.i18n import babel_locale, t
 from cyswllt.openapi import describe
-from engagement.pages import SECURITY_HEADERS, language, render
+from engagement.pages import language, render
 from storage.models import utcnow
-from storage.public import RAGS, PublicAction, PublicBoard, board_page, published_board, scrutiny_register
+from storage.public import (
+    RAGS,
+    PublicAction,
+    PublicBoard,
+    board_page,
+    local_day,
+    published_board,
+    scrutiny_register,
+)
 
 # Each board's RAG history as last worked out, by what it depends on (``storage.public.history_key``).
 HISTORIES = web.AppKey("board_histories", dict)
@@ -174,16 +183,12 @@ async def board_html(request: web.Request) -> web.Response:
         if board is None:
             return _missing(request, lang)
         public = await board_page(session, board, now, settings.timezone, request.app[HISTORIES])
-        from engagement.reports import published_reports
+        from engagement.reports import published_reports  # the reports module uses this one's pick()
 
         reports = await published_reports(session, board.id)
-    from zoneinfo import ZoneInfo
-
-    from storage.public import local_day
-
-    today = local_day(now, ZoneInfo(settings.timezone))
-    values = page_values(public, lang, today)
-    values["reports"] = [{"year": r.year_label, "published": _date(local_day(r.published_at, ZoneInfo(settings.timezone)), lang)}
+    zone = ZoneInfo(settings.timezone)
+    values = page_values(public, lang, local_day(now, zone))
+    values["reports"] = [{"year": r.year_label, "published": _date(local_day(r.published_at, zone), lang)}
                          for r in reports]
     return render(request, "board.html", lang, b=values, ogl=OGL, columns=CSV_COLUMNS)
 
@@ -196,10 +201,6 @@ async def scrutiny_html(request: web.Request) -> web.Response:
         if board is None:
             return _missing(request, lang)
         entries = await scrutiny_register(session, board, settings.timezone)
-    from zoneinfo import ZoneInfo
-
-    from storage.public import local_day
-
     today = local_day(utcnow(), ZoneInfo(settings.timezone))
     rows = [{"ref": e.ref, "subject": e.subject_ref, "question": e.question,
              "status": t(lang, f"boards.scrutiny_status_{e.status}"), "raised": _date(e.raised_on, lang),
@@ -273,5 +274,3 @@ def setup(app: web.Application) -> None:
                 "items": {"type": "array", "items": item}}}}}},
             "404": {"description": "No published board with that address"}}})
 
-
-__all__ = ["setup", "pick", "SECURITY_HEADERS"]

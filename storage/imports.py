@@ -504,6 +504,7 @@ def run_add_meeting(settings, args) -> int:
 
 
 def run_list_boards(settings, args) -> int:
+    """``cyswllt boards list``: each board's name, Welsh name, public address and publish setting."""
 
     async def work(session: AsyncSession):
         return (await session.exec(select(Board).order_by(Board.name))).all()
