@@ -57,6 +57,7 @@ async def digest(turn: Turn) -> Reply:
     from engagement.digest import chart, links, render
     from engagement.digest.build import build_digest
     from engagement.digest.schedule import chart_file
+    from engagement.workbench import coordinator_link, workbench_secret
 
     words = " ".join(turn.args).strip()
     if not words:
@@ -81,7 +82,11 @@ async def digest(turn: Turn) -> Reply:
     for consultation in consultations:
         built = await build_digest(turn.session, consultation, group, turn.now, timezone_name=settings.timezone)
         page = links.signed(settings, built, language=language, now=turn.now, days=7)
-        replies.append(render.chat_reply(built.data, language, timezone_name=settings.timezone, link=page))
+        secret = workbench_secret(settings)
+        bench = (coordinator_link(settings, secret, consultation.slug, group.slug, now=turn.now.timestamp())
+                 + f"&lang={language}") if secret else None
+        replies.append(render.chat_reply(built.data, language, timezone_name=settings.timezone, link=page,
+                                         workbench=bench))
         if command.channel_id and command.platform in ("slack", "teams"):
             heading = render.title(built.data, language)
             note = f"{heading}\n{turn.t('digest.chat.chart_posted')}"

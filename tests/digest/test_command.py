@@ -29,6 +29,9 @@ async def test_a_coordinator_asks_in_welsh_and_gets_a_welsh_digest_and_the_chart
     assert reply.language == "cy"
     assert reply.sections[0].heading == "Crynodeb ymgynghoriad: Bysiau a llyfrgelloedd — Pobl ifanc"
     assert "https://cyswllt.example.cymru/digests/" in reply.text and "sig=" in reply.text
+    # and their own link to check and pin the themes, for this consultation and group
+    assert ("Gwirio a phinio themâu'r crynodeb hwn: https://cyswllt.example.cymru/admin/consultations/"
+            "bysiau-a-llyfrgelloedd/themes?group=pobl-ifanc&exp=") in reply.text
     for value in PERSONAL + MENTIONS:
         assert value.lower() not in reply.text.lower()
     rows = await outbox(db)
