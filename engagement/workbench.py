@@ -148,7 +148,7 @@ async def sign_in(request: web.Request) -> web.Response:
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         errors.append({"anchor": "token", "message": t(lang, "workbench.token_wrong")})
     if errors:
-        return await sign_in_page(request, errors, {"name": name, "email": email}, status=400 if name else 400)
+        return await sign_in_page(request, errors, {"name": name, "email": email}, status=400)
     response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
     _set_session(request, response, {"role": "admin", "name": name, "email": email})
     return response
