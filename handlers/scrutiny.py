@@ -105,12 +105,13 @@ def _committee_buttons(language: str, ref: str, status: str = ScrutinyStatus.ope
 
 
 def split_named(question: str) -> tuple[str, bool | None]:
-    """(question, named) from ``QUESTION named: yes``; named is None when the answer is no yes or no."""
+    """(question, named) from ``QUESTION named:`` (the marker alone agrees to be named, as does
+    ``named: yes``; ``named: no`` does not); named is None when what follows is neither yes nor no."""
     match = NAMED.search(question)
     if match is None:
         return question, False
     answer = match.group(1).lower().strip(".,;!")
-    named = True if answer in YES_WORDS else False if answer in NO_WORDS or not answer else None
+    named = True if not answer or answer in YES_WORDS else False if answer in NO_WORDS else None
     return question[:match.start()].strip(), named
 
 

@@ -123,11 +123,16 @@ async def test_the_requester_chooses_whether_to_be_named(board, say, db):
     assert "will say it was asked by “a board member”" in anonymous.text
     welsh = await say(board["owner"], "craffu A-1 Faint yw'r gost? enw: ie")
     assert welsh.language == "cy" and "Bydd y gofrestr graffu gyhoeddus yn eich enwi" in welsh.text
+    marker = await say(board["owner"], "scrutiny A-1 Who decided? named:")  # the marker alone agrees
+    assert "The public scrutiny register will name you as the person who asked." in marker.text
+    declined = await say(board["owner"], "craffu A-1 Pwy benderfynodd? enw: na")
+    assert "aelod o'r bwrdd" in declined.text
     unclear = await say(board["owner"], "scrutiny A-1 Why? named: perhaps")
-    assert unclear.text == "To say whether the public register may name you, end with named: yes or named: no."
+    assert unclear.text == "To say whether the public register may name you, end with named: or named: no."
     async with db.session() as s:
         stored = [(r.question, r.requester_named) for r in (await s.exec(select(ScrutinyRequest).order_by(ScrutinyRequest.id))).all()]
-    assert stored == [("Why the delay?", True), ("And the cost?", False), ("Faint yw'r gost?", True)]
+    assert stored == [("Why the delay?", True), ("And the cost?", False), ("Faint yw'r gost?", True),
+                      ("Who decided?", True), ("Pwy benderfynodd?", False)]
 
 
 async def test_the_ref_alone_offers_the_form_with_the_choice(board, say):
