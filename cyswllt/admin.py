@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlmodel import select
 
 from cyswllt.appkeys import DB, SETTINGS
-from cyswllt.openapi import BEARER, describe
+from cyswllt.openapi import ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem
 from storage.models import Action, Board
 from storage.queries import action_json, leads_for, ref_number
 
@@ -79,7 +79,7 @@ async def list_actions(request: web.Request) -> web.Response:
     except ValueError:
         raise web.HTTPNotFound(text='{"error": "no such board"}', content_type="application/json")
     async with request.app[DB].session() as s:
-        if board_id > 2**31 or await s.get(Board, board_id) is None:
+        if not 0 < board_id < 2**31 or await s.get(Board, board_id) is None:  # ids are positive 32-bit integers
             raise web.HTTPNotFound(text='{"error": "no such board"}', content_type="application/json")
         actions = (await s.exec(select(Action).where(Action.board_id == board_id))).all()
         leads = await leads_for(s, [a.id for a in actions])
@@ -118,21 +118,21 @@ def setup(app: web.Application) -> None:
                       "400": {"description": "Invalid body"}, "401": {"description": "No or wrong token"},
                       "404": {"description": "No such board"}}})
     describe(app, "/api/v1/boards", "get", {
-        "summary": "List boards", "security": BEARER,
-        "responses": {"200": {"description": "Boards", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"items": {"type": "array", "items": {
+        "summary": "List boards", "operationId": "listBoards", "tags": ["admin"], "security": BEARER,
+        "responses": {"200": json_body({"type": "object", "required": ["items"], "properties": {"items": {
+            "type": "array", "items": {
                 "type": "object", "required": ["id", "name", "slug", "published"],
                 "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
                                "name_cy": {"type": ["string", "null"], "description": "the board's name in Welsh"},
                                "slug": {"type": "string", "description": "the board's public address, /boards/{slug}"},
                                "published": {"type": "boolean",
-                                             "description": "whether the board's public pages are served"}}}}}}}}},
-            "401": {"description": "No or wrong token"}, "403": {"description": "Admin API disabled"}},
+                                             "description": "whether the board's public pages are served"}}}}}}, "Boards"),
+            "401": UNAUTHORISED, "403": ADMIN_DISABLED},
     })
     describe(app, "/api/v1/boards/{board_id}/actions", "get", {
-        "summary": "List a board's actions", "security": BEARER,
+        "summary": "List a board's actions", "operationId": "listBoardActions", "tags": ["admin"], "security": BEARER,
         "parameters": [{"name": "board_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "Actions", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"items": {"type": "array", "items": _ACTION_SCHEMA}}}}}},
-            "401": {"description": "No or wrong token"}, "404": {"description": "No such board"}},
+        "responses": {"200": json_body({"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": _ACTION_SCHEMA}}}, "Actions"),
+            "401": UNAUTHORISED, "403": ADMIN_DISABLED, "404": problem("No such board")},
     })

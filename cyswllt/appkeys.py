@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cyswllt.secret import SecretKey
 from cyswllt.settings import Settings
 from storage.db import Database
 
@@ -17,6 +18,6 @@ METRICS = web.AppKey("metrics", Any)
 OPENAPI = web.AppKey("openapi", dict)
 # Senders the outbox hands rows to, by platform name ("slack", "teams", "console", "email").
 SENDERS = web.AppKey("senders", dict)
-# The secret for signed links, CSRF tokens and the client-address hash salt (CYSWLLT_SECRET_KEY,
-# or random per process when unset — signed links then last only as long as the process).
-SECRET = web.AppKey("secret", str)
+# The secret for CSRF tokens, form stamps and the client-address hash salt: CYSWLLT_SECRET_KEY, or
+# one kept in the database (``await app[SECRET].get()``).
+SECRET = web.AppKey("secret", SecretKey)

@@ -8,6 +8,8 @@ import importlib
 import logging
 import sys
 
+from pydantic import ValidationError
+
 from cyswllt.settings import Settings
 
 # command -> "module:function"; each function takes (settings, args) and returns an exit code.
@@ -149,7 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     module_name, func_name = COMMANDS[args.target].split(":")
     func = getattr(importlib.import_module(module_name), func_name)
     try:
-        return int(func(Settings(), args) or 0)
+        settings = Settings()
+    except ValidationError as exc:  # a setting from the environment that makes no sense
+        for error in exc.errors(include_url=False, include_input=False):
+            name = error["loc"][0] if error["loc"] else "a setting"
+            print(f"cyswllt: {name}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
+    try:
+        return int(func(settings, args) or 0)
     except CommandError as exc:
         print(f"cyswllt: {exc}", file=sys.stderr)
         return 2

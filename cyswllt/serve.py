@@ -51,6 +51,17 @@ class AccessLogger(AbstractAccessLogger):
         })
 
 
+class ProtocolNoise(logging.Filter):
+    """A request that is not HTTP at all (a NUL in a header, a request line over 8 KB) is answered 400
+    by aiohttp, which also logs its traceback at ERROR: anyone could fill the log that way."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, HttpProcessingError) or getattr(error, "code", 400) >= 500
+
+
 def use_json_logs() -> None:
     formatter = JsonFormatter()
     root = logging.getLogger()
@@ -70,6 +81,7 @@ async def settle(app: web.Application) -> None:
 def run(settings: Settings, args=None) -> int:
     from storage.migrate import upgrade
 
+    logging.getLogger("aiohttp.server").addFilter(ProtocolNoise())
     log_format = getattr(args, "log_format", None) or os.environ.get("CYSWLLT_LOG_FORMAT", "text")
     if log_format.lower() == "json":
         use_json_logs()

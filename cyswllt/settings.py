@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -20,13 +20,22 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, alias="CYSWLLT_ADMIN_TOKEN")
     timezone: str = Field("Europe/London", alias="CYSWLLT_TIMEZONE")
     rate_limit: str = Field("20/minute", alias="CYSWLLT_RATE_LIMIT")
+    # Withdrawal attempts per client (right or wrong), so that withdrawal codes cannot be guessed in bulk.
+    withdrawal_rate_limit: str = Field("10/minute", alias="CYSWLLT_WITHDRAWAL_RATE_LIMIT")
     smtp_url: str | None = Field(None, alias="CYSWLLT_SMTP_URL")
-    # Secret for signed links, CSRF tokens and the client-IP hash salt; generated per process if unset.
+    # Secret for CSRF tokens, form stamps and the client-address hash salt; unset: made once and kept
+    # in the database (cyswllt.secret), shared by every process and replica.
     secret_key: str | None = Field(None, alias="CYSWLLT_SECRET_KEY")
     # Who runs the site and how to reach them: named in every footer, the privacy notice, the
     # accessibility statement and the terms.
     publisher_name: str | None = Field(None, alias="CYSWLLT_PUBLISHER_NAME")
     contact_email: str | None = Field(None, alias="CYSWLLT_CONTACT_EMAIL")
+    # Bearer token for GET /metrics; unset: /metrics answers clients on this host only.
+    metrics_token: str | None = Field(None, alias="CYSWLLT_METRICS_TOKEN")
+    # Reverse proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR ranges.
+    trusted_proxies: str = Field("", alias="CYSWLLT_TRUSTED_PROXIES")
+    # Processes serving on one port (cyswllt serve --workers N sets it for its workers).
+    workers: int = Field(1, ge=1, le=64, alias="CYSWLLT_WORKERS")
 
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
@@ -58,6 +67,22 @@ class Settings(BaseSettings):
     meeting_pack_days: int = Field(5, ge=0, alias="CYSWLLT_MEETING_PACK_DAYS")
     # The HTML form refuses submissions made faster than a person could fill it in.
     form_min_seconds: float = Field(3.0, alias="CYSWLLT_FORM_MIN_SECONDS")
+
+    @field_validator("rate_limit", "withdrawal_rate_limit")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        from engagement.ratelimit import parse
+
+        parse(value, "the limit")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from cyswllt.clients import parse_proxies
+
+        parse_proxies(value)
+        return value
 
     @property
     def slack_enabled(self) -> bool:

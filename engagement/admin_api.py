@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func
 from sqlmodel import delete, select
@@ -18,7 +19,8 @@ from sqlmodel import delete, select
 from cyswllt.admin import require_admin
 from cyswllt.appkeys import DB
 from cyswllt.i18n import t
-from cyswllt.openapi import BEARER, describe
+from cyswllt.openapi import ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem, schema_for
+from engagement.schemas import PlainText
 from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
 from engagement.spreadsheet import cell
 from storage.models import (
@@ -46,7 +48,7 @@ WELSH_LANGUAGE_QUESTION = dict(
 )
 
 
-class QuestionIn(BaseModel):
+class QuestionIn(PlainText):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
     text_en: str = Field(min_length=1, max_length=2000)
@@ -55,7 +57,7 @@ class QuestionIn(BaseModel):
     hint_cy: str | None = Field(None, max_length=1000)
 
 
-class ConsultationIn(BaseModel):
+class ConsultationIn(PlainText):
     model_config = ConfigDict(extra="forbid")
     slug: str | None = Field(None, pattern=SLUG.pattern)
     title_en: str | None = Field(None, min_length=1, max_length=300)
@@ -88,7 +90,7 @@ class ConsultationIn(BaseModel):
         return value
 
 
-class GroupIn(BaseModel):
+class GroupIn(PlainText):
     model_config = ConfigDict(extra="forbid")
     slug: str | None = Field(None, pattern=SLUG.pattern)
     name_en: str | None = Field(None, min_length=1, max_length=200)
@@ -133,6 +135,11 @@ def _error(request: web.Request, status: int, key: str, extra: dict | None = Non
 async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
     try:
         raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _error(request, 413, "too_large")
+    except RequestPayloadError:  # e.g. Content-Encoding: gzip on a body that is not gzip
+        return _error(request, 400, "unreadable")
+    try:
         data = model.model_validate_json(raw)
     except ValidationError as exc:
         return _error(request, 422, "invalid_fields", {"errors": [
@@ -349,7 +356,7 @@ async def export_responses(request: web.Request) -> web.Response:
 
 
 
-class ModerationIn(BaseModel):
+class ModerationIn(PlainText):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -452,33 +459,96 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/v1/admin/groups", list_groups)
     r.add_post("/api/v1/admin/groups", save_group)
     r.add_patch("/api/v1/admin/groups/{slug}", save_group)
+    _describe(app)
+
+
+COUNTS = {"type": "object", "properties": {name: {"type": "integer", "minimum": 0}
+                                            for name in ("received", "visible", "hidden", "withdrawn")}}
+ADMIN_CONSULTATION = {
+    "type": "object", "required": ["slug", "title_en", "title_cy", "opens", "closes"],
+    "properties": {"slug": {"type": "string"}, "title_en": {"type": "string"}, "title_cy": {"type": "string"},
+                   "opens": {"type": "string", "format": "date-time"},
+                   "closes": {"type": "string", "format": "date-time"},
+                   "short_period_reason": {"type": ["string", "null"]}, "responses": COUNTS},
+}
+NULLABLE = {"type": ["string", "null"]}
+ADMIN_RESPONSE = {
+    "type": "object", "required": ["reference", "received_at", "channel", "analysis_state", "moderation_state"],
+    "properties": {
+        "reference": {"type": "string"}, "received_at": {"type": "string", "format": "date-time"},
+        "channel": {"type": "string"}, "language": NULLABLE, "group": NULLABLE,
+        "text": {**NULLABLE, "description": "Redacted, once analysed"}, "analysis_state": {"type": "string"},
+        "sentiment": NULLABLE, "polarity": {"type": ["number", "null"]}, "confidence": {"type": ["number", "null"]},
+        "themes": {"type": "array", "items": {"type": "string"}}, "moderation_state": {"type": "string"},
+        "moderation_reason": NULLABLE, "duplicate": {"type": "boolean"}, "withdrawn": {"type": "boolean"},
+        "answers": {"type": "object", "additionalProperties": NULLABLE, "description": "Redacted, by question id"},
+    },
+}
+GROUP = {
+    "type": "object", "required": ["slug", "name_en", "name_cy"],
+    "properties": {"slug": {"type": "string"}, "name_en": {"type": "string"}, "name_cy": {"type": "string"},
+                   "slack_channel_id": NULLABLE, "teams_conversation_id": NULLABLE, "language": NULLABLE,
+                   "digest_schedule": NULLABLE, "coordinators": {"type": "array", "items": {"type": "string"}}},
+}
+
+
+def _items(schema: dict) -> dict:
+    return {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": schema}}}
+
+
+def _describe(app: web.Application) -> None:
     slug = [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}]
     query = lambda name, kind="string": {"name": name, "in": "query", "required": False, "schema": {"type": kind}}  # noqa: E731
     page = [query("offset", "integer"), query("limit", "integer")]
     filters = [query(name) for name in (*FILTERS, "group")]
-    ok = {"200": {"description": "OK"}, "401": {"description": "No or wrong token"},
-          "403": {"description": "Admin API disabled"}}
-    for path, method, summary, extra in [
-        ("/api/v1/admin/consultations", "get", "All consultations with response counts", {}),
-        ("/api/v1/admin/consultations", "post", "Create a consultation (12 weeks by default; under 8 needs a reason; "
-         "the Welsh-language question is always added)",
-         {"requestBody": {"content": {"application/json": {"schema": ConsultationIn.model_json_schema()}}}}),
-        ("/api/v1/admin/consultations/{slug}", "patch", "Edit a consultation",
-         {"parameters": slug, "requestBody": {"content": {"application/json": {"schema": ConsultationIn.model_json_schema()}}}}),
-        ("/api/v1/admin/consultations/{slug}/responses", "get", "Responses with analysis and moderation state "
-         "and answers by question id (redacted text only; never names or emails)",
-         {"parameters": slug + page + filters}),
-        ("/api/v1/admin/consultations/{slug}/responses.csv", "get", "Responses as CSV, personal data redacted; "
-         "one answer:<question id> column per question", {"parameters": slug + filters}),
-        ("/api/v1/admin/responses/{reference}/{action}", "post", "Hide or restore a response, with a reason",
+    auth = {"401": UNAUTHORISED, "403": ADMIN_DISABLED}
+    body_errors = {"400": problem("The body could not be read"), "413": problem("The body is over 64 KB"),
+                   "422": problem("Not valid: see errors")}
+
+    def body(model, required: tuple[str, ...] = ()) -> dict:
+        schema = schema_for(app, model)
+        if required:  # creating: these must be given, and not as null
+            schema = {**schema, "required": list(required), "properties": {
+                name: (next(s for s in prop["anyOf"] if s.get("type") != "null")
+                       if name in required and "anyOf" in prop else prop)
+                for name, prop in schema["properties"].items()}}
+        return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+    for path, method, operation_id, summary, extra, responses in [
+        ("/api/v1/admin/consultations", "get", "listAdminConsultations", "All consultations with response counts",
+         {}, {"200": json_body(_items(ADMIN_CONSULTATION))}),
+        ("/api/v1/admin/consultations", "post", "createConsultation", "Create a consultation (12 weeks by default; "
+         "under 8 needs a reason; the Welsh-language question is always added)",
+         body(ConsultationIn, ("slug", "title_en", "title_cy", "summary_en", "summary_cy")),
+         {"201": json_body(ADMIN_CONSULTATION, "Created"), "409": problem("A consultation with that slug exists"),
+          **body_errors}),
+        ("/api/v1/admin/consultations/{slug}", "patch", "editConsultation", "Edit a consultation",
+         {"parameters": slug, **body(ConsultationIn)},
+         {"200": json_body(ADMIN_CONSULTATION), "404": problem("No such consultation"), **body_errors}),
+        ("/api/v1/admin/consultations/{slug}/responses", "get", "listAdminResponses", "Responses with analysis and "
+         "moderation state and answers by question id (redacted text only; never names or emails)",
+         {"parameters": slug + page + filters},
+         {"200": json_body(_items(ADMIN_RESPONSE)), "400": problem("offset and limit must be whole numbers"),
+          "404": problem("No such consultation")}),
+        ("/api/v1/admin/consultations/{slug}/responses.csv", "get", "exportResponses", "Responses as CSV, personal "
+         "data redacted; one answer:<question id> column per question", {"parameters": slug + filters},
+         {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+          "404": problem("No such consultation")}),
+        ("/api/v1/admin/responses/{reference}/{action}", "post", "moderateResponse", "Hide or restore a response, "
+         "with a reason",
          {"parameters": [{"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}},
                          {"name": "action", "in": "path", "required": True,
-                          "schema": {"type": "string", "enum": ["hide", "restore"]}}],
-          "requestBody": {"content": {"application/json": {"schema": ModerationIn.model_json_schema()}}}}),
-        ("/api/v1/admin/groups", "get", "Stakeholder groups", {}),
-        ("/api/v1/admin/groups", "post", "Create a stakeholder group",
-         {"requestBody": {"content": {"application/json": {"schema": GroupIn.model_json_schema()}}}}),
-        ("/api/v1/admin/groups/{slug}", "patch", "Edit a stakeholder group",
-         {"parameters": slug, "requestBody": {"content": {"application/json": {"schema": GroupIn.model_json_schema()}}}}),
+                          "schema": {"type": "string", "enum": ["hide", "restore"]}}], **body(ModerationIn)},
+         {"200": json_body({"type": "object", "required": ["reference", "moderation_state"], "properties": {
+             "reference": {"type": "string"}, "moderation_state": {"type": "string", "enum": ["visible", "hidden"]},
+             "moderation_reason": {"type": "string"}}}), "404": problem("No such response"), **body_errors}),
+        ("/api/v1/admin/groups", "get", "listGroups", "Stakeholder groups", {}, {"200": json_body(_items(GROUP))}),
+        ("/api/v1/admin/groups", "post", "createGroup", "Create a stakeholder group",
+         body(GroupIn, ("slug", "name_en", "name_cy")),
+         {"201": json_body(GROUP, "Created"), "409": problem("A group with that slug exists"), **body_errors}),
+        ("/api/v1/admin/groups/{slug}", "patch", "editGroup", "Edit a stakeholder group",
+         {"parameters": slug, **body(GroupIn)},
+         {"200": json_body(GROUP), "404": problem("No such group"), **body_errors}),
     ]:
-        describe(app, path, method, {"summary": summary, "security": BEARER, "responses": ok, **extra})
+        describe(app, path, method, {"summary": summary, "operationId": operation_id, "tags": ["admin"],
+                                     "security": BEARER, **extra, "responses": {**responses, **auth}})

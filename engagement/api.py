@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from cyswllt.appkeys import DB
 from cyswllt.i18n import t
-from cyswllt.openapi import describe
+from cyswllt.openapi import BLANK, NOT_BLANK, RATE_LIMITED, SPACE, describe, json_body
+from cyswllt.openapi import problem as documented
 from engagement import admin_api, ratelimit, service, worker
 from engagement.schemas import ResponseIn
 from engagement.service import ConsultationClosed, ConsultationNotFound, ConsultationView, InvalidResponse
@@ -109,7 +110,7 @@ async def submit_response(request: web.Request) -> web.Response:
     async with request.app[DB].session() as session:
         try:
             submitted = await service.submit(session, request.match_info["slug"], data, channel="api",
-                                             client_hash=ratelimit.client_of(request), now=utcnow())
+                                             client_hash=await ratelimit.client_of(request), now=utcnow())
         except ConsultationNotFound:
             return problem(404, t(language, "consultation.not_found"))
         except ConsultationClosed as exc:
@@ -128,6 +129,8 @@ async def submit_response(request: web.Request) -> web.Response:
 
 
 async def withdraw_response(request: web.Request) -> web.Response:
+    # Every attempt counts, right or wrong: codes cannot be guessed in bulk.
+    await ratelimit.check_rate(request, request_language(request), bucket=ratelimit.WITHDRAW)
     token = request.headers.get("X-Withdrawal-Token", "")
     async with request.app[DB].session() as session:
         withdrawn = await service.withdraw(session, request.match_info["reference"], token)
@@ -136,24 +139,62 @@ async def withdraw_response(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+BILINGUAL = {"type": "object", "required": ["en", "cy"],
+             "properties": {"en": {"type": "string"}, "cy": {"type": "string"}}}
+MAYBE_BILINGUAL = {"type": "object", "properties": {"en": {"type": ["string", "null"]},
+                                                    "cy": {"type": ["string", "null"]}}}
+CONSULTATION = {
+    "type": "object", "required": ["slug", "title", "summary", "opens", "closes", "open", "questions",
+                                   "stakeholder_groups"],
+    "properties": {
+        "slug": {"type": "string"}, "title": BILINGUAL, "summary": BILINGUAL, "executive_summary": MAYBE_BILINGUAL,
+        "opens": {"type": "string", "format": "date-time"}, "closes": {"type": "string", "format": "date-time"},
+        "open": {"type": "boolean"},
+        "questions": {"type": "array", "items": {"type": "object", "required": ["id", "text"], "properties": {
+            "id": {"type": "string", "description": "The key to use in a response's answers"},
+            "kind": {"type": "string"}, "text": BILINGUAL, "hint": MAYBE_BILINGUAL}}},
+        "stakeholder_groups": {"type": "array", "items": {"type": "object", "required": ["id", "name"], "properties": {
+            "id": {"type": "string", "description": "The value to use as a response's group"},
+            "name": BILINGUAL}}},
+    },
+}
+# The server's own rule for an address (service.EMAIL), surrounding white space allowed: it is trimmed.
+EMAIL_PATTERN = f"^[{SPACE}]*[^@{SPACE}<>,;]+@[^@{SPACE}<>,;]+\\.[^@{SPACE}<>,;]+[{SPACE}]*$"
 RESPONSE_BODY = {
     "type": "object", "additionalProperties": False,
+    "description": "At least one of text (a general response) or answers (by question id) must hold words. "
+                   "An email address needs contact_consent, and contact_consent needs an email address.",
     "properties": {
-        "text": {"type": "string", "maxLength": service.TEXT_LIMIT, "description": "A general response"},
+        "text": {"type": ["string", "null"], "maxLength": service.TEXT_LIMIT, "description": "A general response"},
         "answers": {"type": "object", "additionalProperties": {"type": "string", "maxLength": service.TEXT_LIMIT},
-                    "description": "Answers by question id"},
-        "language": {"type": "string", "enum": ["en", "cy"]},
-        "group": {"type": "string", "description": "A stakeholder group id of this consultation"},
+                    "description": "Answers by question id (the consultation's questions[].id); "
+                                   "an id the consultation does not have is a 422"},
+        "language": {"type": ["string", "null"], "enum": ["en", "cy", None],
+                     "description": "The language it is written in; null or absent: worked out from the words"},
+        "group": {"type": ["string", "null"], "description": "A stakeholder group id of this consultation "
+                                                              "(its stakeholder_groups[].id); empty or null: none"},
         "anonymous": {"type": "boolean", "default": True},
-        "name": {"type": "string", "maxLength": service.NAME_LIMIT},
-        "email": {"type": "string", "format": "email"},
-        "contact_consent": {"type": "boolean", "default": False},
+        "name": {"type": ["string", "null"], "maxLength": service.NAME_LIMIT},
+        "email": {"anyOf": [{"type": "string", "maxLength": 320, "pattern": EMAIL_PATTERN},
+                            {"type": "string", "pattern": BLANK}, {"type": "null"}],
+                  "description": "For news of the outcome (with contact_consent); empty or null: none"},
+        "contact_consent": {"type": "boolean", "default": False,
+                            "description": "May we email you about the outcome? (needs email)"},
         "quote_consent": {"type": "boolean", "default": False,
                           "description": "The respondent's words may be quoted anonymously in what is published"},
     },
+    "anyOf": [
+        {"required": ["text"], "properties": {"text": {"type": "string", "pattern": NOT_BLANK}}},
+        {"required": ["answers"], "properties": {"answers": {
+            "minProperties": 1, "additionalProperties": {"type": "string", "pattern": NOT_BLANK}}}},
+    ],
+    "allOf": [
+        {"if": {"required": ["email"], "properties": {"email": {"type": "string", "pattern": NOT_BLANK}}},
+         "then": {"required": ["contact_consent"], "properties": {"contact_consent": {"const": True}}}},
+        {"if": {"required": ["contact_consent"], "properties": {"contact_consent": {"const": True}}},
+         "then": {"required": ["email"], "properties": {"email": {"type": "string", "pattern": NOT_BLANK}}}},
+    ],
 }
-ERROR = {"description": "A problem, explained", "content": {"application/json": {"schema": {
-    "type": "object", "properties": {"error": {"type": "string"}, "errors": {"type": "array"}}}}}}
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
@@ -165,23 +206,41 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/consultations/{slug}/responses", submit_response)
     app.router.add_delete("/api/v1/responses/{reference}", withdraw_response)
     describe(app, "/api/v1/consultations", "get", {
-        "summary": "Open consultations", "responses": {"200": {"description": "{items: [consultation]}"}}})
+        "summary": "Open consultations", "operationId": "listConsultations", "tags": ["consultations"],
+        "responses": {"200": json_body({"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": CONSULTATION}}}, "The open consultations")}})
     describe(app, "/api/v1/consultations/{slug}", "get", {
         "summary": "One consultation: bilingual texts, dates, questions with ids, stakeholder groups, and the "
                    "number of responses shown in public (hidden and withdrawn ones are not counted)",
-        "parameters": [SLUG], "responses": {"200": {"description": "The consultation"}, "404": ERROR}})
+        "operationId": "getConsultation", "tags": ["consultations"], "parameters": [SLUG],
+        "responses": {"200": json_body({**CONSULTATION, "properties": {
+            **CONSULTATION["properties"], "responses": {"type": "integer", "minimum": 0}}}, "The consultation"),
+            "404": documented("No consultation with that slug")}})
     describe(app, "/api/v1/consultations/{slug}/responses", "post", {
         "summary": "Respond to a consultation (stored before the reply; analysed afterwards)",
-        "parameters": [SLUG],
+        "operationId": "submitResponse", "tags": ["consultations"], "parameters": [SLUG],
         "requestBody": {"required": True, "content": {"application/json": {"schema": RESPONSE_BODY}}},
         "responses": {
-            "201": {"description": "Stored", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"reference": {"type": "string"},
-                                                 "withdrawal_token": {"type": "string"}}}}}},
-            "400": ERROR, "404": ERROR, "409": ERROR, "413": ERROR, "422": ERROR, "429": ERROR}})
+            "201": {**json_body({"type": "object", "required": ["reference", "withdrawal_token"], "properties": {
+                "reference": {"type": "string", "description": "CY-XXXX-XXXX"},
+                "withdrawal_token": {"type": "string", "description": "Shown once: needed to withdraw"}}},
+                "Stored (committed before this answer)"),
+                "links": {"withdraw": {"operationId": "withdrawResponse", "parameters": {
+                    "reference": "$response.body#/reference",
+                    "header.X-Withdrawal-Token": "$response.body#/withdrawal_token"}}}},
+            "400": documented("Not JSON, not UTF-8, not an object, or a field of the wrong type"),
+            "404": documented("No consultation with that slug"),
+            "409": documented("The consultation is not open"),
+            "413": documented("The body is over 64 KB"),
+            "422": documented("Not accepted: no words, an unknown question or group, an answer too long, an email "
+                           "that is not an address, or consent without an email"),
+            "429": RATE_LIMITED}})
     describe(app, "/api/v1/responses/{reference}", "delete", {
-        "summary": "Withdraw a response (its words and personal data are deleted)",
+        "summary": "Withdraw a response (its words and personal data are deleted); attempts are rate-limited",
+        "operationId": "withdrawResponse", "tags": ["consultations"],
         "parameters": [{"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}},
                        {"name": "X-Withdrawal-Token", "in": "header", "required": True, "schema": {"type": "string"}}],
-        "responses": {"204": {"description": "Withdrawn"}, "404": ERROR}})
+        "responses": {"204": {"description": "Withdrawn"},
+                      "404": documented("No response with that reference and token, or it is withdrawn already"),
+                      "429": RATE_LIMITED}})
     admin_api.setup(app)

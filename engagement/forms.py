@@ -33,13 +33,28 @@ def started_stamp(secret: str, now: float | None = None) -> str:
     return f"{moment}.{_sign(secret, 'started:' + moment)}"
 
 
+STAMP_LIFETIME = 86400  # a form is good for a day after it is served
+
+
+def _elapsed(secret: str, stamp: str | None, now: float | None = None) -> float | None:
+    """Seconds since we served the form carrying ``stamp``; None if we did not sign it."""
+    moment, _, signature = (stamp or "").partition(".")
+    if not moment.isdigit() or len(moment) > 16 or not hmac.compare_digest(_sign(secret, "started:" + moment),
+                                                                           signature):
+        return None
+    return (now or time.time()) - int(moment) / 1000
+
+
+def stamp_ok(secret: str, stamp: str | None, now: float | None = None) -> bool:
+    """The stamp is ours and the form is less than a day old."""
+    elapsed = _elapsed(secret, stamp, now)
+    return elapsed is not None and elapsed <= STAMP_LIFETIME
+
+
 def fill_time_ok(secret: str, stamp: str | None, minimum: float, now: float | None = None) -> bool:
     """True when the form was served by us and at least ``minimum`` seconds ago (and within a day)."""
-    moment, _, signature = (stamp or "").partition(".")
-    if not moment.isdigit() or not hmac.compare_digest(_sign(secret, "started:" + moment), signature):
-        return False
-    elapsed = (now or time.time()) - int(moment) / 1000
-    return minimum <= elapsed <= 86400
+    elapsed = _elapsed(secret, stamp, now)
+    return elapsed is not None and minimum <= elapsed <= STAMP_LIFETIME
 
 
 def honeypot_ok(value: str | None) -> bool:

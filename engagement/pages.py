@@ -16,6 +16,8 @@ from sqlmodel import select
 
 from cyswllt.appkeys import DB, SECRET, SETTINGS
 from cyswllt.i18n import babel_locale, raw, t
+from cyswllt.outage import HEALTH, RETRY_AFTER, is_unavailable
+from cyswllt.outage import PAGE as UNAVAILABLE_PAGE
 from engagement import forms, outcomes, ratelimit, service, worker
 from engagement.schemas import ResponseIn
 from engagement.service import (
@@ -121,30 +123,28 @@ def _not_found(request: web.Request, lang: str) -> web.Response:
     return _message(request, lang, "web.not_found_title", t(lang, "web.not_found_body"), 404)
 
 
-def _closed(request: web.Request, lang: str, view_or_consultation, status: int) -> web.Response:
+def _closed(request: web.Request, lang: str, view_or_consultation, status: int,
+            written: list[str] | None = None) -> web.Response:
+    """The consultation is not open; a form sent to it gets the citizen's words back to keep."""
     c = getattr(view_or_consultation, "consultation", view_or_consultation)
     if _aware(c.opens_at) > utcnow():
-        return _message(request, lang, "web.not_open_title",
-                        t(lang, "consultation.not_open", date=_date(request, c.opens_at, lang)), status)
-    return _message(request, lang, "web.closed_title",
-                    t(lang, "consultation.closed", date=_date(request, c.closes_at, lang)), status)
+        title, body = "web.not_open_title", t(lang, "consultation.not_open", date=_date(request, c.opens_at, lang))
+    else:
+        title, body = "web.closed_title", t(lang, "consultation.closed", date=_date(request, c.closes_at, lang))
+    if written:
+        response = render(request, "kept.html", lang, status=status, title=t(lang, title), body=body,
+                          written=written)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return _message(request, lang, title, body, status)
 
 
 def _refused(request: web.Request, lang: str, refusal: Refused) -> web.Response:
-    response = _message(request, lang, refusal.title_key, t(lang, refusal.body_key, **refusal.params),
-                        refusal.status)
-    if refusal.status == 429:
-        response.headers["Retry-After"] = str(refusal.params["seconds"])
-    return response
+    return _message(request, lang, refusal.title_key, t(lang, refusal.body_key, **refusal.params), refusal.status)
 
 
 async def _posted(request: web.Request) -> dict[str, str]:
-    """The form's fields, rate-limited; anything a browser would not send from our form is refused."""
-    try:
-        await ratelimit.check_rate(request)
-    except web.HTTPTooManyRequests as exc:
-        raise Refused(429, "web.rate_limited_title", "consultation.rate_limited",
-                      seconds=int(exc.headers.get("Retry-After", "60")))
+    """The form's fields; anything a browser would not send from our form is refused."""
     try:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge:
@@ -154,6 +154,20 @@ async def _posted(request: web.Request) -> dict[str, str]:
     if any(not isinstance(value, str) for value in form.values()):  # file uploads
         raise Refused(400, "web.refused_title", "web.unreadable_body")
     return {key: value for key, value in form.items()}
+
+
+async def _rate_wait(request: web.Request, bucket: str = ratelimit.SUBMIT) -> int:
+    """0, or the seconds this client must wait before sending this kind of form again."""
+    try:
+        await ratelimit.check_rate(request, bucket=bucket)
+    except web.HTTPTooManyRequests as exc:
+        return int(exc.headers.get("Retry-After", "60"))
+    return 0
+
+
+def _kept(form: dict[str, str]) -> dict[str, str]:
+    """What the citizen typed and chose, to put back in the form."""
+    return {k: str(v) for k, v in form.items() if k not in ("csrf", "started", forms.HONEYPOT)}
 
 
 def _csrf_cookie(request: web.Request) -> tuple[str, bool]:
@@ -255,9 +269,8 @@ async def results_csv(request: web.Request) -> web.Response:
                             "Link": f'<{outcomes.OGL}>; rel="license"'})
 
 
-def _form(request: web.Request, lang: str, view: ConsultationView, cookie: str, *, values=None,
+def _form(request: web.Request, lang: str, view: ConsultationView, secret: str, cookie: str, *, values=None,
           errors=None, field_errors=None, status: int = 200, started: str | None = None) -> web.Response:
-    secret = request.app[SECRET]
     counts = {"remaining": raw(lang, "web.characters_remaining"), "over": raw(lang, "web.characters_over")}
     return render(request, "respond.html", lang, status=status, c=_describe(request, view, lang, utcnow()),
                   csrf=forms.csrf_token(secret, cookie), started=started or forms.started_stamp(secret),
@@ -275,8 +288,9 @@ async def respond_page(request: web.Request) -> web.Response:
             return _not_found(request, lang)
     if not view.is_open:
         return _closed(request, lang, view, 409)
+    secret = await request.app[SECRET].get()
     cookie, new = _csrf_cookie(request)
-    return _with_csrf_cookie(request, _form(request, lang, view, cookie), cookie, new)
+    return _with_csrf_cookie(request, _form(request, lang, view, secret, cookie), cookie, new)
 
 
 def _anchor(field_name: str) -> str:
@@ -285,23 +299,63 @@ def _anchor(field_name: str) -> str:
     return field_name
 
 
+def _first_answer(view: ConsultationView, values: dict[str, str]) -> str:
+    """Where a message about the whole form points: the first answer written, else the first question."""
+    keys = [f"answer-{q.key}" for q in view.questions]
+    return next((k for k in keys if values.get(k, "").strip()), keys[0] if keys else "main")
+
+
+def _again(request: web.Request, lang: str, view: ConsultationView, secret: str, values: dict[str, str],
+           message: str, status: int, started: str | None = None, headers: dict | None = None) -> web.Response:
+    """The form once more, with everything the citizen typed and a message at the top saying why it was
+    not sent: their words are never lost to a refusal."""
+    cookie, new = _csrf_cookie(request)
+    response = _form(request, lang, view, secret, cookie, values=values, status=status, started=started,
+                     errors=[{"anchor": _first_answer(view, values), "message": message}])
+    response.headers.update(headers or {})
+    response.headers["Cache-Control"] = "no-store"
+    return _with_csrf_cookie(request, response, cookie, new)
+
+
 async def respond_post(request: web.Request) -> web.Response:
     lang = language(request)
-    secret = request.app[SECRET]
     try:
         form = await _posted(request)
     except Refused as refusal:
         return _refused(request, lang, refusal)
-    cookie = request.cookies.get(forms.CSRF_COOKIE)
-    if not forms.csrf_ok(secret, cookie, form.get("csrf")) or not forms.honeypot_ok(form.get(forms.HONEYPOT)) \
-            or not forms.fill_time_ok(secret, form.get("started"), request.app[SETTINGS].form_min_seconds):
-        return _message(request, lang, "web.refused_title", t(lang, "web.refused_body"), 400)
+    try:
+        return await _respond(request, lang, form)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        request.app[HEALTH].failed(exc)
+        return _not_stored(request, lang, form)
+
+
+async def _respond(request: web.Request, lang: str, form: dict[str, str]) -> web.Response:
+    secret = await request.app[SECRET].get()
+    values = _kept(form)
     async with request.app[DB].session() as session:
         try:
             view = await service.get_view(session, request.match_info["slug"], utcnow())
         except ConsultationNotFound:
             return _not_found(request, lang)
-        values = {k: str(v) for k, v in form.items() if k not in ("csrf", "started", forms.HONEYPOT)}
+        if not view.is_open:
+            return _closed(request, lang, view, 409, written=_written(values))
+        # Every attempt counts towards the limit, refused or not.
+        if seconds := await _rate_wait(request):
+            return _again(request, lang, view, secret, values, t(lang, "web.kept_rate_limited", seconds=seconds),
+                          429, started=form.get("started"), headers={"Retry-After": str(seconds)})
+        stamp = form.get("started")
+        stamp_ok = forms.stamp_ok(secret, stamp)
+        if not forms.csrf_ok(secret, request.cookies.get(forms.CSRF_COOKIE), form.get("csrf")) or not stamp_ok:
+            # The form outlived its token (a day, a restart with a new secret, cookies cleared): a fresh one.
+            return _again(request, lang, view, secret, values, t(lang, "web.kept_expired"), 400,
+                          started=stamp if stamp_ok else None)
+        if not forms.fill_time_ok(secret, stamp, request.app[SETTINGS].form_min_seconds):
+            return _again(request, lang, view, secret, values, t(lang, "web.kept_too_fast"), 400, started=stamp)
+        if not forms.honeypot_ok(form.get(forms.HONEYPOT)):
+            return _again(request, lang, view, secret, values, t(lang, "web.kept_check"), 400, started=stamp)
         answers = {q.key: values.get(f"answer-{q.key}", "") for q in view.questions}
         # The respondent's own choice, if they made one; otherwise the language is detected from the
         # text (nothing is pre-ticked: Welsh typed on the English page is Welsh).
@@ -315,14 +369,14 @@ async def respond_post(request: web.Request) -> web.Response:
             anonymous=not (values.get("name") or values.get("email")))
         try:
             submitted = await service.submit(session, view.consultation.slug, data, channel="web",
-                                             client_hash=ratelimit.client_of(request), now=utcnow(),
+                                             client_hash=await ratelimit.client_of(request), now=utcnow(),
                                              form_token=form.get("started"))
         except AlreadyReceived as exc:  # a refreshed thank-you page or a second click: one copy is kept
             response = render(request, "thanks.html", lang, reference=exc.reference, token=None, again=True)
             response.headers["Cache-Control"] = "no-store"
             return response
         except ConsultationClosed as exc:
-            return _closed(request, lang, exc.consultation, 409)
+            return _closed(request, lang, exc.consultation, 409, written=_written(values))
         except InvalidResponse as exc:
             messages = {}
             for e in exc.errors:
@@ -334,18 +388,51 @@ async def respond_post(request: web.Request) -> web.Response:
                 messages.setdefault(anchor, t(lang, f"consultation.{e.message_key}", **e.params))
             errors = [{"anchor": a, "message": m} for a, m in messages.items()]
             # The first visit's stamp is kept: correcting a mistake is not a fresh race against the clock.
-            return _form(request, lang, view, cookie, values=values, errors=errors, field_errors=messages,
-                         status=400, started=form.get("started"))
+            cookie = request.cookies.get(forms.CSRF_COOKIE)
+            response = _form(request, lang, view, secret, cookie, values=values, errors=errors,
+                             field_errors=messages, status=400, started=stamp)
+            response.headers["Cache-Control"] = "no-store"  # it holds what they wrote, perhaps their name
+            return response
     worker.wake_analysis(request.app)
     response = render(request, "thanks.html", lang, reference=submitted.reference, token=submitted.withdrawal_token)
     response.headers["Cache-Control"] = "no-store"  # the withdrawal code is shown once
     return response
 
 
+def _written(values: dict[str, str]) -> list[str]:
+    return [v for k, v in values.items() if k.startswith("answer-") and v.strip()]
+
+
+def _not_stored(request: web.Request, lang: str, form: dict[str, str]) -> web.Response:
+    """The database could not be reached: the form again with the citizen's words (from the consultation
+    as last read), or, if it was never read, a page that gives their words back to copy. 503."""
+    headers = {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
+    values = _kept(form)
+    view = service.remembered(request.app[DB], request.match_info["slug"])
+    secret = request.app[SECRET].value
+    if view is not None and secret is not None:
+        return _again(request, lang, view, secret, values, t(lang, "web.kept_unavailable"), 503,
+                      started=form.get("started"), headers=headers)
+    written = _written(values)
+    response = render(request, "kept.html", lang, status=503, title=t(lang, "web.unavailable_title"),
+                      body=t(lang, "web.unavailable_kept_body" if written else "web.unavailable_body"),
+                      written=written)
+    response.headers.update(headers)
+    return response
+
+
+def unavailable_page(request: web.Request) -> web.Response:
+    """What a person sees on any page while the database is down (served with 503 and Retry-After)."""
+    lang = language(request)
+    return render(request, "kept.html", lang, status=503, title=t(lang, "web.unavailable_title"),
+                  body=t(lang, "web.unavailable_body"), written=[])
+
+
 async def withdraw_page(request: web.Request) -> web.Response:
     lang = language(request)
     cookie, new = _csrf_cookie(request)
-    response = render(request, "withdraw.html", lang, csrf=forms.csrf_token(request.app[SECRET], cookie),
+    secret = await request.app[SECRET].get()
+    response = render(request, "withdraw.html", lang, csrf=forms.csrf_token(secret, cookie),
                       values={}, field_errors={})
     return _with_csrf_cookie(request, response, cookie, new)
 
@@ -356,27 +443,35 @@ async def withdraw_post(request: web.Request) -> web.Response:
         form = await _posted(request)
     except Refused as refusal:
         return _refused(request, lang, refusal)
-    secret = request.app[SECRET]
-    cookie = request.cookies.get(forms.CSRF_COOKIE)
-    if not forms.csrf_ok(secret, cookie, form.get("csrf")):
-        return _message(request, lang, "web.refused_title", t(lang, "web.refused_body"), 400)
+    secret = await request.app[SECRET].get()
     # Codes copied by hand often pick up spaces or line breaks; the code itself never has any.
     reference, code = str(form.get("reference", "")).strip(), "".join(str(form.get("code", "")).split())
 
-    def again(message: str) -> web.Response:
-        return render(request, "withdraw.html", lang, status=400 if not (reference and code) else 404,
-                      csrf=forms.csrf_token(secret, cookie), values={"reference": reference},
-                      errors=[{"anchor": "reference", "message": message}], field_errors={"reference": message})
+    def again(message: str, status: int, keep_code: bool = False, headers: dict | None = None) -> web.Response:
+        cookie, new = _csrf_cookie(request)
+        response = render(request, "withdraw.html", lang, status=status, csrf=forms.csrf_token(secret, cookie),
+                          values={"reference": reference, "code": code if keep_code else ""},
+                          errors=[{"anchor": "reference", "message": message}], field_errors={"reference": message})
+        response.headers.update(headers or {})
+        response.headers["Cache-Control"] = "no-store"
+        return _with_csrf_cookie(request, response, cookie, new)
 
+    # Every attempt counts, right or wrong: codes cannot be guessed in bulk.
+    if seconds := await _rate_wait(request, ratelimit.WITHDRAW):
+        return again(t(lang, "consultation.withdraw_rate_limited", seconds=seconds), 429, keep_code=True,
+                     headers={"Retry-After": str(seconds)})
+    if not forms.csrf_ok(secret, request.cookies.get(forms.CSRF_COOKIE), form.get("csrf")):
+        return again(t(lang, "web.withdraw_expired"), 400, keep_code=True)
     if not reference or not code:
-        return again(t(lang, "web.withdraw_missing"))
+        return again(t(lang, "web.withdraw_missing"), 400)
     async with request.app[DB].session() as session:
         if not await service.withdraw(session, reference, code):
-            return again(t(lang, "consultation.withdraw_failed"))
+            return again(t(lang, "consultation.withdraw_failed"), 404)
     return _message(request, lang, "web.withdrawn_title", t(lang, "web.withdrawn_body"), 200)
 
 
 def setup(app: web.Application) -> None:
+    app[UNAVAILABLE_PAGE] = unavailable_page
     app[TEMPLATES] = Environment(loader=PackageLoader("engagement", "templates"),
                                  autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     app.router.add_static("/static", Path(__file__).with_name("static"), append_version=False)

@@ -1,76 +1,241 @@
-"""Per-client submission limits (CYSWLLT_RATE_LIMIT, e.g. "20/minute"), for the form and the API.
+"""Per-client limits: submissions (CYSWLLT_RATE_LIMIT, e.g. "20/minute") for the form and the API,
+and withdrawal attempts (CYSWLLT_WITHDRAWAL_RATE_LIMIT), so that codes cannot be guessed in bulk.
 
-Counted in memory per process by a salted hash of the client address (the address itself is
-never kept), in fixed windows; memory is bounded by forgetting the least recently seen clients.
+A client is a salted hash of its address (the address itself is never kept; behind a reverse proxy,
+the address the trusted proxies report). Each client's window starts at its first request.
+
+Where the counts live: in memory when one process serves (SQLite, one worker: O(1), nothing to
+share); in the database (``ratecount``) whenever more than one process may serve — always on
+PostgreSQL, which replicas share, and on SQLite with ``cyswllt serve --workers N`` (N > 1) — so the
+limit holds across processes, replicas and restarts. Requests that arrive together are counted by
+one statement (an upsert that returns the new counts), as responses are stored by group commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from aiohttp import web
+from sqlalchemy import text
 
-from cyswllt.appkeys import SECRET, SETTINGS
+from cyswllt.appkeys import DB, SECRET, SETTINGS
+from cyswllt.clients import client_address
 from cyswllt.i18n import t
+from storage.db import Database
+
+log = logging.getLogger("cyswllt.ratelimit")
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 MAX_CLIENTS = 100_000
+SUBMIT, WITHDRAW = "submit", "withdraw"
 
 
-def parse(spec: str) -> tuple[int, int]:
+def parse(spec: str, name: str = "CYSWLLT_RATE_LIMIT") -> tuple[int, int]:
+    """"20/minute" -> (20, 60); also "5/10minutes", "100/hour"."""
     count, _, period = spec.strip().lower().partition("/")
-    period = period.rstrip("s") or "minute"
-    if period not in PERIODS or not count.strip().isdigit():
-        raise ValueError(f"CYSWLLT_RATE_LIMIT must look like 20/minute, not {spec!r}")
-    return int(count), PERIODS[period]
+    period = period.strip().rstrip("s") or "minute"
+    digits = "".join(ch for ch in period if ch.isdigit())
+    unit = period[len(digits):].strip()
+    if unit not in PERIODS or not count.strip().isdigit() or (digits and int(digits) == 0):
+        raise ValueError(f"{name} must look like 20/minute or 5/10minutes, not {spec!r}")
+    return int(count), PERIODS[unit] * (int(digits) if digits else 1)
 
 
-class RateLimiter:
-    def __init__(self, spec: str) -> None:
-        self.limit, self.window = parse(spec)
-        self.clients: OrderedDict[str, tuple[float, int]] = OrderedDict()
+@dataclass(frozen=True)
+class Limit:
+    bucket: str
+    count: int
+    window: int  # seconds
 
-    def hit(self, client: str, now: float | None = None) -> float:
-        """Count one submission; 0 when allowed, else the seconds until the client may try again."""
+
+class MemoryCounts:
+    """Counts for one process: fixed windows per client, the least recently seen forgotten first."""
+
+    def __init__(self) -> None:
+        self.clients: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
+
+    async def hit(self, limit: Limit, client: str, now: float | None = None) -> float:
+        return self.hit_now(limit, client, now)
+
+    def hit_now(self, limit: Limit, client: str, now: float | None = None) -> float:
+        """Count one request; 0 when allowed, else the seconds until the client may try again."""
         now = time.monotonic() if now is None else now
-        start, count = self.clients.get(client, (now, 0))
-        if now - start >= self.window:
+        key = (limit.bucket, client)
+        start, count = self.clients.get(key, (now, 0))
+        if now - start >= limit.window:
             start, count = now, 0
-        if count >= self.limit:
-            self.clients.move_to_end(client)
-            return max(1.0, self.window - (now - start))
-        self.clients[client] = (start, count + 1)
-        self.clients.move_to_end(client)
+        if count >= limit.count:
+            self.clients.move_to_end(key)
+            return max(1.0, limit.window - (now - start))
+        self.clients[key] = (start, count + 1)
+        self.clients.move_to_end(key)
         while len(self.clients) > MAX_CLIENTS:
             self.clients.popitem(last=False)
         return 0.0
+
+    async def reset(self) -> None:
+        self.clients.clear()
+
+
+@dataclass
+class _Hit:
+    limit: Limit
+    client: str
+    done: asyncio.Future
+
+
+# A client's window is reset when the stored one has ended; every SET reads the row as it was.
+_UPSERT_SET = """
+  count = CASE WHEN ratecount.expires <= excluded.window_start THEN excluded.count
+               ELSE ratecount.count + excluded.count END,
+  window_start = CASE WHEN ratecount.expires <= excluded.window_start THEN excluded.window_start
+                      ELSE ratecount.window_start END,
+  expires = CASE WHEN ratecount.expires <= excluded.window_start THEN excluded.expires
+                 ELSE ratecount.expires END
+RETURNING bucket, client, count, expires"""
+_PG_UPSERT = text(
+    "INSERT INTO ratecount (bucket, client, window_start, expires, count) "
+    "SELECT * FROM unnest(CAST(:buckets AS text[]), CAST(:clients AS text[]), CAST(:starts AS bigint[]), "
+    "CAST(:ends AS bigint[]), CAST(:counts AS int[])) "
+    "ON CONFLICT (bucket, client) DO UPDATE SET" + _UPSERT_SET)
+_FORGET = text("DELETE FROM ratecount WHERE expires < :now")
+FORGET_EVERY = 60.0  # seconds between clearing out ended windows
+
+
+class DatabaseCounts:
+    """Counts shared through the database. Hits waiting together go in one transaction; each caller
+    learns its own place in its client's count."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.waiting: list[_Hit] = []
+        self.drain: asyncio.Task | None = None
+        self.forgotten_at = 0.0
+
+    async def hit(self, limit: Limit, client: str, now: float | None = None) -> float:
+        hit = _Hit(limit, client, asyncio.get_running_loop().create_future())
+        self.waiting.append(hit)
+        if self.drain is None or self.drain.done():
+            self.drain = asyncio.create_task(self._drain(), name="rate-counts")
+        return await hit.done
+
+    async def _drain(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                waits = await self._count(batch)
+            except Exception as exc:
+                for hit in batch:
+                    if not hit.done.done():
+                        hit.done.set_exception(exc)
+                continue
+            for hit, wait in zip(batch, waits):
+                if not hit.done.done():
+                    hit.done.set_result(wait)
+
+    async def _count(self, batch: list[_Hit]) -> list[float]:
+        now_ms = int(time.time() * 1000)
+        per_key: dict[tuple[str, str], list[int]] = {}
+        limits: dict[tuple[str, str], Limit] = {}
+        for i, hit in enumerate(batch):
+            key = (hit.limit.bucket, hit.client)
+            per_key.setdefault(key, []).append(i)
+            limits[key] = hit.limit
+        rows = [(bucket, client, now_ms, now_ms + limits[(bucket, client)].window * 1000, len(hits))
+                for (bucket, client), hits in per_key.items()]
+        async with self.db.engine.begin() as conn:
+            if self.db.is_postgres:
+                # A count lost in a crash costs nothing: no need to wait for the disk.
+                await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                result = await conn.execute(_PG_UPSERT, {
+                    "buckets": [r[0] for r in rows], "clients": [r[1] for r in rows],
+                    "starts": [r[2] for r in rows], "ends": [r[3] for r in rows], "counts": [r[4] for r in rows]})
+            else:
+                values = ", ".join(f"(:b{i}, :c{i}, :s{i}, :e{i}, :n{i})" for i in range(len(rows)))
+                params = {}
+                for i, (bucket, client, start, end, n) in enumerate(rows):
+                    params.update({f"b{i}": bucket, f"c{i}": client, f"s{i}": start, f"e{i}": end, f"n{i}": n})
+                result = await conn.execute(text(
+                    f"INSERT INTO ratecount (bucket, client, window_start, expires, count) VALUES {values} "
+                    "ON CONFLICT (bucket, client) DO UPDATE SET" + _UPSERT_SET), params)
+            counted = {(bucket, client): (count, expires) for bucket, client, count, expires in result.all()}
+            if time.monotonic() - self.forgotten_at > FORGET_EVERY:
+                self.forgotten_at = time.monotonic()
+                await conn.execute(_FORGET, {"now": now_ms})
+        waits = [0.0] * len(batch)
+        for key, hits in per_key.items():
+            count, expires = counted[key]
+            limit = limits[key]
+            first = count - len(hits) + 1  # the count this batch's first hit for the client was given
+            for offset, i in enumerate(hits):
+                if first + offset > limit.count:
+                    waits[i] = max(1.0, (expires - now_ms) / 1000)
+        return waits
+
+    async def reset(self) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM ratecount"))
+
+
+class RateLimiter:
+    def __init__(self, counts: MemoryCounts | DatabaseCounts, submit: Limit, withdraw: Limit) -> None:
+        self.counts = counts
+        self.limits = {SUBMIT: submit, WITHDRAW: withdraw}
+
+    @property
+    def shared(self) -> bool:
+        return isinstance(self.counts, DatabaseCounts)
+
+    async def hit(self, bucket: str, client: str) -> float:
+        return await self.counts.hit(self.limits[bucket], client)
+
+    async def reset(self, **limits: str) -> None:
+        """Forget every count, and optionally set limits, e.g. ``reset(submit="1/minute")`` (tests)."""
+        await self.counts.reset()
+        for bucket, spec in limits.items():
+            self.limits[bucket] = Limit(bucket, *parse(spec))
 
 
 LIMITER = web.AppKey("rate_limiter", RateLimiter)
 
 
-def client_of(request: web.Request) -> str:
+async def client_of(request: web.Request) -> str:
+    """The salted hash that stands for this client."""
     from engagement.service import client_hash
 
-    return client_hash(request.app[SECRET], request.remote or "unknown")
+    return client_hash(await request.app[SECRET].get(), client_address(request))
 
 
-async def check_rate(request: web.Request, language: str = "en") -> None:
-    """Raise 429 (with Retry-After) when this client has sent too many submissions."""
-    wait = request.app[LIMITER].hit(client_of(request))
+async def check_rate(request: web.Request, language: str = "en", bucket: str = SUBMIT) -> None:
+    """Raise 429 (with Retry-After) when this client has sent too many requests of this kind."""
+    wait = await request.app[LIMITER].hit(bucket, await client_of(request))
     if not wait:
         return
     seconds = math.ceil(wait)
-    message = t(language, "consultation.rate_limited", seconds=seconds)
+    message = t(language, "consultation.rate_limited" if bucket == SUBMIT else "consultation.withdraw_rate_limited",
+                seconds=seconds)
     headers = {"Retry-After": str(seconds)}
     if request.path.startswith("/api/"):
-        raise web.HTTPTooManyRequests(text=json.dumps({"error": message}), content_type="application/json",
-                                      headers=headers)
+        raise web.HTTPTooManyRequests(text=json.dumps({"error": message}, ensure_ascii=False),
+                                      content_type="application/json", headers=headers)
     raise web.HTTPTooManyRequests(text=message, headers=headers)
 
 
+def shared_counts(settings, db: Database) -> bool:
+    """Whether more than one process may serve: replicas share a PostgreSQL database; SQLite is one
+    host, shared only by ``serve --workers N``."""
+    return db.is_postgres or settings.workers > 1
+
+
 def setup(app: web.Application) -> None:
-    app[LIMITER] = RateLimiter(app[SETTINGS].rate_limit)
+    settings = app[SETTINGS]
+    submit = Limit(SUBMIT, *parse(settings.rate_limit))
+    withdraw = Limit(WITHDRAW, *parse(settings.withdrawal_rate_limit, "CYSWLLT_WITHDRAWAL_RATE_LIMIT"))
+    counts = DatabaseCounts(app[DB]) if shared_counts(settings, app[DB]) else MemoryCounts()
+    app[LIMITER] = RateLimiter(counts, submit, withdraw)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
@@ -31,6 +31,25 @@ class ResponseIn(BaseModel):
     @classmethod
     def plain_answers(cls, value: dict[str, str]) -> dict[str, str]:
         return {_plain(k): _plain(v) for k, v in value.items()}
+
+
+class PlainText(BaseModel):
+    """A body whose every string is text a database can keep (see ``_plain``), however deeply nested."""
+
+    @field_validator("*")
+    @classmethod
+    def _plain_everywhere(cls, value: Any) -> Any:
+        return _plain_all(value)
+
+
+def _plain_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return _plain(value)
+    if isinstance(value, list):
+        return [_plain_all(v) for v in value]
+    if isinstance(value, dict):
+        return {_plain_all(k): _plain_all(v) for k, v in value.items()}
+    return value
 
 
 def _plain(value: str) -> str:

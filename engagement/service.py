@@ -147,6 +147,13 @@ async def get_view(session: AsyncSession, slug: str, now: datetime) -> Consultat
     return view
 
 
+def remembered(db_or_engine, slug: str) -> ConsultationView | None:
+    """The consultation as last read, however long ago (for a page shown while the database is down)."""
+    engine = getattr(db_or_engine, "engine", db_or_engine)
+    hit = _views.get(engine, {}).get(slug)
+    return hit[1] if hit is not None else None
+
+
 def _length_error(field_name: str, value: str, limit: int, key: str = "too_long") -> FieldError | None:
     if len(value) > limit:
         return FieldError(field_name, "too_long", key, {"limit": f"{limit:,}", "length": f"{len(value):,}",

@@ -19,6 +19,7 @@ from sqlalchemy import or_
 from sqlmodel import select
 
 from cyswllt.appkeys import DB, SETTINGS
+from cyswllt.outage import HEALTH, DatabaseHealth, is_unavailable
 from engagement import analysis
 from engagement import themes as theme_store
 from storage.db import Database
@@ -34,8 +35,9 @@ REANALYSE_PAUSE = 0.05
 
 class AnalysisWorker:
     def __init__(self, db: Database, *, analyse: Callable = analysis.analyse, now: Callable[[], datetime] = utcnow,
-                 poll_seconds: float = 2.0) -> None:
+                 poll_seconds: float = 2.0, health: DatabaseHealth | None = None) -> None:
         self.db = db
+        self.health = health
         self.analyse = analyse
         self.now = now
         self.poll_seconds = poll_seconds
@@ -55,8 +57,11 @@ class AnalysisWorker:
                     continue
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("analysis pass failed")
+            except Exception as exc:
+                if is_unavailable(exc) and self.health is not None:
+                    self.health.failed(exc)  # one line an outage, however many passes meet it
+                else:
+                    log.exception("analysis pass failed")
                 done = 0
             if done:
                 continue
@@ -198,7 +203,7 @@ async def analysis_ctx(app: web.Application):
 
 def setup(app: web.Application) -> None:
     # The worker exists even when it does not run, so a submission can always try to wake it.
-    app[ANALYSER] = AnalysisWorker(app[DB])
+    app[ANALYSER] = AnalysisWorker(app[DB], health=app[HEALTH])
     if app[SETTINGS].analysis_enabled:
         app.cleanup_ctx.append(analysis_ctx)
 

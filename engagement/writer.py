@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cyswllt.outage import is_unavailable
 from storage.models import Answer, Response
 
 log = logging.getLogger("cyswllt.responses")
@@ -68,8 +69,9 @@ class ResponseWriter:
             try:
                 ids = await self._insert(batch)
             except Exception as exc:
-                if len(batch) == 1:
-                    batch[0].done.set_exception(exc)
+                if len(batch) == 1 or is_unavailable(exc):  # the database is down: every row would fail alike
+                    for pending in batch:
+                        _settle(pending, exception=exc)
                     continue
                 # One bad row must not fail its neighbours: write them one by one.
                 log.warning("a batch of %s responses failed (%r); writing them one by one", len(batch), exc)

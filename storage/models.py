@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint, false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -590,6 +590,32 @@ class OutboxHold(SQLModel, table=True):
     since: datetime = _ts(default_factory=utcnow)
 
 
+# --- the service's own state ----------------------------------------------------------
+
+
+class ServiceSecret(SQLModel, table=True):
+    """A secret the service made for itself because none was configured (``CYSWLLT_SECRET_KEY``
+    unset): made once by whichever process starts first, then read by every process and replica,
+    so forms, signed values and client-address hashes survive restarts and work across replicas."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=200)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class RateCount(SQLModel, table=True):
+    """Requests counted per client, shared by every process that serves (rate limits when more than
+    one process or replica counts). A client's window starts at its first request, as in memory."""
+
+    __table_args__ = (Index("ix_ratecount_expires", "expires"),)
+
+    bucket: str = Field(primary_key=True, max_length=20)  # what is limited: submit | withdraw
+    client: str = Field(primary_key=True, max_length=64)  # a salted hash of the client address
+    window_start: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch milliseconds
+    expires: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch milliseconds: the window's end
+    count: int = 0
+
+
 # Personal data by table: what export and erasure must cover, and what is redacted from
 # anything shown to others.
 PERSONAL_DATA: dict[str, tuple[str, ...]] = {
@@ -601,4 +627,5 @@ PERSONAL_DATA: dict[str, tuple[str, ...]] = {
     "outboxmessage": ("channel", "payload"),
     "outboxhold": ("channel",),
     "yousaidwedid": ("created_by",),
+    "ratecount": ("client",),
 }

@@ -25,7 +25,11 @@ def _bindir() -> Path:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """``durable=True`` runs with production durability (fsync, synchronous_commit and full-page writes
+    on): a COMMIT that returned survives the server being killed."""
+
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = _bindir()
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="cyswllt-pg-"))
@@ -53,15 +57,26 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
                   "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
-        opts = (f"-p {self.port} -h 127.0.0.1 -k {self.sockdir} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server (again, after ``halt``: it recovers from its write-ahead log first)."""
+        durability = ("-c fsync=on -c synchronous_commit=on -c full_page_writes=on" if self.durable else
+                      "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        opts = f"-p {self.port} -h 127.0.0.1 -k {self.sockdir} {durability} -c max_connections=300"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", opts,
                   "-l", str(self.root / "log"), "-w", "start")
-        return self
+
+    def halt(self) -> None:
+        """Stop the server at once, as a crash would: no checkpoint, connections cut mid-statement."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+            self.halt()
+        except subprocess.CalledProcessError:
+            pass  # already stopped
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from cyswllt.admin import require_admin
 from cyswllt.appkeys import DB, SENDERS, SETTINGS
 from cyswllt.i18n import babel_locale, normalise_language, t
-from cyswllt.openapi import BEARER, describe
+from cyswllt.openapi import ADMIN_DISABLED, BEARER, NOT_BLANK, UNAUTHORISED, describe, json_body, problem
 from cyswllt.pdf import pdf_response
 from engagement.digest import chart, links, render
 from engagement.digest import svg as svg_chart
@@ -81,7 +82,7 @@ async def _authorised_digest(request: web.Request) -> tuple[Digest | None, web.R
         return None, _refused(request, language, 404)
     admin = _is_admin(request)
     digest = None
-    if digest_id < 2**31:
+    if 0 < digest_id < 2**31:  # ids are positive 32-bit integers
         async with request.app[DB].session() as session:
             digest = await session.get(Digest, digest_id)
     if digest is None:
@@ -224,8 +225,13 @@ async def counts_csv(request: web.Request) -> web.Response:
 async def _body(request: web.Request) -> dict[str, Any] | web.Response:
     try:
         raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _json_error(413, "the request body is over 64 KB")
+    except RequestPayloadError:
+        return _json_error(400, "the request body could not be read: check its Content-Encoding")
+    try:
         body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _json_error(400, "the request body is not valid JSON")
     if not isinstance(body, dict):
         return _json_error(400, "the request body must be a JSON object")
@@ -280,11 +286,13 @@ async def you_said_we_did(request: web.Request) -> web.Response:
     problems = []
     for name, limit in LIMITS.items():
         value = body.get(name)
+        if isinstance(value, str):  # NUL is dropped, as from a response's text (no keyboard types it)
+            value = body[name] = value.replace("\x00", "")
         if not isinstance(value, str) or not value.strip():
             problems.append({"field": name, "error": "required: a non-empty string"})
         elif len(value) > limit:
             problems.append({"field": name, "error": f"at most {limit} characters"})
-        elif "\x00" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        elif any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
             problems.append({"field": name, "error": "not valid text"})
     if problems:
         return _json_error(400, "some fields are missing or invalid", fields=problems)
@@ -317,46 +325,60 @@ async def stylesheet(request: web.Request) -> web.Response:
 
 
 def _describe(app: web.Application) -> None:
-    digest_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-    signed = [{"name": "exp", "in": "query", "schema": {"type": "integer"}},
+    digest_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+    # A signed link's expiry (seconds since 1970) and signature; not looked at with the admin token.
+    signed = [{"name": "exp", "in": "query", "schema": {"type": "string"}},
               {"name": "sig", "in": "query", "schema": {"type": "string"}},
-              {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["en", "cy"]}}]
+              {"name": "lang", "in": "query", "schema": {"type": "string"},
+               "description": "en or cy; anything else, or none: the digest's own language"}]
     auth = [{"adminToken": []}, {}]
     slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+    refused = {"description": "No admin token and no valid signature (a page in the reader's language)",
+               "content": {"text/html": {"schema": {"type": "string"}}}}
+    missing = {"description": "No such digest (with the admin token)", "content": {"text/html": {"schema": {
+        "type": "string"}}}}
     describe(app, "/digests/{id}.csv", "get", {
         "summary": "A digest's underlying counts as CSV (admin token or a signed, expiring link)",
-        "parameters": [digest_id, *signed], "security": auth,
-        "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
-                      "403": {"description": "no admin token and no valid signature"}}})
+        "operationId": "getDigestCounts", "tags": ["digests"], "parameters": [digest_id, *signed], "security": auth,
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      "403": refused, "404": missing}})
     describe(app, "/digests/{id}/chart.png", "get", {
         "summary": "A digest's chart (admin token or a signed, expiring link; Teams cards use the latter)",
-        "parameters": [digest_id, *signed], "security": auth,
-        "responses": {"200": {"description": "PNG", "content": {"image/png": {}}},
-                      "403": {"description": "no admin token and no valid signature"}}})
+        "operationId": "getDigestChart", "tags": ["digests"], "parameters": [digest_id, *signed], "security": auth,
+        "responses": {"200": {"description": "PNG", "content": {"image/png": {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}},
+                      "403": refused, "404": missing}})
     describe(app, "/digests/{id}/chart.svg", "get", {
         "summary": "A digest's chart as SVG, for the page and its PDF (admin token or a signed, expiring link)",
-        "parameters": [digest_id, *signed], "security": auth,
-        "responses": {"200": {"description": "SVG", "content": {"image/svg+xml": {}}},
-                      "403": {"description": "no admin token and no valid signature"}}})
+        "operationId": "getDigestChartSvg", "tags": ["digests"], "parameters": [digest_id, *signed], "security": auth,
+        "responses": {"200": {"description": "SVG", "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+                      "403": refused, "404": missing}})
     describe(app, "/api/v1/admin/consultations/{slug}/digests", "post", {
         "summary": "Build a digest now for a stakeholder group (or all responses) and optionally deliver it",
-        "security": BEARER, "parameters": [slug],
+        "operationId": "buildDigest", "tags": ["admin"], "security": BEARER, "parameters": [slug],
         "requestBody": {"required": False, "content": {"application/json": {"schema": {
             "type": "object", "properties": {"group": {"type": ["string", "null"]}, "deliver": {"type": "boolean"}}}}}},
-        "responses": {"201": {"description": "the digest: id, signed url, chart_url, csv_url, queued, data"},
-                      "400": {"description": "invalid body or unknown group"},
-                      "401": {"description": "no admin token"}, "404": {"description": "no such consultation"}}})
-    text = {"type": "string", "minLength": 1}
+        "responses": {"201": json_body({"type": "object", "required": ["id", "url", "chart_url", "csv_url", "queued"],
+                                        "properties": {"id": {"type": "integer"}, "url": {"type": "string"},
+                                                       "chart_url": {"type": "string"}, "csv_url": {"type": "string"},
+                                                       "queued": {"type": "integer"}, "data": {"type": "object"}}},
+                                       "The digest: id, signed links, messages queued, and its figures"),
+                      "400": problem("Invalid body or unknown group"), "401": UNAUTHORISED, "403": ADMIN_DISABLED,
+                      "404": problem("No such consultation"), "413": problem("The body is over 64 KB")}})
+    text = {"type": "string", "minLength": 1, "pattern": NOT_BLANK}
     describe(app, "/api/v1/admin/consultations/{slug}/you-said-we-did", "post", {
         "summary": "Record a \"you said, we did\": shown on the consultation page and in the next digest; "
                    "respondents who consented are told by mail in their language",
-        "security": BEARER, "parameters": [slug],
+        "operationId": "recordYouSaidWeDid", "tags": ["admin"], "security": BEARER, "parameters": [slug],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": list(LIMITS),
             "properties": {name: {**text, "maxLength": limit} for name, limit in LIMITS.items()}}}}},
-        "responses": {"201": {"description": "id, theme, mails_queued, created_at"},
-                      "400": {"description": "missing or invalid fields"},
-                      "401": {"description": "no admin token"}, "404": {"description": "no such consultation"}}})
+        "responses": {"201": json_body({"type": "object", "required": ["id", "theme", "mails_queued", "created_at"],
+                                        "properties": {"id": {"type": "integer"}, "theme": {"type": "string"},
+                                                       "mails_queued": {"type": "integer"},
+                                                       "created_at": {"type": "string", "format": "date-time"}}}),
+                      "400": problem("Missing or invalid fields"), "401": UNAUTHORISED, "403": ADMIN_DISABLED,
+                      "404": problem("No such consultation"), "413": problem("The body is over 64 KB")}})
 
 
 def setup(app: web.Application) -> None:
@@ -367,10 +389,10 @@ def setup(app: web.Application) -> None:
     if settings.smtp_url:
         app[SENDERS]["email"] = MailSender(settings)
     app.router.add_get("/digests/digest.css", stylesheet)
-    app.router.add_get(r"/digests/{id:\d+}.csv", counts_csv)
-    app.router.add_get(r"/digests/{id:\d+}/chart.png", chart_png)
-    app.router.add_get(r"/digests/{id:\d+}/chart.svg", chart_svg)
-    app.router.add_get(r"/digests/{id:\d+}", digest_page)
+    app.router.add_get(r"/digests/{id:[^/]+?}.csv", counts_csv)
+    app.router.add_get(r"/digests/{id:[^/]+}/chart.png", chart_png)
+    app.router.add_get(r"/digests/{id:[^/]+}/chart.svg", chart_svg)
+    app.router.add_get(r"/digests/{id:[^/]+}", digest_page)
     app.router.add_post("/api/v1/admin/consultations/{slug}/digests", build_now)
     app.router.add_post("/api/v1/admin/consultations/{slug}/you-said-we-did", you_said_we_did)
     _describe(app)

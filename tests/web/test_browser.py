@@ -165,16 +165,22 @@ async def test_refused_in_the_browser_too_fast_and_honeypot(site, page):
         await page.goto(f"{base}/consultations/bws/respond?lang=en")
         await page.fill("#answer-q1", "Sent at once")
         await page.click("button[type=submit]")
-        await expect(page.locator("h1")).to_have_text("Your response was not sent")
+        await expect(page.locator("#error-summary")).to_contain_text("was sent very soon after it opened")
+        assert await page.input_value("#answer-q1") == "Sent at once"  # the words are still there
+        assert (await page.title()).startswith("Error: ")
         assert await axe_violations(page) == []
     finally:
         app[SETTINGS].form_min_seconds = 0
+    await page.click("button[type=submit]")  # sent again as shown, a moment later: accepted
+    await page.wait_for_selector(".reference")
     await page.goto(f"{base}/consultations/bws/respond?lang=cy")
     await page.fill("#answer-q1", "Sbam")
     await page.evaluate("document.getElementById('website').value = 'http://spam.example'")
     await page.click("button[type=submit]")
-    await expect(page.locator("h1")).to_have_text("Ni chafodd eich ymateb ei anfon")
-    assert await responses(db) == []
+    await expect(page.locator("#error-summary")).to_contain_text("Ni chafodd eich ymateb ei anfon")
+    assert await page.input_value("#answer-q1") == "Sbam"
+    assert await page.input_value("#website") == ""
+    assert [r.text for r in await responses(db)] == [None]  # only the first, resent one (answers only)
 
 
 async def test_axe_finds_no_violations_in_either_language(site, page):

@@ -27,13 +27,13 @@ async def test_defences(site):
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         fields = await form_fields(http, base)
         status, body = await post(http, base, {**fields, "csrf": "forged", "answer-q1": "x"})
-        assert status == 400 and "Your response was not sent" in body
-        status, _ = await post(http, base, {**fields, "website": "http://spam", "answer-q1": "x"})
-        assert status == 400
+        assert status == 400 and "Your response was not sent because the form had expired" in body
+        status, body = await post(http, base, {**fields, "website": "http://spam", "answer-q1": "x"})
+        assert status == 400 and "Your response was not sent." in body and "http://spam" not in body
         app_settings = app[__import__("cyswllt.appkeys", fromlist=["SETTINGS"]).SETTINGS]
         app_settings.form_min_seconds = 60
         status, body = await post(http, base, {**fields, "answer-q1": "too fast"})
-        assert status == 400 and "wait a few seconds" in body
+        assert status == 400 and "very soon after it opened" in body and ">too fast</textarea>" in body
         app_settings.form_min_seconds = 0
         status, body = await post(http, base, {**fields, "answer-q1": "<script>alert(1)</script>" + "x" * 5000})
         assert status == 400 and "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert(1)" not in body
