@@ -120,6 +120,7 @@ def document(app: web.Application) -> dict[str, Any]:
         "tags": [{"name": "consultations", "description": "Public: consultations, responding, withdrawing"},
                  {"name": "admin", "description": "Admin API: Authorization: Bearer $CYSWLLT_ADMIN_TOKEN"},
                  {"name": "digests", "description": "Digest counts and charts (admin token or a signed link)"},
+                 {"name": "boards", "description": "Boards' meeting packs (admin token or a signed link)"},
                  {"name": "chat", "description": "Chat platforms' endpoints"},
                  {"name": "service", "description": "Health and this document"}],
         "components": {

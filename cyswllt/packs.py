@@ -240,7 +240,7 @@ async def _authorised(request: web.Request) -> tuple[Meeting | None, MeetingPack
         copy_id = int(request.query.get("copy") or 0)
     except ValueError:
         return None, None, _refused(language, 404)
-    if meeting_id >= 2**31 or copy_id >= 2**31:
+    if not 0 < meeting_id < 2**31 or not 0 <= copy_id < 2**31:  # ids are positive 32-bit integers
         return None, None, _refused(language, 404)
     admin = _is_admin(request)
     async with request.app[DB].session() as session:
@@ -308,16 +308,23 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/meetings/pack.css", pack_css)
     app.router.add_get("/meetings/{id}/pack", pack_page)
     app.router.add_get("/meetings/{id}/pack.pdf", pack_pdf)
-    signed = [{"name": "copy", "in": "query", "schema": {"type": "integer"}},
-              {"name": "exp", "in": "query", "schema": {"type": "integer"}},
+    # A recipient's copy, its link's expiry and signature (not looked at with the admin token).
+    signed = [{"name": "copy", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+              {"name": "exp", "in": "query", "schema": {"type": "string"}},
               {"name": "sig", "in": "query", "schema": {"type": "string"}},
-              {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["en", "cy"]}}]
-    meeting_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+              {"name": "lang", "in": "query", "schema": {"type": "string"},
+               "description": "en or cy; anything else, or none: the copy's own language"}]
+    meeting_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    page = {"text/html": {"schema": {"type": "string"}}}
     app[OPENAPI].setdefault("/meetings/{id}/pack.pdf", {})["get"] = {
         "summary": "A board meeting's pack as PDF (admin token, or a recipient's signed, expiring link)",
+        "operationId": "getMeetingPackPdf", "tags": ["boards"], "security": [{"adminToken": []}, {}],
         "parameters": [meeting_id, *signed],
-        "responses": {"200": {"description": "the pack", "content": {"application/pdf": {}}},
-                      "403": {"description": "no admin token and no valid signature"},
+        "responses": {"200": {"description": "the pack", "content": {"application/pdf": {
+                          "schema": {"type": "string", "format": "binary"}}}},
+                      "403": {"description": "no admin token and no valid signature", "content": page},
+                      "404": {"description": "no such board meeting (with the admin token), or not a number",
+                              "content": page},
                       "503": {"description": "PDFs cannot be made on this server"}}}
 
 
