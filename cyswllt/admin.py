@@ -112,7 +112,7 @@ def setup(app: web.Application) -> None:
         "summary": "Change a board's Welsh name or whether its public pages are published", "security": BEARER,
         "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "additionalProperties": False, "properties": {
+            "type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
                 "name_cy": {"type": ["string", "null"], "maxLength": 200}, "published": {"type": "boolean"}}}}}},
         "responses": {"200": {"description": "The board", "content": {"application/json": {"schema": board_schema}}},
                       "400": {"description": "Invalid body"}, "401": {"description": "No or wrong token"},

@@ -104,6 +104,12 @@ def document(app: web.Application) -> dict[str, Any]:
             if "parameters" in operation:
                 operation["parameters"] = [_no_nul(p) for p in operation["parameters"]]
             responses = dict(operation.get("responses", {}))
+            if operation.get("security") == BEARER:  # the admin API's own refusals
+                responses.setdefault("401", UNAUTHORISED)
+                responses.setdefault("403", ADMIN_DISABLED)
+            if path.startswith("/api/v1/"):  # the API explains every refusal in JSON
+                responses = {status: problem(answer.get("description", "")) if status.startswith("4")
+                             and "content" not in answer else answer for status, answer in responses.items()}
             # The HTTP layer refuses a request it cannot read (a request line or header over 8 KB) before
             # any handler sees it, in plain text.
             unreadable = responses.get("400", problem("The request could not be read"))

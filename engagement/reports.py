@@ -292,7 +292,9 @@ def setup(app: web.Application) -> None:
     app.router.add_put("/api/v1/boards/{slug}/reports/{year}", put_commentary)
     app.router.add_post("/api/v1/boards/{slug}/reports/{year}/publish", publish)
     params = [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
-              {"name": "year", "in": "path", "required": True, "schema": {"type": "string", "example": "2026-27"}}]
+              {"name": "year", "in": "path", "required": True, "description": "A financial year from 1990-91 to "
+               "2200-01: 2026-27, 2026-2027, or 2026 (the April it starts)",
+               "schema": {"type": "string", "pattern": "^[0-9]{4}(-([0-9]{2}|[0-9]{4}))?$", "example": "2026-27"}}]
     text_pair = {"type": "object", "properties": {"en": {"type": "string"}, "cy": {"type": "string"}}}
     describe(app, "/api/v1/boards/{slug}/reports/{year}", "get", {
         "summary": "A board's annual report for a financial year: frozen if published, else a draft from the data",
