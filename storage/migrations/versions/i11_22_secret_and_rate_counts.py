@@ -1,7 +1,7 @@
 """the service's own secret (when CYSWLLT_SECRET_KEY is unset) and rate-limit counts shared by processes
 
 Revision ID: i11_22_secret_and_rate_counts
-Revises: i15_01_welsh_names
+Revises: i12_01_themes
 Create Date: 2026-12-01 14:10:53.012365
 """
 from alembic import op
@@ -11,7 +11,7 @@ import storage.models
 
 
 revision = 'i11_22_secret_and_rate_counts'
-down_revision = 'i15_01_welsh_names'
+down_revision = 'i12_01_themes'
 branch_labels = None
 depends_on = None
 
