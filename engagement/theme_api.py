@@ -9,7 +9,7 @@ Who: the admin token (``Authorization: Bearer``); the person's name and email co
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,16 +19,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cyswllt.admin import require_admin
 from cyswllt.appkeys import DB
-from cyswllt.openapi import BEARER, describe
+from cyswllt.openapi import BEARER, describe, schema_for
 from engagement import themes as edits
 from engagement.admin_api import _body, _error
+from engagement.schemas import PlainText
 from engagement.themes import sign_off_state
 from storage.models import Consultation, Response, ResponseTheme, Theme
 
 LABEL_MAX = 200
 
 
-class Labels(BaseModel):
+class Labels(PlainText):
     model_config = ConfigDict(extra="forbid")
     en: str = Field(min_length=1, max_length=LABEL_MAX)
     cy: str = Field(min_length=1, max_length=LABEL_MAX)
@@ -42,31 +43,31 @@ class Labels(BaseModel):
         return value
 
 
-class ThemePatch(BaseModel):
+class ThemePatch(PlainText):
     model_config = ConfigDict(extra="forbid")
     label: Labels | None = None
     hidden: bool | None = None
 
 
-class MergeIn(BaseModel):
+class MergeIn(PlainText):
     model_config = ConfigDict(extra="forbid")
     into: int = Field(ge=1, le=2**31 - 1)
 
 
-class SplitIn(BaseModel):
+class SplitIn(PlainText):
     model_config = ConfigDict(extra="forbid")
     responses: list[str] = Field(min_length=1, max_length=1000)
     label: Labels
 
 
-class PinIn(BaseModel):
+class PinIn(PlainText):
     model_config = ConfigDict(extra="forbid")
     reference: str = Field(min_length=1, max_length=20)
 
 
-class ReassignIn(BaseModel):
+class ReassignIn(PlainText):
     model_config = ConfigDict(extra="forbid")
-    themes: list[int] = Field(max_length=100)
+    themes: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(max_length=100)  # ids are 32-bit
 
 
 def actor(request: web.Request) -> tuple[str | None, str | None]:
@@ -235,7 +236,7 @@ def setup(app: web.Application) -> None:
           "422": {"description": "A body that does not fit"}}
 
     def body(model) -> dict:
-        return {"requestBody": {"content": {"application/json": {"schema": model.model_json_schema()}}}}
+        return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema_for(app, model)}}}}
 
     for path, method, summary, extra in [
         ("/api/v1/admin/consultations/{slug}/themes", "get", "A consultation's themes: id, key, label (en, cy), "
@@ -253,4 +254,7 @@ def setup(app: web.Application) -> None:
         ("/api/v1/admin/responses/{reference}/themes", "put", "Set a response's themes",
          {"parameters": reference + actor_headers, **body(ReassignIn)}),
     ]:
-        describe(app, path, method, {"summary": summary, "security": BEARER, "responses": ok, **extra})
+        answers = {**ok, "201": ok["200"]} if path.endswith("/sign-off") else ok
+        if path.endswith("/sign-off"):
+            answers.pop("200")
+        describe(app, path, method, {"summary": summary, "security": BEARER, "responses": answers, **extra})
