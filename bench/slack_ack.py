@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -57,9 +58,10 @@ def service_app(api_url: str, database_url: str) -> web.Application:
     from cyswllt.app import create_app
     from cyswllt.settings import Settings
 
+    # The outbox runs: answers after the ack go through it (decision 0014), as in the service.
     return create_app(Settings(database_url=database_url, slack_signing_secret=SECRET, slack_bot_token="xoxb-bench",
-                               slack_api_url=api_url, scheduler_enabled=False, outbox_enabled=False,
-                               analysis_enabled=False))
+                               slack_api_url=api_url, scheduler_enabled=False, outbox_enabled=True,
+                               outbox_poll_seconds=0.2, CYSWLLT_WORKING_HOURS="always", analysis_enabled=False))
 
 
 async def serve(which: str, api_url: str, database_url: str) -> None:
@@ -103,7 +105,7 @@ class Burst:
         self.sent += 1
         body = urlencode({"command": "/lsb", "text": "actions", "user_id": "U0DEMOWAG", "channel_id": "D1",
                           "team_id": "T0001", "response_url": self.fake.response_url(f"r{self.sent}"),
-                          "trigger_id": f"{self.sent}.2"})
+                          "trigger_id": f"{next(TRIGGERS)}.2"})  # Slack's are unique (a repeat is a retry)
         ts = str(int(time.time()))
         return body.encode(), {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
                                "X-Slack-Signature": self.verifier.generate_signature(timestamp=ts, body=body)}
@@ -124,6 +126,9 @@ class Burst:
         if settle and self.answers:
             # The next burst meets a service that has answered this one.
             await self.fake.wait_for("response_url", count=before + concurrency, timeout=120)
+
+
+TRIGGERS = itertools.count(1)
 
 
 def pct(values: list[float], p: float) -> float:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cyswllt.i18n import normalise_language, t
 from handlers import actions, boards, digest, scrutiny, snooze, status
@@ -53,19 +55,42 @@ def reply_language(person: Person | None, word_language: str | None, rest: str) 
     return "en"
 
 
-async def handle(ctx: Context, command: Command) -> Reply:
+# Queues a reply to be delivered later, in the transaction of the change the command made.
+Answer = Callable[[AsyncSession, Reply], Awaitable[None]]
+
+
+async def handle(ctx: Context, command: Command, *, answer: Answer | None = None) -> Reply:
+    """Run a command; its reply. With ``answer`` the reply is also handed to it before the command's
+    transaction commits, so a change and the answer that reports it are stored together (a crash
+    loses neither, and no answer goes out for a change that was rolled back). A reply that changed
+    nothing (help, a refusal) is handed over in a transaction of its own."""
+    answered: list[Reply] = []
+
+    async def hooked(session: AsyncSession, reply: Reply) -> None:
+        answered.append(reply)
+        await answer(session, reply)
+
     try:
-        return await _handle(ctx, command)
+        reply = await _handle(ctx, command, hooked if answer is not None else None)
     except Exception:
         # A fault must never reach the member as a stack trace: log it, apologise in their words.
         log.exception("command failed: platform=%s words=%r", command.platform, command.text[:80])
         words = command.text.split()
         _, word_language = verb_of(words[0]) if words else (None, None)
         language = word_language or "en"
-        return Reply(language=language, text=t(language, "handlers.something_went_wrong"))
+        reply = Reply(language=language, text=t(language, "handlers.something_went_wrong"))
+        answered.clear()
+    if answer is not None and not answered:
+        try:
+            async with ctx.db.session() as session:
+                await answer(session, reply)
+                await session.commit()
+        except Exception:
+            log.exception("could not queue the answer to a command")
+    return reply
 
 
-async def _handle(ctx: Context, command: Command) -> Reply:
+async def _handle(ctx: Context, command: Command, answer: Answer | None = None) -> Reply:
     words = command.text.split()
     verb, word_language = verb_of(words[0]) if words else ("help", None)
     if verb is None:
@@ -100,6 +125,8 @@ async def _handle(ctx: Context, command: Command) -> Reply:
             if problem is not None:
                 return problem
         reply = await ROUTES[verb](turn)
+        if answer is not None:
+            await answer(session, reply)
         await session.commit()
         return reply
 

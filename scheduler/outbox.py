@@ -50,6 +50,15 @@ class Sender(Protocol):
         """After a crash: the id of this row's message if the platform already has it, else None."""
         ...
 
+    # Optional: ``can_find(message) -> bool``, False when the platform cannot be asked what it
+    # received (Teams, SMTP, Slack's ephemeral answers). A row of such a platform left ``sending`` by a
+    # crash is sent again, and may arrive twice: once at most per crash (decision 0014).
+
+
+def can_find(sender: Any, message: OutboxMessage) -> bool:
+    check = getattr(sender, "can_find", None)
+    return True if check is None else bool(check(message))
+
 
 async def enqueue(
     session: AsyncSession,

@@ -16,11 +16,14 @@ log = logging.getLogger("cyswllt.scheduler")
 WORKER = web.AppKey("outbox_worker", OutboxWorker)
 
 
-def notify_outbox(app: web.Application) -> None:
-    """Wake the delivery worker now (after enqueueing something urgent)."""
+def notify_outbox(app: web.Application, *, urgent: bool = False) -> None:
+    """Wake the delivery worker now (after enqueueing something); ``urgent`` for a member's own
+    answer, which the worker sends in a lane of its own, never behind other channels' messages."""
     worker = app.get(WORKER)
     if worker is not None:
         worker.wake.set()
+        if urgent:
+            worker.urgent.set()
 
 
 async def outbox_ctx(app: web.Application):

@@ -17,20 +17,21 @@ platform (``find_sent``) before it is sent again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import case, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 
 from scheduler.clock import WorkingHours
 from scheduler.messages import BUNDLED_KINDS, MAX_BUNDLE
-from scheduler.outbox import PermanentFailure, RetryAfter
+from scheduler.outbox import PermanentFailure, RetryAfter, can_find
 from storage.db import Database
 from storage.models import OutboxHold, OutboxMessage, OutboxState, utcnow
 
@@ -46,6 +47,8 @@ CLAIM_ROUNDS = 4
 NO_SENDER_WAIT = timedelta(seconds=60)
 RATE_LIMITED = "rate limited"
 PLATFORM = ""  # the ``channel`` of a hold on a whole platform
+ANSWER_KINDS = ("answer",)
+CRASHED = "left sending by a crash"  # a member's own answers, sent in their own lane
 
 
 def backoff(failures: int) -> float:
@@ -81,6 +84,7 @@ class OutboxWorker:
         self.now = now
         self.hours = WorkingHours.from_settings(settings)
         self.wake = asyncio.Event()
+        self.urgent = asyncio.Event()  # a member's own answer is waiting: its lane goes at once
         self._cooling: dict[tuple[str, str], datetime] = {}  # channel -> when it may have its next message
         self._holds: dict[tuple[str, str], OutboxHold] = {}  # as read at the last claim, expired ones too
         self.give_up = timedelta(hours=settings.outbox_give_up_hours)
@@ -93,6 +97,29 @@ class OutboxWorker:
     async def run(self) -> None:
         await self.recover(stale_only=self.db.is_postgres)
         self._started = True
+        answers = asyncio.create_task(self._answer_lane(), name="outbox-answers")
+        try:
+            await self._main_lane()
+        finally:
+            answers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await answers
+
+    async def _answer_lane(self) -> None:
+        """Answers to a member's own command go the moment they are queued, beside a pass over other
+        channels' messages rather than after it."""
+        while not self.stopping:
+            await self.urgent.wait()
+            self.urgent.clear()
+            try:
+                while not self.stopping and await self.deliver_due(kinds=ANSWER_KINDS):
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox answer lane failed")
+
+    async def _main_lane(self) -> None:
         while not self.stopping:
             try:
                 delivered = await self.deliver_due()
@@ -116,11 +143,11 @@ class OutboxWorker:
                 pass
             self.wake.clear()
 
-    async def deliver_due(self, limit: int | None = None) -> int:
+    async def deliver_due(self, limit: int | None = None, *, kinds: tuple[str, ...] | None = None) -> int:
         """Claim the messages that are due now, at most one per channel, and deliver them
         ``outbox_concurrency`` at a time; the number of rows handed to a sender. A pass claims a
         few rounds' worth, so the claim's queries are paid once per several messages."""
-        rows = await self.claim(limit or self.settings.outbox_concurrency * CLAIM_ROUNDS)
+        rows = await self.claim(limit or self.settings.outbox_concurrency * CLAIM_ROUNDS, kinds=kinds)
         messages: dict[tuple[str, str], list[OutboxMessage]] = {}
         for row in rows:  # a channel's rows claimed together are one message (see claim)
             messages.setdefault((row.platform, row.channel), []).append(row)
@@ -148,6 +175,7 @@ class OutboxWorker:
         """Finish the messages in hand, then stop (the service is shutting down)."""
         self.stopping = True
         self.wake.set()
+        self.urgent.set()
 
     async def _release(self, rows: list[OutboxMessage]) -> None:
         for row in rows:
@@ -278,9 +306,11 @@ class OutboxWorker:
             await self._failed(rows, repr(exc))
             await self._hold(row.platform, row.channel, self.now() + timedelta(seconds=delay), repr(exc)[:500])
         else:
+            # A row sent again after a crash keeps the note that it may have arrived twice.
+            note = case((OutboxMessage.last_error.like(f"{CRASHED}%"), OutboxMessage.last_error), else_=None)
             for each in rows:
                 await self._finish(each, state=OutboxState.sent, sent_at=self.now(), external_id=external_id,
-                                   last_error=None, failing_since=None)
+                                   last_error=note, failing_since=None)
             if (row.platform, row.channel) in self._holds:
                 await self._unhold(row.platform, row.channel)
 
@@ -366,7 +396,9 @@ class OutboxWorker:
     # --- after a crash --------------------------------------------------------------------
 
     async def recover(self, *, stale_only: bool) -> int:
-        """Rows left ``sending``: sent if the platform has them, otherwise pending again."""
+        """Rows left ``sending``: sent if the platform has them, otherwise pending again. A platform
+        that cannot be asked (``can_find`` false) may have the message already: it is sent again,
+        once for this crash, and the row says so (decision 0014)."""
         now = self.now()
         query = select(OutboxMessage).where(OutboxMessage.state == OutboxState.sending)
         if stale_only:
@@ -375,8 +407,8 @@ class OutboxWorker:
             stuck = (await session.exec(query.limit(100))).all()
         for row in stuck:
             sender = self.senders.get(row.platform)
-            found = None
-            if sender is not None:
+            found, askable = None, sender is None or can_find(sender, row)
+            if sender is not None and askable:
                 try:
                     found = await sender.find_sent(row)
                 except Exception as exc:
@@ -385,10 +417,14 @@ class OutboxWorker:
             async with self.db.session() as session:
                 values = ({"state": OutboxState.sent, "sent_at": now, "external_id": found} if found
                           else {"state": OutboxState.pending, "next_attempt_at": now})
+                if not askable:
+                    values["last_error"] = (f"{CRASHED}, and {row.platform} cannot be asked whether it arrived: "
+                                            f"sent again, so it may arrive twice")
                 await session.exec(update(OutboxMessage)
                                    .where(OutboxMessage.id == row.id, OutboxMessage.state == OutboxState.sending,
                                           OutboxMessage.attempts == row.attempts)
                                    .values(**values))
                 await session.commit()
-            log.info("outbox row %s was left sending: %s", row.id, "already delivered" if found else "sending again")
+            log.info("outbox row %s was left sending: %s", row.id, "already delivered" if found else
+                     "sending again" if askable else f"sending again ({row.platform} cannot be asked; it may arrive twice)")
         return len(stuck)

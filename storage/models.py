@@ -616,6 +616,24 @@ class RateCount(SQLModel, table=True):
     count: int = 0
 
 
+class InboundRequest(SQLModel, table=True):
+    """A chat request a platform delivered, written before it is acknowledged (``storage.inbound``):
+    a retry or replay with the same key is not run again, on any replica or after a restart, and
+    work cut off by a crash after the acknowledgement is run again, once."""
+
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    key: str = Field(max_length=300)  # event:Ev…, trigger:…, view:V…:hash, signature:v0=…, activity:…
+    received_at: datetime = _ts(default_factory=utcnow, index=True)
+    claimed_at: datetime = _ts(default_factory=utcnow)
+    attempts: int = 1
+    state: str = Field(default="received", max_length=10)  # received | done | expired
+    # What to run again if the work never finished: who, the words, where to answer.
+    work: dict | None = Field(default=None, sa_column=Column(JSON))
+
+
 # Personal data by table: what export and erasure must cover, and what is redacted from
 # anything shown to others.
 PERSONAL_DATA: dict[str, tuple[str, ...]] = {
@@ -626,6 +644,7 @@ PERSONAL_DATA: dict[str, tuple[str, ...]] = {
     "conversationreference": ("reference", "teams_user_id"),
     "outboxmessage": ("channel", "payload"),
     "outboxhold": ("channel",),
+    "inboundrequest": ("work",),
     "yousaidwedid": ("created_by",),
     "ratecount": ("client",),
 }

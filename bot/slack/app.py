@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -13,12 +16,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.listeners import Bot, register_all
-from bot.slack.retries import RetryFilter
+from bot.slack.ledger import Ledger
+from bot.slack.listeners import Bot, register_all, work_of
 from bot.slack.sender import SlackSender
 from cyswllt.appkeys import DB, SENDERS, SETTINGS
 from cyswllt.i18n import t
 from handlers.core import Context
+from storage import inbound
+from storage.models import utcnow
 
 log = logging.getLogger("cyswllt.slack")
 
@@ -28,6 +33,10 @@ BOT = web.AppKey("slack_listeners_bot", Bot)
 # A click on a message with many buttons carries the whole message back: far more than the 64 KB
 # the rest of the service accepts.
 MAX_SLACK_BODY = 1024 * 1024
+# Work after an ack not done CYSWLLT_OUTBOX_LEASE_SECONDS after it started was cut off (the process
+# died): it runs again, if it came in within the time Slack still takes an answer through its
+# response_url.
+ANSWERABLE_FOR = timedelta(minutes=25)
 
 
 def build_bolt(app: web.Application) -> AsyncApp:
@@ -36,16 +45,17 @@ def build_bolt(app: web.Application) -> AsyncApp:
     # listener calls open their own, the outbox sender and response_url answers use the pool.
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base)
 
-    def wake_outbox() -> None:
+    def wake_outbox(urgent: bool = False) -> None:
         from scheduler.service import notify_outbox
 
-        notify_outbox(app)
+        notify_outbox(app, urgent=urgent)
 
     # The bot token is checked lazily (auth.test on the first request), never at start-up,
     # so the service starts without reaching slack.com (tests, GovSlack, offline machines).
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret, name="cyswllt")
-    # Runs after Bolt's signature check: a retry is answered 200 and never handled twice.
-    bolt.use(RetryFilter())
+    # Runs after Bolt's signature check: a request seen before (a retry, a replay, on any replica) is
+    # answered 200 and never handled twice; every other one is in the ledger before it is acknowledged.
+    bolt.use(Ledger(app[DB], work_of))
     app[BOT] = Bot(Context(app[DB], settings), wake_outbox)
     register_all(bolt, app[BOT])
     return bolt
@@ -94,18 +104,44 @@ async def slack_events(request: web.Request) -> web.Response:
 
 
 async def http_ctx(app: web.Application):
-    # One connection pool for answers through response_url and the outbox sender's Web API calls.
+    # One connection pool for the outbox sender: Web API calls and answers through response_url.
     session = aiohttp.ClientSession()
     bot = app[BOT]
-    bot.http = session
-    if CLIENT in app:
-        app[CLIENT].session = session
+    app[CLIENT].session = session
     yield
     await bot.drain()
-    bot.http = None
-    if CLIENT in app:
-        app[CLIENT].session = None
+    app[CLIENT].session = None
     await session.close()
+
+
+async def run_unfinished(app: web.Application) -> int:
+    """Work after an ack that a crash cut off is run again, once; old ledger rows are forgotten."""
+    now = utcnow()
+    lease = timedelta(seconds=app[SETTINGS].outbox_lease_seconds)
+    rows = await inbound.unfinished(app[DB], "slack", now=now, lease=lease, window=ANSWERABLE_FOR)
+    for row in rows:
+        log.warning("Slack request %s was acknowledged but its work never finished: running it again", row.id)
+        await app[BOT].perform(row.id, row.work)
+    await inbound.forget_old(app[DB], now=now)
+    return len(rows)
+
+
+async def ledger_ctx(app: web.Application):
+    async def loop() -> None:
+        while True:
+            try:
+                await run_unfinished(app)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not look at the Slack request ledger")
+            await asyncio.sleep(min(10.0, max(0.5, app[SETTINGS].outbox_lease_seconds / 2)))
+
+    task = asyncio.create_task(loop(), name="slack-ledger")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def setup(app: web.Application) -> None:
@@ -116,9 +152,13 @@ def setup(app: web.Application) -> None:
         return
     app[BOLT] = build_bolt(app)
     app.cleanup_ctx.append(http_ctx)
-    if settings.slack_bot_token:
-        app[CLIENT] = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base)
-        app[SENDERS]["slack"] = SlackSender(app[CLIENT])
-    else:
-        log.warning("SLACK_BOT_TOKEN is not set: Slack requests are verified but nothing can be sent")
+    if settings.outbox_enabled:
+        app.cleanup_ctx.append(ledger_ctx)
+    # Answers go through a request's response_url, which needs no token; so the sender is there
+    # even without one, and holds back what needs the Web API (notices, reminders) until one is set.
+    app[CLIENT] = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base)
+    app[SENDERS]["slack"] = SlackSender(app[CLIENT], web_api=bool(settings.slack_bot_token))
+    if not settings.slack_bot_token:
+        log.warning("SLACK_BOT_TOKEN is not set: Slack requests are verified and answered, but notices and "
+                    "reminders wait until it is set")
     log.info("Slack is on: events at /slack/events, Web API at %s", settings.slack_api_base)

@@ -95,6 +95,13 @@ def fallback_text(reply: Reply) -> str:
     return literal(plain(reply.text or " ", 3000))
 
 
+def response_payload(reply: Reply) -> dict[str, Any]:
+    """An answer through a request's response_url: ephemeral unless the reply is for everyone."""
+    return {"text": fallback_text(reply), "blocks": render(reply),
+            "response_type": "ephemeral" if reply.ephemeral else "in_channel",
+            "replace_original": False, "unfurl_links": False, "unfurl_media": False}
+
+
 def modal(form: Form, language: str, metadata: dict[str, Any]) -> dict[str, Any]:
     blocks = []
     for field in form.fields:

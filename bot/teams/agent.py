@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from datetime import timedelta
 
 from aiohttp import ClientResponseError
 from microsoft_agents.activity import Activity, ActivityTypes
@@ -17,13 +18,18 @@ from bot.teams.cards import card_activity, command_from_submit
 from cyswllt.i18n import t
 from cyswllt.settings import Settings
 from handlers.core import Command, Context, Reply
+from storage import inbound
 from storage.db import Database
+from storage.models import utcnow
 
 log = logging.getLogger("cyswllt.teams")
 # Teams refuses a bot message over about 28 KB; an action with its update form is about 2.5 KB as a
 # card, so a list comes ten at a time (the "more" button brings the next ten).
 CARD_PAGE_SIZE = 10
 
+# Teams resends an activity not answered in 15 seconds; one still unanswered after this was dropped by
+# a process that died, and the resend is handled.
+TAKE_OVER_AFTER = timedelta(seconds=40)
 _MENTION = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?(?:p|div|span|br)\b[^>]*>", re.IGNORECASE)
 
@@ -48,6 +54,25 @@ class CyswlltAgent(TeamsActivityHandler):
         self.settings = settings
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        request_id = None
+        if activity.id:
+            # Teams sends an activity again when the bot took over 15 seconds: it is handled once — unless
+            # the process that took it died before answering, which a later resend finds and takes over.
+            key = f"activity:{activity.id}"
+            request_id = await inbound.remember(self.db, "teams", key, {"activity": activity.id})
+            if request_id is None:
+                request_id = await inbound.take_over(self.db, "teams", key, now=utcnow(), older_than=TAKE_OVER_AFTER)
+            if request_id is None:
+                log.info("Teams activity %s seen before: not handled again", activity.id)
+                return
+        try:
+            await self._on_message(turn_context)
+        finally:
+            if request_id is not None:
+                await inbound.mark_done(self.db, request_id)
+
+    async def _on_message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         scope = references.scope_of(activity)
         submitted = command_from_submit(activity.value)

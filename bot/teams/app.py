@@ -31,7 +31,7 @@ async def refuse(request: web.Request) -> web.Response:
 
 
 NOT_AN_ACTIVITY = "The body is not a Bot Framework activity."
-STARTED = "cyswllt_teams_started"
+STARTED = web.RequestKey("cyswllt_teams_started", bool)
 
 
 async def messages(request: web.Request) -> web.Response:

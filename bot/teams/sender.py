@@ -77,6 +77,9 @@ class TeamsSender:
             raise error
         return str(outcome.get("id") or "") or None
 
+    def can_find(self, message: OutboxMessage) -> bool:
+        # The Bot Connector cannot list what a bot sent and takes no id of ours (decision 0014).
+        return False
+
     async def find_sent(self, message: OutboxMessage) -> str | None:
-        # The Bot Connector cannot list a bot's sent messages, so a crash mid-send cannot be checked.
         return None

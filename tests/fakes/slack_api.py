@@ -42,11 +42,15 @@ class FakeSlackAPI:
     def __init__(self, *, delay: float = 0.0) -> None:
         self.calls: list[Call] = []
         self.refused: list[Call] = []  # calls answered with a failure
+        self.fail_response_url = False  # response URLs answer 404, as Slack's do once expired
         self.clock: Callable[[], Any] | None = None  # a test's clock, stamped on each call as ``when``
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> posted messages
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"bytes", "filename", "alt_text"}
         self.failures: dict[str, list[Failure]] = {}
         self.delay = delay  # seconds before answering chat.postMessage (to catch a crash mid-send)
+        # Seconds chat.postMessage waits before it takes the message: a sender killed meanwhile never
+        # finished its request, so Slack never has the message (a crash before the platform call).
+        self.hold_before = 0.0
         # (method, args) -> a Failure to answer with, or None: an outage decided call by call, e.g. by a
         # test's own clock ("429 for two minutes, then 500 until ten minutes have passed").
         self.outage: Callable[[str, dict[str, Any]], Failure | None] | None = None
@@ -154,6 +158,10 @@ class FakeSlackAPI:
                 return web.json_response({"ok": False, "error": failure.error or "ratelimited"},
                                          status=failure.status, headers=headers)
             return web.json_response({"ok": False, "error": failure.error}, headers=headers)
+        if method == "chat.postMessage" and self.hold_before:
+            await asyncio.sleep(self.hold_before)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # the sender went away: nothing was posted
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         body = await handler(args) if handler else {}
         return web.json_response({"ok": True, **body})
@@ -172,6 +180,8 @@ class FakeSlackAPI:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         await self._record("response_url", await request.json(), request)
+        if self.fail_response_url:  # expired (after 30 minutes) or used up (after 5 answers)
+            return web.Response(status=404, text="used_url")
         return web.Response(text="ok")
 
     # --- methods ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ a chosen status (e.g. 429 with ``Retry-After``) so retry handling can be tested.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,12 @@ class FakeTeamsConnector:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        # Seconds before a POST is taken (a bot killed meanwhile never sent it), and after it is taken
+        # before the answer (a bot killed then has sent it, but never heard its id).
+        self.hold_before = 0.0
+        self.delay_after = 0.0
+        self.delivered = 0  # POSTs taken
+        self.arrived = 0  # requests that reached the connector, taken or not
 
     @property
     def url(self) -> str:
@@ -59,6 +66,7 @@ class FakeTeamsConnector:
         self.calls.clear()
 
     async def _activity(self, request: web.Request) -> web.Response:
+        self.arrived += 1
         try:
             body = await request.json()
         except ValueError:
@@ -70,6 +78,10 @@ class FakeTeamsConnector:
             body=body,
             headers=dict(request.headers),
         )
+        if self.hold_before and request.method == "POST":
+            await asyncio.sleep(self.hold_before)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # the bot went away before the message was taken
         if self._failures:
             status, retry_after = self._failures.pop(0)
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -81,6 +93,9 @@ class FakeTeamsConnector:
             call.answered_id = call.activity_id
         else:
             call.answered_id = f"1{next(self._ids):012d}"
+            self.delivered += 1
+            if self.delay_after:
+                await asyncio.sleep(self.delay_after)
         return web.json_response({"id": call.answered_id}, status=200 if request.method == "PUT" else 201)
 
     async def _unknown(self, request: web.Request) -> web.Response:

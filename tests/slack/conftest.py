@@ -1,4 +1,5 @@
 import contextlib
+import itertools
 import json
 import time
 from urllib.parse import urlencode
@@ -14,6 +15,12 @@ from storage.models import Action, ActionLead, Board, Member, Organisation, Pers
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TRIGGERS = itertools.count(1)
+
+
+def trigger() -> str:
+    """Slack gives every command and click its own trigger id (a retry repeats it)."""
+    return f"13345.{next(TRIGGERS)}"
 
 
 async def seed(db):
@@ -41,8 +48,8 @@ async def seed(db):
 class SlackClient:
     """Sends requests signed the way Slack signs them."""
 
-    def __init__(self, base: str, fake: FakeSlackAPI, secret: str = SECRET) -> None:
-        self.base, self.fake, self.secret = base, fake, secret
+    def __init__(self, base: str, fake: FakeSlackAPI, secret: str = SECRET, app=None) -> None:
+        self.base, self.fake, self.secret, self.app = base, fake, secret, app
 
     def headers(self, body: str, *, timestamp: int | None = None, secret: str | None = None, **extra) -> dict:
         ts = str(timestamp if timestamp is not None else int(time.time()))
@@ -58,9 +65,11 @@ class SlackClient:
             async with http.post(f"{self.base}/slack/events", data=body.encode(), headers=headers) as response:
                 return response.status, await response.text()
 
-    async def command(self, text: str, user: str = "UOWNER", channel: str = "CBOARD", **kw) -> tuple[int, str]:
+    async def command(self, text: str, user: str = "UOWNER", channel: str = "CBOARD", *, trigger_id: str | None = None,
+                      **kw) -> tuple[int, str]:
         body = urlencode({"command": "/lsb", "text": text, "user_id": user, "channel_id": channel,
-                          "team_id": "T0001", "response_url": self.fake.response_url(), "trigger_id": "13345.1"})
+                          "team_id": "T0001", "response_url": self.fake.response_url(),
+                          "trigger_id": trigger_id or trigger()})
         return await self.post(body, "application/x-www-form-urlencoded", **kw)
 
     async def interact(self, payload: dict, **kw) -> tuple[int, str]:
@@ -79,15 +88,16 @@ class SlackClient:
 
 @contextlib.asynccontextmanager
 async def running(db, database_url, **overrides):
-    """The real service on 127.0.0.1 with Slack pointed at a fresh fake Web API."""
+    """The real service on 127.0.0.1 with Slack pointed at a fresh fake Web API. The outbox runs (a
+    command's answer goes through it); notices wait for working hours unless a test says otherwise."""
     async with FakeSlackAPI() as fake:
         options = dict(database_url=database_url, slack_signing_secret=SECRET, slack_bot_token="xoxb-test",
-                       slack_api_url=fake.base_url, scheduler_enabled=False, outbox_enabled=False,
-                       analysis_enabled=False)
+                       slack_api_url=fake.base_url, scheduler_enabled=False, outbox_enabled=True,
+                       outbox_poll_seconds=0.1, analysis_enabled=False)
         server = TestServer(create_app(Settings(**{**options, **overrides}), db=db), host="127.0.0.1")
         await server.start_server()
         try:
-            yield SlackClient(str(server.make_url("")).rstrip("/"), fake)
+            yield SlackClient(str(server.make_url("")).rstrip("/"), fake, app=server.app)
         finally:
             await server.close()
 

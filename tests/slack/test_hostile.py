@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from sqlmodel import select
 
 from storage.models import ActionUpdate
+from tests.slack.conftest import trigger
 
 
 async def test_a_timestamp_that_is_not_a_number_is_refused(slack):
@@ -29,7 +30,7 @@ async def test_signed_bodies_of_the_wrong_shape_are_a_400(slack):
 
 
 async def test_what_the_app_does_not_handle_is_acknowledged(slack, db):
-    base = {"user": {"id": "UOWNER"}, "team": {"id": "T0001"}, "trigger_id": "1.2"}
+    base = {"user": {"id": "UOWNER"}, "team": {"id": "T0001"}, "trigger_id": trigger()}
     payloads = [
         {**base, "type": "block_actions", "actions": [{"action_id": "someone_elses", "value": "update A-1 red"}]},
         {**base, "type": "shortcut", "callback_id": "unknown_shortcut"},
@@ -47,7 +48,7 @@ async def test_what_the_app_does_not_handle_is_acknowledged(slack, db):
                                {"type": "app_mention", "text": "<@U0BOT> hi", "user": "UOWNER"}]):
         status, _ = await slack.event(event, event_id=f"EvUnhandled{n}")
         assert status == 200, (event["type"], status)
-    body = urlencode({"command": "/other", "text": "x", "user_id": "UOWNER", "trigger_id": "9.9"})
+    body = urlencode({"command": "/other", "text": "x", "user_id": "UOWNER", "trigger_id": trigger()})
     assert (await slack.post(body, "application/x-www-form-urlencoded"))[0] == 200
     async with db.session() as s:
         assert (await s.exec(select(ActionUpdate))).all() == []  # nothing was run

@@ -9,7 +9,7 @@ from sqlmodel import select
 from cyswllt.settings import Settings
 from scheduler.jobs import run_job
 from storage.models import Action, Person, Snooze, utcnow
-from tests.slack.conftest import SECRET
+from tests.slack.conftest import SECRET, trigger
 
 
 def buttons(blocks) -> dict[str, dict]:
@@ -17,7 +17,7 @@ def buttons(blocks) -> dict[str, dict]:
 
 
 def press(slack, button: dict, user: str, channel: str) -> dict:
-    return {"type": "block_actions", "user": {"id": user}, "trigger_id": "123.456", "team": {"id": "T0001"},
+    return {"type": "block_actions", "user": {"id": user}, "trigger_id": trigger(), "team": {"id": "T0001"},
             "channel": {"id": channel}, "container": {"type": "message", "is_ephemeral": False},
             "response_url": slack.fake.response_url(), "actions": [button]}
 

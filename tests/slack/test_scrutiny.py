@@ -9,6 +9,7 @@ from babel.dates import format_date
 from sqlmodel import select
 
 from storage.models import ScrutinyRequest
+from tests.slack.conftest import trigger
 
 
 def buttons(blocks) -> list[dict]:
@@ -25,7 +26,7 @@ async def delivered_to(fake, channel: str, count: int) -> list[dict]:
 
 
 def click(button: dict, message_ts: str) -> dict:
-    return {"type": "block_actions", "user": {"id": "USCRUT"}, "team": {"id": "T0001"}, "trigger_id": "9.9",
+    return {"type": "block_actions", "user": {"id": "USCRUT"}, "team": {"id": "T0001"}, "trigger_id": trigger(),
             "channel": {"id": "DSCRUT"}, "container": {"type": "message", "message_ts": message_ts},
             "message": {"ts": message_ts}, "response_url": "", "actions": [button]}
 

@@ -8,6 +8,7 @@ from bot.slack.sender import SlackSender
 from scheduler.outbox import RetryAfter, enqueue
 from storage.models import ActionUpdate, OutboxMessage
 from tests.fakes.slack_api import visible_text
+from tests.slack.conftest import trigger
 
 
 def all_text(blocks) -> str:
@@ -52,7 +53,7 @@ async def test_update_by_command_stores_and_queues_the_notice(slack, db):
     async with db.session() as s:
         update = (await s.exec(select(ActionUpdate))).one()
         assert (update.rag, update.note, update.source) == ("red", "Funding delayed", "slack")
-        notice = (await s.exec(select(OutboxMessage))).one()
+        notice = (await s.exec(select(OutboxMessage).where(OutboxMessage.kind != "answer"))).one()
         assert (notice.platform, notice.channel, notice.kind) == ("slack", "CBOARD", "notice")
 
 
@@ -61,7 +62,7 @@ async def test_button_opens_modal_and_submission_stores_update(slack, db):
     blocks = (await slack.replies(1))[0]["blocks"]
     update_button = next(e for b in blocks if b["type"] == "actions" for e in b["elements"])
     status, _ = await slack.interact({
-        "type": "block_actions", "user": {"id": "UOWNER"}, "trigger_id": "123.456", "team": {"id": "T0001"},
+        "type": "block_actions", "user": {"id": "UOWNER"}, "trigger_id": trigger(), "team": {"id": "T0001"},
         "channel": {"id": "CBOARD"}, "container": {"type": "message", "is_ephemeral": True},
         "response_url": slack.fake.response_url(), "actions": [update_button]})
     assert status == 200
@@ -128,7 +129,7 @@ async def test_mention_syntax_from_users_is_inert(slack, db):
     await slack.command(f"update A-1 red {hostile}")
     await slack.replies(1)
     async with db.session() as s:
-        notice = (await s.exec(select(OutboxMessage))).one()
+        notice = (await s.exec(select(OutboxMessage).where(OutboxMessage.kind != "answer"))).one()
     sender = SlackSender(__import__("slack_sdk.web.async_client", fromlist=["AsyncWebClient"]).AsyncWebClient(
         token="xoxb-test", base_url=slack.fake.base_url))
     await sender.send(notice)
@@ -156,7 +157,7 @@ async def test_sender_maps_rate_limits_and_uploads_files(slack, db):
                                "files": [{"filename": "chart.png", "title": "Chart", "alt_text": "Bar chart of sentiment",
                                           "content_b64": "iVBORw0KGgo="}]})
         await s.commit()
-        message = (await s.exec(select(OutboxMessage))).one()
+        message = (await s.exec(select(OutboxMessage).where(OutboxMessage.kind != "answer"))).one()
     slack.fake.fail_next("chat.postMessage", status=429, retry_after=2)
     try:
         await sender.send(message)

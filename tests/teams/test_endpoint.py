@@ -130,3 +130,35 @@ async def test_an_activity_with_nowhere_to_answer_is_a_400(teams, connector):
     assert (await teams.post("/api/messages", json={**body, "serviceUrl": "ftp://x"})).status == 400
     assert (await teams.post("/api/messages", json={**body, "serviceUrl": 12})).status == 400
     assert connector.calls == []
+
+
+async def test_an_activity_sent_again_is_handled_once(teams, connector, db):
+    from tests.teams.seed import seed
+
+    await seed(db)
+    body = activity(connector.url, text="update A-1 green sent twice")
+    for _ in range(2):  # Teams resends an activity the bot was slow to answer, with the same id
+        assert (await teams.post("/api/messages", json=body)).status in (200, 202)
+    from storage.models import ActionUpdate
+
+    async with db.session() as s:
+        assert [u.note for u in (await s.exec(select(ActionUpdate))).all()] == ["sent twice"]
+    assert len(connector.posts()) == 1
+
+
+async def test_an_activity_a_dead_process_took_is_handled_when_teams_sends_it_again(teams, connector, db):
+    from datetime import timedelta
+
+    from storage import inbound
+    from storage.models import ActionUpdate, utcnow
+    from tests.teams.seed import seed
+
+    await seed(db)
+    body = activity(connector.url, text="update A-1 amber taken over")
+    # Another process took this activity two minutes ago and died before answering.
+    await inbound.remember(db, "teams", f"activity:{body['id']}", {"activity": body["id"]},
+                           now=utcnow() - timedelta(minutes=2))
+    assert (await teams.post("/api/messages", json=body)).status in (200, 202)
+    async with db.session() as s:
+        assert [u.note for u in (await s.exec(select(ActionUpdate))).all()] == ["taken over"]
+    assert len(connector.posts()) == 1

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-from bot.slack.blocks import fallback_text, modal, render
-from bot.slack.listeners import Bot
+from bot.slack.blocks import modal
+from bot.slack.listeners import Bot, work_of
 from handlers.core import Choice, Form, FormField
 from handlers.words import verb_of
-
-HISTORY = re.compile(r"^(history|hanes)\b", re.IGNORECASE)
 
 
 def _form(value: str) -> Form:
@@ -30,26 +28,9 @@ def register(bolt, bot: Bot) -> None:
         # The trigger_id expires in 3 seconds, so the modal opens now, not after other work.
         await client.views_open(trigger_id=body["trigger_id"], view=modal(form, language, {"channel": channel}))
 
-    async def run_click(body: dict, client) -> None:
-        action = body["actions"][0]
-        words = action.get("value", "")
-        channel = (body.get("channel") or {}).get("id")
-        reply = await bot.run(body["user"]["id"], words, channel, source="button")
-        message = body.get("message") or {}
-        in_thread = HISTORY.match(words) and message.get("ts") and channel \
-            and not (body.get("container") or {}).get("is_ephemeral")
-        if in_thread:
-            # The update history belongs with the message it is about.
-            await client.chat_postMessage(channel=channel, thread_ts=message.get("thread_ts") or message["ts"],
-                                          text=fallback_text(reply), blocks=render(reply),
-                                          unfurl_links=False, unfurl_media=False, parse="none",
-                                          link_names=False, mrkdwn=False)
-        else:
-            await bot.respond(body.get("response_url", ""), reply)
-
-    async def click(ack, body, client):
+    async def click(ack, body, context):
         await ack()
-        bot.after_ack(run_click(body, client))
+        bot.after_ack(bot.perform(context.get("inbound_id"), work_of(body)))
 
     bolt.action(re.compile(r"^lsbform:"))(open_form)
     bolt.action(re.compile(r"^lsb:"))(click)

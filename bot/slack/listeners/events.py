@@ -8,6 +8,7 @@ from bot.slack.listeners import Bot
 
 def register(bolt, bot: Bot) -> None:
     async def publish_home(user: str, client) -> None:
+        # Not an answer: opening the tab again draws it again, so it is not kept in the outbox.
         reply = await bot.run(user, "home", None, source="event")
         await client.views_publish(user_id=user, view={"type": "home", "blocks": render(reply)[:100]})
 
