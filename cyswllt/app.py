@@ -79,7 +79,9 @@ async def healthz(request: web.Request) -> web.Response:
         request.app[HEALTH].failed(exc)  # logged once an outage, however often the check is polled
         return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503,
                                  headers={"Retry-After": str(outage.RETRY_AFTER)})
-    return web.json_response({"status": "ok", "database": "ok"})
+    from scheduler.service import health
+
+    return web.json_response({"status": "ok", "database": "ok", **await health(request.app)})
 
 
 # On every response: JSON, static files, default 404s, /healthz and /metrics as well as pages.

@@ -476,17 +476,45 @@ async def run_job(name: str, db, settings, now: datetime | None = None) -> int |
 
     now = now or utcnow()
     job = JOBS[name]
-    if not db.is_postgres:
-        return await job(db, settings, now)
-    # The lock lives as long as this transaction, and goes with the connection if the process dies.
-    async with db.engine.connect() as conn, conn.begin():
-        got = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": job_lock_key(name)})).scalar()
-        if not got:
-            log.info("job %s is running on another replica", name)
-            return None
-        queued = await job(db, settings, now)
-        log.info("job %s queued %s message(s)", name, queued)
-        return queued
+    try:
+        if not db.is_postgres:
+            queued = await job(db, settings, now)
+        else:
+            # The lock lives as long as this transaction, and goes with the connection if the process dies.
+            async with db.engine.connect() as conn, conn.begin():
+                got = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                          {"k": job_lock_key(name)})).scalar()
+                if not got:
+                    log.info("job %s is running on another replica", name)
+                    return None
+                queued = await job(db, settings, now)
+                log.info("job %s queued %s message(s)", name, queued)
+    except Exception as exc:
+        await record_run(db, name, error=repr(exc))
+        raise
+    await record_run(db, name, queued=queued)
+    return queued
+
+
+async def record_run(db, name: str, *, queued: int = 0, error: str | None = None) -> None:
+    """Note that a job ran to the end (or failed), for /metrics and /healthz; never fails the job."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from storage.models import JobRun, utcnow
+
+    now = utcnow()
+    values = ({"last_succeeded_at": now, "last_queued": queued} if error is None
+              else {"last_failed_at": now, "last_error": error[:2000]})
+    insert = pg_insert if db.is_postgres else sqlite_insert
+    stmt = insert(JobRun).values(**{"name": name, "last_queued": queued, **values}).on_conflict_do_update(
+        index_elements=["name"], set_=values)
+    try:
+        async with db.session() as session:
+            await session.exec(stmt)  # type: ignore[call-overload]
+            await session.commit()
+    except Exception:
+        log.warning("could not record the run of job %s", name, exc_info=True)
 
 
 def trigger(name: str, settings):
@@ -506,8 +534,11 @@ def next_run(name: str, settings, now: datetime | None = None) -> datetime | Non
 def setup(app: web.Application) -> None:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from scheduler.service import SCHEDULER
+
     async def scheduler_ctx(app: web.Application):
         scheduler = AsyncIOScheduler(timezone=app[SETTINGS].timezone)
+        app[SCHEDULER] = scheduler  # /healthz says whether it runs here
         running: set[asyncio.Task] = set()
 
         async def sweep(name: str) -> int | None:

@@ -8,12 +8,14 @@ import logging
 
 from aiohttp import web
 
-from cyswllt.appkeys import DB, SENDERS, SETTINGS
+from cyswllt.appkeys import DB, METRICS, SENDERS, SETTINGS
 from scheduler.worker import OutboxWorker
 
 log = logging.getLogger("cyswllt.scheduler")
 
 WORKER = web.AppKey("outbox_worker", OutboxWorker)
+WORKER_TASK = web.AppKey("outbox_worker_task", asyncio.Task)
+SCHEDULER = web.AppKey("scheduler", object)  # APScheduler's AsyncIOScheduler, while it runs here
 
 
 def notify_outbox(app: web.Application, *, urgent: bool = False) -> None:
@@ -26,10 +28,29 @@ def notify_outbox(app: web.Application, *, urgent: bool = False) -> None:
             worker.urgent.set()
 
 
+def _observer(app: web.Application):
+    """Counters of what the worker met, by platform, in the app's Prometheus registry."""
+    from prometheus_client import Counter
+
+    registry = app[METRICS].registry
+    counters = {
+        "sent": Counter("cyswllt_outbox_sent", "Messages the platform took, by platform", ["platform"],
+                        registry=registry),
+        "rate_limited": Counter("cyswllt_outbox_rate_limited", "Sends the platform refused for its rate limit "
+                                "(HTTP 429, Slack's ratelimited), by platform", ["platform"], registry=registry),
+        "failed": Counter("cyswllt_outbox_send_failures", "Sends that failed and will be tried again, by platform",
+                          ["platform"], registry=registry),
+        "dead": Counter("cyswllt_outbox_dead", "Messages given up (a refusal that cannot succeed, or failing for "
+                        "a day), by platform", ["platform"], registry=registry),
+    }
+    return lambda platform, outcome: counters[outcome].labels(platform).inc()
+
+
 async def outbox_ctx(app: web.Application):
-    worker = OutboxWorker(app[DB], app[SENDERS], app[SETTINGS])
+    worker = OutboxWorker(app[DB], app[SENDERS], app[SETTINGS], observe=_observer(app))
     app[WORKER] = worker
     task = asyncio.create_task(worker.run(), name="outbox-worker")
+    app[WORKER_TASK] = task
     log.info("outbox worker started (senders: %s)", ", ".join(sorted(app[SENDERS])) or "none")
     yield
     # Let the message in hand finish (a cancelled send would leave its row "sending" until checked).
@@ -46,3 +67,42 @@ def setup(app: web.Application) -> None:
         from scheduler import jobs
 
         jobs.setup(app)
+
+
+async def health(app: web.Application) -> dict:
+    """What ``/healthz`` says of the outbox and the scheduler, beside the database: whether this
+    process runs each, what is waiting to be sent, and when each job last ran to the end (on any
+    replica) — a job not run for three of its intervals is "late"."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from scheduler.jobs import INTERVAL_MINUTES, JOBS
+    from storage.models import JobRun, OutboxHold, OutboxMessage, OutboxState, utcnow
+
+    now = utcnow()
+    async with app[DB].session() as s:
+        due, oldest = (await s.exec(select(func.count(), func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.state == OutboxState.pending, OutboxMessage.next_attempt_at <= now))).one()
+        dead = (await s.exec(select(func.count()).where(OutboxMessage.state == OutboxState.dead))).one()
+        held = (await s.exec(select(func.count()).where(OutboxHold.until > now))).one()
+        runs = {r.name: r for r in (await s.exec(select(JobRun))).all()}
+    task = app.get(WORKER_TASK)
+    oldest_seconds = max(0.0, (now - _aware(oldest)).total_seconds()) if oldest else 0.0
+    outbox = {"running": task is not None and not task.done(), "due": due, "oldest_due_seconds": round(oldest_seconds),
+              "held_channels": held, "dead": dead}
+    jobs = {}
+    for name in JOBS:
+        run = runs.get(name)
+        last = _aware(run.last_succeeded_at) if run and run.last_succeeded_at else None
+        jobs[name] = {"last_success": last.isoformat() if last else None,
+                      "late": last is None or now - last > timedelta(minutes=3 * INTERVAL_MINUTES[name])}
+    scheduler = app.get(SCHEDULER)
+    return {"outbox": outbox, "scheduler": {"running": scheduler is not None and scheduler.running, "jobs": jobs}}
+
+
+def _aware(moment):
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

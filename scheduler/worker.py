@@ -77,8 +77,11 @@ def bundle(rows: list[OutboxMessage]) -> OutboxMessage:
 
 
 class OutboxWorker:
-    def __init__(self, db: Database, senders: dict, settings, *, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, db: Database, senders: dict, settings, *, now: Callable[[], datetime] = utcnow,
+                 observe: Callable[[str, str], None] | None = None) -> None:
         self.db = db
+        # observe(platform, outcome) with outcome "sent", "rate_limited", "failed" or "dead" (for /metrics)
+        self.observe = observe or (lambda platform, outcome: None)
         self.senders = senders
         self.settings = settings
         self.now = now
@@ -291,21 +294,25 @@ class OutboxWorker:
             # A platform's rate limit is not a failure of the message: the attempt is given back, and
             # the channel (or the platform) waits as long as it was asked to.
             log.info("outbox row %s: %s", row.id, exc)
+            self.observe(row.platform, "rate_limited")
             await self._failed(rows, str(exc), attempts_back=1)
             await self._hold_rate_limited(row, exc)
         except PermanentFailure as exc:
             log.warning("outbox row %s dead: %s", row.id, exc)
+            self.observe(row.platform, "dead")
             for each in rows:
                 await self._finish(each, state=OutboxState.dead, last_error=str(exc))
         except Exception as exc:  # anything else is worth another try, after the channel's backoff
             hold = self._holds.get((row.platform, row.channel))
             failures = (hold.failures if hold is not None else 0) + 1
             delay = backoff(failures)
+            self.observe(row.platform, "failed")
             log.info("outbox row %s failed (%s in a row on its channel), channel held %.0fs: %r", row.id, failures,
                      delay, exc)
             await self._failed(rows, repr(exc))
             await self._hold(row.platform, row.channel, self.now() + timedelta(seconds=delay), repr(exc)[:500])
         else:
+            self.observe(row.platform, "sent")
             # A row sent again after a crash keeps the note that it may have arrived twice.
             note = case((OutboxMessage.last_error.like(f"{CRASHED}%"), OutboxMessage.last_error), else_=None)
             for each in rows:

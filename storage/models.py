@@ -634,6 +634,17 @@ class InboundRequest(SQLModel, table=True):
     work: dict | None = Field(default=None, sa_column=Column(JSON))
 
 
+class JobRun(SQLModel, table=True):
+    """When each scheduled job last ran to the end, on whichever replica ran it (``/metrics``,
+    ``/healthz``): a scheduler that stopped running is seen, not guessed at."""
+
+    name: str = Field(max_length=40, primary_key=True)
+    last_succeeded_at: datetime | None = _ts(default=None, nullable=True)
+    last_queued: int = 0
+    last_failed_at: datetime | None = _ts(default=None, nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
 # Personal data by table: what export and erasure must cover, and what is redacted from
 # anything shown to others.
 PERSONAL_DATA: dict[str, tuple[str, ...]] = {

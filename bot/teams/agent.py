@@ -10,8 +10,7 @@ from datetime import timedelta
 
 from aiohttp import ClientResponseError
 from microsoft_agents.activity import Activity, ActivityTypes
-from microsoft_agents.hosting.core import TurnContext
-from microsoft_agents.hosting.teams import TeamsActivityHandler
+from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
 from bot.teams import references
 from bot.teams.cards import card_activity, command_from_submit
@@ -48,7 +47,10 @@ def error_reply() -> Reply:
     return Reply(language="cy", text=words)
 
 
-class CyswlltAgent(TeamsActivityHandler):
+class CyswlltAgent(ActivityHandler):
+    """Messages, card submissions, installs and first contact. (The deprecated Teams package's
+    ``TeamsActivityHandler`` added nothing used here; the SDK's own handler routes the same types.)"""
+
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings

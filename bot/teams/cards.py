@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment
+from microsoft_agents.hosting.msteams import TeamsActivity
 
 from bot.teams.escape import escape_markdown, plain
 from cyswllt.i18n import t
@@ -122,13 +123,18 @@ def summary(reply: Reply) -> str:
     return plain(first[:200])
 
 
-def card_activity(reply: Reply) -> Activity:
-    return Activity(
+def card_activity(reply: Reply, *, alert: bool = False) -> Activity:
+    """The reply as a message activity; ``alert`` also puts it in the member's Teams activity feed
+    (a reminder sent to a personal chat, which they may not have open)."""
+    activity = TeamsActivity(
         type=ActivityTypes.message,
         summary=summary(reply),
         locale="cy-GB" if reply.language == "cy" else "en-GB",
         attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=render(reply))],
     )
+    if alert:
+        activity.notify_user()
+    return activity
 
 
 def command_from_submit(value: Any) -> tuple[str, str] | None:

@@ -14,7 +14,9 @@ from cyswllt.cli import CommandError
 from cyswllt.i18n import t
 from cyswllt.settings import Settings
 
-MANIFEST_VERSION = "1.17"
+# The current app manifest schema (August 2026); the bot, command and localisation parts used here
+# are unchanged since 1.17.
+MANIFEST_VERSION = "1.30"
 SCHEMA = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 LOCALISATION_SCHEMA = (f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/"
                        "MicrosoftTeams.Localization.schema.json")

@@ -52,7 +52,8 @@ class TeamsSender:
             raise PermanentFailure("no Teams conversation for this recipient yet: they must open a chat with the bot "
                                    "or install it in the channel first")
         reference = references.to_sdk(row)
-        activity = card_activity(reply)
+        # In a personal chat the message also alerts the member's activity feed; channels are not pinged.
+        activity = card_activity(reply, alert=row.scope == references.PERSONAL)
         outcome: dict[str, object] = {}
 
         async def deliver(turn_context: TurnContext) -> None:

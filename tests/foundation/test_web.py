@@ -79,7 +79,9 @@ async def test_openapi_describes_admin_endpoints(serve):
 
 async def test_health_and_metrics(serve, db):
     base = await serve()
-    assert await get(f"{base}/healthz") == (200, {"status": "ok", "database": "ok"})
+    status, health = await get(f"{base}/healthz")
+    assert status == 200 and (health["status"], health["database"]) == ("ok", "ok")
+    assert {"outbox", "scheduler"} <= set(health)
     async with db.session() as s:
         await enqueue(s, key="k1", platform="console", channel="c", payload={})
         await s.commit()

@@ -25,7 +25,7 @@ def test_package_holds_manifest_welsh_localisation_and_icons(tmp_path, monkeypat
         assert Image.open(archive.open("color.png")).size == (192, 192)
         outline = Image.open(archive.open("outline.png"))
         assert outline.size == (32, 32) and outline.mode == "RGBA"
-    assert float(manifest["manifestVersion"]) >= 1.17
+    assert manifest["manifestVersion"] == "1.30" and "/v1.30/" in manifest["$schema"]
     assert manifest["id"] == APP_ID and manifest["bots"][0]["botId"] == APP_ID
     assert manifest["bots"][0]["scopes"] == ["personal", "team", "groupChat"]
     assert manifest["validDomains"] == ["cyswllt.example.gov.wales"]

@@ -81,6 +81,15 @@ async def test_a_channel_notice_goes_to_the_channel(teams, connector, db):
     await _deliver(teams, db, await _enqueue(db, "notice", CHANNEL))
     (post,) = connector.posts()
     assert post.conversation_id == CHANNEL and post.activity_id is None
+    # A channel is not pinged; a member's personal chat is (the reminder also reaches their activity feed).
+    assert "notification" not in (post.body.get("channelData") or {})
+
+
+async def test_a_reminder_in_a_personal_chat_alerts_the_member(teams, connector, db):
+    await _install(teams, connector)
+    await _deliver(teams, db, await _enqueue(db, "alerting", PERSONAL_CONVERSATION))
+    (post,) = connector.posts()
+    assert post.body["channelData"]["notification"]["alert"] is True
 
 
 async def test_429_from_teams_means_retry_after(teams, connector, db):
