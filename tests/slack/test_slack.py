@@ -1,12 +1,13 @@
 import asyncio
 import json
 import time
+from datetime import timedelta
 
 from sqlmodel import select
 
 from bot.slack.sender import SlackSender
 from scheduler.outbox import RetryAfter, enqueue
-from storage.models import ActionUpdate, OutboxMessage
+from storage.models import ActionUpdate, OutboxMessage, utcnow
 from tests.fakes.slack_api import visible_text
 from tests.slack.conftest import trigger
 
@@ -155,7 +156,8 @@ async def test_sender_maps_rate_limits_and_uploads_files(slack, db):
         await enqueue(s, key="k:1", platform="slack", channel="CBOARD",
                       payload={"reply": {"language": "en", "text": "Digest", "sections": []},
                                "files": [{"filename": "chart.png", "title": "Chart", "alt_text": "Bar chart of sentiment",
-                                          "content_b64": "iVBORw0KGgo="}]})
+                                          "content_b64": "iVBORw0KGgo="}]},
+                      not_before=utcnow() + timedelta(days=1))  # this test sends it, not the running worker
         await s.commit()
         message = (await s.exec(select(OutboxMessage).where(OutboxMessage.kind != "answer"))).one()
     slack.fake.fail_next("chat.postMessage", status=429, retry_after=2)
