@@ -15,7 +15,7 @@ from cyswllt.settings import Settings
 # command -> "module:function"; each function takes (settings, args) and returns an exit code.
 COMMANDS = {
     "serve": "cyswllt.serve:run",
-    "demo": "storage.demo:run",
+    "demo": "cyswllt.demo:run",
     "chat": "bot.console:run_chat",
     "import actions": "storage.imports:run_import_actions",
     "import members": "storage.imports:run_import_members",
@@ -29,6 +29,7 @@ COMMANDS = {
     "jobs run": "scheduler.cli:run_jobs_run",
     "outbox list": "scheduler.cli:run_outbox_list",
     "outbox retry": "scheduler.cli:run_outbox_retry",
+    "outbox send": "cyswllt.deliver:run_outbox_send",
     "teams package": "bot.teams.package:run",
     "boards set": "storage.imports:run_set_board",
     "boards list": "storage.imports:run_list_boards",
@@ -56,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = cmd("serve", "Run the web service (chat endpoints, consultation pages and API).")
     serve.add_argument("--log-format", choices=["text", "json"], help="json: one JSON object a line "
                        "(default: $CYSWLLT_LOG_FORMAT, else text)")
-    cmd("demo", "Load a demo board from the seed action plans and an open demo consultation.")
+    cmd("demo", "Load a demo board from the seed action plans (its dates moved to fall around today) and an "
+               "open demo consultation with its first responses.")
     chat = cmd("chat", "A local chat console that runs the same commands as Slack and Teams.")
     chat.add_argument("--as", dest="as_email", required=True, metavar="EMAIL", help="the member to act as")
     chat.add_argument("--board", help="board name, for members of several boards")
@@ -112,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = outbox.add_parser("list", help="List outbound messages.")
     p.set_defaults(target="outbox list")
     p.add_argument("--failed", action="store_true", help="only messages that failed or were dead-lettered")
+    p.add_argument("--unreachable", action="store_true",
+                   help="board members no platform set up here can reach (their messages wait on the console)")
+    p = outbox.add_parser("send", help="Deliver whatever is due now, then exit.")
+    p.set_defaults(target="outbox send")
     p = outbox.add_parser("retry", help="Send a failed message again.")
     p.set_defaults(target="outbox retry")
     p.add_argument("id", type=int)

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     # The HTML form refuses submissions made faster than a person could fill it in.
     form_min_seconds: float = Field(3.0, alias="CYSWLLT_FORM_MIN_SECONDS")
 
+    # Which platform reaches a person first, when they have an address on several (and each is set
+    # up here); anyone none of them reaches gets their messages on the local console.
+    platform_order: str = Field("slack,teams", alias="CYSWLLT_PLATFORM_ORDER")
+
+    @property
+    def usable_platforms(self) -> list[str]:
+        """The platforms this service can send on now, in ``CYSWLLT_PLATFORM_ORDER``."""
+        ready = {"slack": bool(self.slack_signing_secret and self.slack_bot_token),
+                 "teams": bool(self.teams_credentials or self.teams_anonymous)}
+        order = [p.strip().lower() for p in self.platform_order.split(",") if p.strip()]
+        return [p for p in dict.fromkeys(order) if ready.get(p)]
+
     @field_validator("rate_limit", "withdrawal_rate_limit")
     @classmethod
     def _limit(cls, value: str) -> str:

@@ -10,7 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cyswllt.i18n import normalise_language, t
-from handlers import actions, boards, digest, scrutiny, snooze, status
+from handlers import actions, boards, digest, inbox, scrutiny, snooze, status
 from handlers.core import Button, Command, Context, Reply, Section
 from handlers.language import looks_welsh
 from handlers.suggest import close_phrase, did_you_mean, synonym
@@ -34,6 +34,7 @@ ROUTES = {
     "lang": boards.set_language,
     "board": boards.board,
     "snooze": snooze.snooze,
+    "inbox": inbox.inbox,
 }
 
 
@@ -115,7 +116,7 @@ async def _handle(ctx: Context, command: Command, answer: Answer | None = None) 
             return await did_you_mean(turn, words)
         if verb == "help":
             return help_reply(language)
-        if verb not in ("lang", "board"):
+        if verb not in ("lang", "board", "inbox"):
             problem = await boards.choose_board(turn)
             if problem is not None and verb in REF_VERBS and turn.args:
                 # A button from a DM names its action: that is enough when only one board has it.

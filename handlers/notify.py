@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.core import Reply
 from scheduler.outbox import enqueue
-from storage.models import Board, ConversationReference, Person
+from storage.models import Board, Person
+from storage.reach import reach
 
 
-async def person_channel(session: AsyncSession, person: Person) -> tuple[str, str]:
-    """(platform, channel) for a direct message to this person."""
-    if person.slack_user_id:
-        return "slack", person.slack_user_id
-    conditions = [ConversationReference.person_id == person.id]
-    if person.teams_user_id:
-        conditions.append(ConversationReference.teams_user_id == person.teams_user_id)
-    ref = (await session.exec(
-        select(ConversationReference)
-        .where(ConversationReference.scope == "personal", or_(*conditions))
-        .order_by(ConversationReference.updated_at.desc())
-    )).first()
-    if ref is not None:
-        return "teams", ref.conversation_id
-    return "console", person.email
+async def person_channel(session: AsyncSession, person: Person, usable: Collection[str]) -> tuple[str, str]:
+    """(platform, address) for a direct message to this person (``storage.reach``)."""
+    return (await reach(session, usable, [person.id]))[person.id]
 
 
-async def to_person(session: AsyncSession, person: Person, reply: Reply, key: str, *,
+async def to_person(session: AsyncSession, person: Person, reply: Reply, key: str, *, settings,
                     working_hours: bool = False, not_before: datetime | None = None, kind: str = "message") -> bool:
-    platform, channel = await person_channel(session, person)
+    platform, channel = await person_channel(session, person, settings.usable_platforms)
     return await enqueue(session, key=key, platform=platform, channel=channel, payload={"reply": reply.to_dict()},
                          language=reply.language, kind=kind, recipient_id=person.id,
                          working_hours=working_hours, not_before=not_before)

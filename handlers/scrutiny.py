@@ -168,7 +168,7 @@ async def raise_request(turn: Turn) -> Reply:
         text = t(lang, "handlers.scrutiny_new", ref=ref, who=turn.person.name, subject=subject_in(lang), question=question)
         reply = Reply(language=lang, text=text, ephemeral=False,
                       sections=[Section(text=text, ref=ref, buttons=_committee_buttons(lang, ref))])
-        await to_person(turn.session, member, reply, f"scrutiny:new:{ref}:{member.id}", kind="scrutiny")
+        await to_person(turn.session, member, reply, f"scrutiny:new:{ref}:{member.id}", kind="scrutiny", settings=turn.ctx.settings)
     owner = await _owner(turn, action)
     told_owner = False
     if owner is not None and owner.id != turn.person.id:
@@ -177,7 +177,7 @@ async def raise_request(turn: Turn) -> Reply:
                  due=_date(request.due, lang))
         await to_person(turn.session, owner, Reply(language=lang, text=text, ephemeral=False,
                                                    sections=[Section(text=text, ref=ref)]),
-                        f"scrutiny:owner:{ref}:{owner.id}", kind="scrutiny")
+                        f"scrutiny:owner:{ref}:{owner.id}", kind="scrutiny", settings=turn.ctx.settings)
         told_owner = True
     key = "handlers.scrutiny_raised" if members else "handlers.scrutiny_no_members"
     text = turn.t(key, ref=ref, subject=subject_text, board=turn.board.name)
@@ -209,7 +209,7 @@ async def _scrutiny_meeting(turn: Turn, day: date) -> Meeting:
     meeting = (await turn.session.exec(select(Meeting).where(
         Meeting.board_id == turn.board.id, Meeting.held_on == day, Meeting.kind == "scrutiny"))).first()
     if meeting is None:
-        meeting = Meeting(board_id=turn.board.id, held_on=day, kind="scrutiny")
+        meeting = Meeting(board_id=turn.board.id, held_on=day, kind="scrutiny", settings=turn.ctx.settings)
         turn.session.add(meeting)
         await turn.session.flush()
     return meeting
@@ -304,7 +304,7 @@ async def committee_step(turn: Turn, step: str) -> Reply:
             words_for["date"] = _date(request.committee_date, lang)
         message = t(lang, key, ref=ref, subject=request.subject_ref, **words_for)
         tell = Reply(language=lang, text=message, ephemeral=False, sections=[Section(text=message, ref=ref)])
-        await to_person(turn.session, person, tell, f"scrutiny:{step}:{ref}:{stamp}:p{person.id}", kind="scrutiny")
+        await to_person(turn.session, person, tell, f"scrutiny:{step}:{ref}:{stamp}:p{person.id}", kind="scrutiny", settings=turn.ctx.settings)
     status = turn.t(f"handlers.status_{request.status}")
     done = turn.t("handlers.scrutiny_step_done", ref=ref, status=status)
     if step == "schedule":

@@ -15,6 +15,7 @@ VERBS: dict[str, tuple[set[str], set[str]]] = {
     "board": ({"board"}, {"bwrdd"}),
     "snooze": ({"snooze"}, {"oedi"}),
     "home": ({"home"}, {"cartref"}),
+    "inbox": ({"inbox"}, {"mewnflwch"}),
 }
 
 ACTION_FILTERS = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from scheduler.jobs import INTERVAL_MINUTES, JOBS, next_run, run_job
-from storage.models import OutboxMessage, OutboxState, utcnow
+from scheduler.messages import payload_reply
+from storage.models import OutboxMessage, OutboxState, Person, utcnow
 
 
 def _with_db(settings, work):
@@ -45,18 +46,63 @@ def run_jobs_run(settings, args) -> int:
     return 0
 
 
+def first_line(row: OutboxMessage) -> str:
+    """The first line of what a message says, as its recipient would read it."""
+    try:
+        reply = payload_reply(row.payload or {}, row.language)
+        text = reply.text or next((s.heading or s.text for s in reply.sections if s.heading or s.text), "")
+    except (KeyError, TypeError):
+        text = str((row.payload or {}).get("subject") or "")
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
 def run_outbox_list(settings, args) -> int:
+    from zoneinfo import ZoneInfo
+
+    if getattr(args, "unreachable", False):
+        return run_outbox_unreachable(settings, args)
+
     async def work(db):
         async with db.session() as session:
-            query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+            query = (select(OutboxMessage, Person.name, Person.email)
+                     .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
+                     .order_by(OutboxMessage.id.desc()).limit(200))
             if args.failed:
                 query = query.where((OutboxMessage.state == OutboxState.dead) | (OutboxMessage.last_error.is_not(None)))
             return (await session.exec(query)).all()
 
-    for row in _with_db(settings, work):
+    zone = ZoneInfo(settings.timezone)
+    rows = _with_db(settings, work)
+    if not rows:
+        print("the outbox is empty" if not args.failed else "no failed messages")
+        return 0
+    print(f"{'id':>6}  {'state':8} {'recipient':32} {'platform':8} {'kind':10} {'due':16}  first line")
+    for row, _name, email in rows:
+        recipient = (email or row.channel)[:32]
+        due = row.next_attempt_at.astimezone(zone) if row.next_attempt_at.tzinfo else row.next_attempt_at
         error = f"  ({row.last_error[:80]})" if row.last_error else ""
-        print(f"{row.id:6d} {row.state:8s} {row.platform:8s} {row.kind:10s} attempts={row.attempts} "
-              f"next={row.next_attempt_at:%Y-%m-%d %H:%M} {row.idempotency_key[:60]}{error}")
+        print(f"{row.id:6d}  {row.state:8} {recipient:32} {row.platform:8} {row.kind:10} {due:%Y-%m-%d %H:%M}  "
+              f"{first_line(row)[:70]}{error}")
+    return 0
+
+
+def run_outbox_unreachable(settings, args) -> int:
+    """Board members no platform set up here can reach: their messages wait on the local console."""
+    from storage.reach import unreachable
+
+    async def work(db):
+        async with db.session() as session:
+            return await unreachable(session, settings.usable_platforms)
+
+    people = _with_db(settings, work)
+    usable = ", ".join(settings.usable_platforms) or "none"
+    if not people:
+        print(f"every board member can be reached (platforms set up: {usable})")
+        return 0
+    print(f"{len(people)} board member(s) no platform set up here can reach (set up: {usable}); their messages "
+          "wait on the console (cyswllt chat --as EMAIL shows them):")
+    for person, boards in people:
+        print(f"  {person.name} <{person.email}>  {'; '.join(boards)}")
     return 0
 
 

@@ -40,7 +40,7 @@ async def snoozed_reminders(db, settings, now: datetime) -> int:
                        OutboxMessage.kind.in_(["reminder", "escalation"])))).all():
             if sent_at is not None:
                 delivered.setdefault(person_id, []).append((key, sent_at))
-        recipients = await Recipients.load(session)
+        recipients = await Recipients.load(session, settings)
         batch = Batch(recipients)
         for person_id, until, action in ended:
             person = recipients.people.get(person_id)

@@ -31,7 +31,6 @@ from storage.models import (
     ActionLead,
     ActionUpdate,
     Board,
-    ConversationReference,
     Meeting,
     Member,
     Organisation,
@@ -42,6 +41,7 @@ from storage.models import (
     ScrutinyStatus,
     Snooze,
 )
+from storage.reach import reach
 
 log = logging.getLogger("cyswllt.jobs")
 
@@ -68,36 +68,16 @@ def counted(language: str, key: str, count: int) -> str:
 
 @dataclass
 class Recipients:
-    """Where each person's direct messages go, looked up once per sweep — the same choice as
-    ``handlers.notify.person_channel`` (Slack id, else their newest Teams personal chat, else the
-    console), made for everyone in three queries instead of one per message."""
+    """Where each person's direct messages go, looked up once per sweep (``storage.reach``: their
+    first usable platform in ``CYSWLLT_PLATFORM_ORDER``, else the console)."""
 
     people: dict[int, Person]
     channels: dict[int, tuple[str, str]]
 
     @classmethod
-    async def load(cls, session) -> Recipients:
+    async def load(cls, session, settings) -> Recipients:
         people = {p.id: p for p in (await session.exec(select(*PERSON_COLUMNS))).all()}
-        teams = {}
-        for ref in (await session.exec(select(ConversationReference).where(
-                ConversationReference.scope == "personal").order_by(ConversationReference.updated_at))).all():
-            if ref.person_id:
-                teams[ref.person_id] = ref.conversation_id
-        by_teams_id = {p.teams_user_id: p.id for p in people.values() if p.teams_user_id}
-        for ref in (await session.exec(select(ConversationReference).where(
-                ConversationReference.scope == "personal", ConversationReference.teams_user_id.is_not(None)))).all():
-            person_id = by_teams_id.get(ref.teams_user_id)
-            if person_id:
-                teams.setdefault(person_id, ref.conversation_id)
-        channels = {}
-        for person in people.values():
-            if person.slack_user_id:
-                channels[person.id] = ("slack", person.slack_user_id)
-            elif person.id in teams:
-                channels[person.id] = ("teams", teams[person.id])
-            else:
-                channels[person.id] = ("console", person.email)
-        return cls(people, channels)
+        return cls(people, await reach(session, settings.usable_platforms))
 
     def row(self, person_id: int, key: str, payload: dict[str, Any], language: str, kind: str) -> dict:
         platform, channel = self.channels[person_id]
@@ -227,7 +207,7 @@ async def action_reminders(db, settings, now: datetime) -> int:
     """Due in 7 days and in 1 day; overdue, then weekly."""
     today = _today(settings, now)
     async with db.session() as session:
-        recipients = await Recipients.load(session)
+        recipients = await Recipients.load(session, settings)
         responsible = await Responsible.load(session)
         batch = Batch(recipients)
         snoozed = await _snoozed(session, now)
@@ -264,7 +244,7 @@ async def stale_updates(db, settings, now: datetime) -> int:
     update every week). An action still idle after its meeting has it then."""
     today = _today(settings, now)
     async with db.session() as session:
-        recipients = await Recipients.load(session)
+        recipients = await Recipients.load(session, settings)
         responsible = await Responsible.load(session)
         batch = Batch(recipients)
         snoozed = await _snoozed(session, now)
@@ -318,7 +298,7 @@ async def escalations(db, settings, now: datetime) -> int:
     within = timedelta(days=settings.escalate_red_within_days)
     period = today.toordinal() // grace_days
     async with db.session() as session:
-        recipients = await Recipients.load(session)
+        recipients = await Recipients.load(session, settings)
         responsible = await Responsible.load(session)
         batch = Batch(recipients)
         boards = dict((await session.exec(select(Board.id, Board.name))).all())
@@ -373,7 +353,7 @@ async def scrutiny_overdue(db, settings, now: datetime) -> int:
     """Requests past their response date and not answered: scrutiny members reminded, requester told."""
     today = _today(settings, now)
     async with db.session() as session:
-        recipients = await Recipients.load(session)
+        recipients = await Recipients.load(session, settings)
         batch = Batch(recipients)
         requests = (await session.exec(select(ScrutinyRequest).where(
             ScrutinyRequest.status.not_in([ScrutinyStatus.responded, ScrutinyStatus.declined]),
@@ -417,7 +397,7 @@ async def meeting_packs(db, settings, now: datetime) -> int:
                 Member.board_id == meeting.board_id, Member.role.in_([Role.chair, Role.secretariat]))
                 .order_by(Person.id))).all()
         known = await known_keys(session, [f"meeting-pack:p{p.id}:{m.id}" for m in meetings for p in leaders[m.id]])
-        recipients = await Recipients.load(session)
+        recipients = await Recipients.load(session, settings)
         batch = Batch(recipients)
         for meeting in meetings:
             wanted = [p for p in leaders[meeting.id] if f"meeting-pack:p{p.id}:{meeting.id}" not in known]

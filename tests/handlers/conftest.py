@@ -54,7 +54,7 @@ async def board(db):
 
 @pytest.fixture
 def say(db):
-    ctx = Context(db, Settings(database_url="sqlite://"), now=lambda: NOW)
+    ctx = Context(db, Settings(database_url="sqlite://", slack_signing_secret="s", slack_bot_token="xoxb-test", teams_anonymous=True), now=lambda: NOW)
 
     async def say(user: str, text: str, platform: str = "console", channel: str | None = None):
         return await handle(ctx, Command(platform=platform, user_id=user, text=text, channel_id=channel))

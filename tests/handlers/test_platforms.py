@@ -49,7 +49,7 @@ async def test_a_button_names_its_action_so_two_board_members_need_not_choose(bo
 
 async def test_snooze_waits_for_the_next_working_day_after_christmas(board, db):
     christmas_eve = datetime(2026, 12, 24, 10, 0, tzinfo=UTC)
-    ctx = Context(db, Settings(database_url="sqlite://"), now=lambda: christmas_eve)
+    ctx = Context(db, Settings(database_url="sqlite://", slack_signing_secret="s", slack_bot_token="xoxb-test", teams_anonymous=True), now=lambda: christmas_eve)
     reply = await handle(ctx, Command(platform="console", user_id=board["owner"], text="snooze A-1 yfory"))
     assert reply.language == "cy"  # a Welsh period word is a Welsh command
     async with db.session() as s:
@@ -83,7 +83,7 @@ async def test_a_fault_is_an_apology_not_a_traceback(tmp_path):
     # A database with no tables: every query fails underneath the handler.
     empty = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     try:
-        ctx = Context(empty, Settings(database_url="sqlite://"))
+        ctx = Context(empty, Settings(database_url="sqlite://", slack_signing_secret="s", slack_bot_token="xoxb-test", teams_anonymous=True))
         english = await handle(ctx, Command(platform="slack", user_id="U1", text="actions"))
         assert english.text.startswith("Sorry — something went wrong on my side and nothing was changed.")
         welsh = await handle(ctx, Command(platform="slack", user_id="U1", text="camau"))

@@ -50,7 +50,8 @@ STALE = ["A-3"]
 
 def settings(url: str, **kw) -> Settings:
     values = dict(database_url=url, secret_key="pack-secret", admin_token="admin-token", base_url="http://127.0.0.1:9",
-                  scheduler_enabled=False, outbox_enabled=False, analysis_enabled=False)
+                  scheduler_enabled=False, outbox_enabled=False, analysis_enabled=False,
+                  slack_signing_secret="s", slack_bot_token="xoxb-test")  # members are reached on Slack
     return Settings(**{**values, **kw})
 
 

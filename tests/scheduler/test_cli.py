@@ -52,7 +52,7 @@ async def test_jobs_and_outbox_commands(migrated):
         s.add(dead)
         await s.commit()
     failed = await asyncio.to_thread(cli, url, "outbox", "list", "--failed")
-    lines = [line for line in failed.stdout.splitlines() if line.strip()]
+    lines = [line for line in failed.stdout.splitlines() if line.strip()][1:]  # under the header
     assert len(lines) == 1 and "dead" in lines[0] and "channel_not_found" in lines[0]
 
     retried = await asyncio.to_thread(cli, url, "outbox", "retry", str(dead.id))

@@ -8,7 +8,7 @@ from scheduler.messages import payload_reply
 from storage.models import Action, ActionUpdate, OutboxMessage, Snooze
 from tests.scheduler.conftest import NOW
 
-SETTINGS = Settings(database_url="sqlite://")
+SETTINGS = Settings(database_url="sqlite://", slack_signing_secret="s", slack_bot_token="xoxb-test")  # Slack is set up
 
 
 async def snooze(db, person_id, ref, until):

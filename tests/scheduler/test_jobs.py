@@ -6,7 +6,7 @@ from scheduler.messages import payload_reply
 from storage.models import OutboxMessage
 from tests.scheduler.conftest import NOW
 
-SETTINGS = Settings(database_url="sqlite://")
+SETTINGS = Settings(database_url="sqlite://", slack_signing_secret="s", slack_bot_token="xoxb-test")  # Slack is set up
 
 
 async def rows(db, kind=None):

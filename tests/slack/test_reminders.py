@@ -30,7 +30,7 @@ async def test_a_reminder_dm_and_its_buttons(slack_delivering, db, database_url)
         s.add(action)
         await s.commit()
         owner = (await s.exec(select(Person).where(Person.slack_user_id == "UOWNER"))).one()
-    settings = Settings(database_url=database_url, slack_signing_secret=SECRET)
+    settings = Settings(database_url=database_url, slack_signing_secret=SECRET, slack_bot_token="xoxb-test")
     assert await run_job("action-reminders", db, settings) == 1
 
     (posted,) = [c.args for c in await slack.fake.wait_for("chat.postMessage", timeout=10)]
