@@ -2,12 +2,20 @@
 
 The board's actions are every row of the action tables in the Welsh Assembly Government's
 2007 policy statement "A shared responsibility" (``demo_data/actions.csv``, rebuilt by
-``demo_data/build.py``). Loading is idempotent: running it twice changes nothing.
+``demo_data/build.py``). The plan is from 2007–08, so its years are moved to fall around today:
+every year in an action's "by when" words moves by the same number of years (``year_shift``), so
+the words keep their shape and still give their dates under the brief's rules ("Spring 2008"
+becomes a spring near today, "2007-08" a financial year). Red and completed actions, and a few
+others, fall in the year just gone (overdue, or done); the rest in the year to come — the nearest
+due within weeks, most on track. Loading is idempotent: running it twice on one day changes nothing.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import csv
+import io
+import re
+from datetime import date, timedelta
 from importlib import resources
 
 from sqlmodel import select
@@ -33,7 +41,53 @@ GROUPS = [
          digest_schedule="0 9 * * mon"),
     dict(slug="welsh-speakers", name_en="Welsh speakers", name_cy="Siaradwyr Cymraeg", language="cy",
          digest_schedule="0 9 * * mon"),
+    dict(slug="older-people", name_en="Older people", name_cy="Pobl hŷn", language="both",
+         digest_schedule="0 9 * * mon"),
+    dict(slug="local-businesses", name_en="Local businesses", name_cy="Busnesau lleol", language="both",
+         digest_schedule="0 9 1 * *"),
 ]
+_FOUR_DIGITS = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_TWO_DIGITS = re.compile(r"(?<![\w/])(\d{2})(?![\w%/])")
+# Actions the plan has as red or complete are placed in the year just gone (red ones are overdue,
+# and escalate); so is every seventh unrated one. The rest fall due in the year to come.
+OVERDUE_EVERY = 7
+
+
+def shift_years(words: str, years: int) -> str:
+    """The "by when" words with every year moved by ``years``, written as it was (2008 → 2027, the
+    two-digit "07" → "26")."""
+    if not years:
+        return words
+    words = _FOUR_DIGITS.sub(lambda m: str(int(m.group(1)) + years), words)
+    return _TWO_DIGITS.sub(lambda m: f"{(int(m.group(1)) + years) % 100:02d}", words)
+
+
+def year_shift(words: str, rag: str, position: int, today: date) -> int:
+    """How many years to move one action's words: so that its date is the next one from today
+    (within the coming year), or the last one before today for an action placed in the past."""
+    from storage.duedates import parse_due
+
+    due = parse_due(words)
+    if due is None:
+        return today.year - 2007  # no date to place: the words move with the plan (an event's year)
+    years = today.year - due.year - 1
+    while parse_due(shift_years(words, years)) < today:
+        years += 1
+    past = rag in ("red", "complete") or (not rag and position % OVERDUE_EVERY == 0)
+    return years - 1 if past else years
+
+
+def plan_near(today: date) -> str:
+    """The seed action plan with its years moved to fall around ``today``, as CSV."""
+    rows = list(csv.DictReader(io.StringIO(_data("actions.csv"))))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for position, row in enumerate(rows, start=1):
+        years = year_shift(row["due"], row["rag"], position, today)
+        writer.writerow({**row, "due": shift_years(row["due"], years)})
+    return out.getvalue()
+
 
 QUESTIONS = [
     dict(key="priorities", kind="open",
@@ -111,9 +165,10 @@ async def load(session: AsyncSession) -> list[str]:
     report = []
     members = await import_members(session, BOARD, _data("members.csv"))
     report.append(f"board “{members.board}”: {members.total} members ({members.created} new)")
-    actions = await import_actions(session, BOARD, _data("actions.csv"))
-    report.append(f"{actions.total} actions from the seed action plan ({actions.created} new, "
-                  f"{actions.updated} updated)")
+    today = utcnow().date()
+    actions = await import_actions(session, BOARD, plan_near(today))
+    report.append(f"{actions.total} actions from the seed action plan, their years moved to fall around today "
+                  f"({actions.created} new, {actions.updated} updated)")
     board, _ = await board_named(session, BOARD, create=False)
     if not board.published:  # the demo shows the public pages; a real board chooses to publish
         board.published = True
@@ -127,15 +182,3 @@ async def load(session: AsyncSession) -> list[str]:
     report.append(f"consultation /consultations/{consultation.slug} ({'new' if created else 'already there'}), "
                   f"open until {consultation.closes_at:%d %B %Y}")
     return report
-
-
-def run(settings, args=None) -> int:
-    from storage.db import run_in_session
-    from storage.migrate import upgrade
-
-    upgrade(settings.database_url)
-    for line in run_in_session(settings.database_url, load, upgrade_sqlite=False):
-        print(f"demo: {line}")
-    print("demo: try `cyswllt chat --as chair@demo.cyswllt.cymru`, then `cyswllt serve` and open "
-          f"{settings.public_base_url}/consultations")
-    return 0

@@ -4,6 +4,7 @@ the first line), ``--unreachable``, ``cyswllt outbox send``, and a member's remi
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,7 @@ async def test_the_demo_chairs_reminders_and_escalations_reach_the_console(tmp_p
 
     chat = await asyncio.to_thread(run, url, "chat", "--as", CHAIR, stdin="mewnflwch\n")
     assert chat.returncode == 0, chat.stderr
-    assert "Eich 10 neges ddiweddaraf yma" in chat.stdout and "Uwchgyfeirio" in chat.stdout
+    assert re.search(r"Eich (\d+ )?neges ddiweddaraf yma", chat.stdout) and "Uwchgyfeirio" in chat.stdout
     assert "[Diweddaru nawr: diweddaru A-" in chat.stdout  # the buttons, as the words they run
 
     # With Slack set up, the demo's members with a Slack id are reachable there: nobody is left over.
