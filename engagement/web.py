@@ -5,7 +5,7 @@ from aiohttp import web
 
 
 def setup(app: web.Application) -> None:
-    from engagement import api, boards, pages, publisher, reports, theme_api, workbench
+    from engagement import api, boards, calendars, pages, publisher, reports, theme_api, workbench
     from engagement.digest import web as digest_web
 
     api.setup(app)
@@ -16,3 +16,4 @@ def setup(app: web.Application) -> None:
     digest_web.setup(app)
     boards.setup(app)
     reports.setup(app)
+    calendars.setup(app)

@@ -10,7 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cyswllt.i18n import normalise_language, t
-from handlers import actions, boards, digest, inbox, scrutiny, snooze, status
+from handlers import actions, boards, calendar, digest, inbox, scrutiny, snooze, status
 from handlers.core import Button, Command, Context, Reply, Section
 from handlers.language import looks_welsh
 from handlers.suggest import close_phrase, did_you_mean, synonym
@@ -35,6 +35,7 @@ ROUTES = {
     "board": boards.board,
     "snooze": snooze.snooze,
     "inbox": inbox.inbox,
+    "calendar": calendar.calendar,
 }
 
 

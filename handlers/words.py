@@ -16,6 +16,7 @@ VERBS: dict[str, tuple[set[str], set[str]]] = {
     "snooze": ({"snooze"}, {"oedi"}),
     "home": ({"home"}, {"cartref"}),
     "inbox": ({"inbox"}, {"mewnflwch"}),
+    "calendar": ({"calendar"}, {"calendr"}),
 }
 
 ACTION_FILTERS = {

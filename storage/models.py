@@ -140,6 +140,8 @@ class Person(SQLModel, table=True):
     slack_user_id: str | None = Field(default=None, max_length=64, index=True)
     teams_user_id: str | None = Field(default=None, max_length=128, index=True)
     current_board_id: int | None = Field(default=None, foreign_key="board.id")
+    # The random part of the person's own calendar link (``calendar`` command); made on first use.
+    calendar_key: str | None = Field(default=None, max_length=64)
     created_at: datetime = _ts(default_factory=utcnow)
 
 

@@ -33,6 +33,7 @@ COMMANDS = [
     ("digest", "crynodeb", "digest"),
     ("lang", "iaith", "lang"),
     ("board", "bwrdd", "board"),
+    ("calendar", "calendr", "calendar"),
 ]
 WELSH_FILE = "cy.json"
 
