@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # Withdrawal attempts per client (right or wrong), so that withdrawal codes cannot be guessed in bulk.
     withdrawal_rate_limit: str = Field("10/minute", alias="CYSWLLT_WITHDRAWAL_RATE_LIMIT")
     smtp_url: str | None = Field(None, alias="CYSWLLT_SMTP_URL")
+    # The sender of mail to members and respondents (unset: CYSWLLT_SMTP_URL's ?from=, else no-reply@host).
+    mail_from: str | None = Field(None, alias="CYSWLLT_MAIL_FROM")
     # Secret for CSRF tokens, form stamps and the client-address hash salt; unset: made once and kept
     # in the database (cyswllt.secret), shared by every process and replica.
     secret_key: str | None = Field(None, alias="CYSWLLT_SECRET_KEY")
@@ -70,13 +72,14 @@ class Settings(BaseSettings):
 
     # Which platform reaches a person first, when they have an address on several (and each is set
     # up here); anyone none of them reaches gets their messages on the local console.
-    platform_order: str = Field("slack,teams", alias="CYSWLLT_PLATFORM_ORDER")
+    platform_order: str = Field("slack,teams,email", alias="CYSWLLT_PLATFORM_ORDER")
 
     @property
     def usable_platforms(self) -> list[str]:
         """The platforms this service can send on now, in ``CYSWLLT_PLATFORM_ORDER``."""
         ready = {"slack": bool(self.slack_signing_secret and self.slack_bot_token),
-                 "teams": bool(self.teams_credentials or self.teams_anonymous)}
+                 "teams": bool(self.teams_credentials or self.teams_anonymous),
+                 "email": bool(self.smtp_url)}
         order = [p.strip().lower() for p in self.platform_order.split(",") if p.strip()]
         return [p for p in dict.fromkeys(order) if ready.get(p)]
 

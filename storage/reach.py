@@ -1,7 +1,7 @@
 """Where a person is reached: one answer for the handlers' notices and the scheduler's sweeps.
 
 Each person has an address on some platforms (a Slack user id; a Teams personal chat, known once
-they have talked to the bot or installed it). The platforms this service can send on now come in
+they have talked to the bot or installed it; their email address, when mail is set up). The platforms this service can send on now come in
 the order ``CYSWLLT_PLATFORM_ORDER`` gives (``Settings.usable_platforms``); a person's first
 platform in that order where they have an address wins. Nobody is dropped: with no usable address
 a person's messages go to the local console (``cyswllt chat --as EMAIL`` shows them, and
@@ -29,7 +29,7 @@ async def addresses(session: AsyncSession, person_ids: Iterable[int] | None = No
     found: dict[int, dict[str, str]] = {}
     by_teams_id: dict[str, int] = {}
     for person_id, email, slack, teams in (await session.exec(query)).all():
-        found[person_id] = {CONSOLE: email}
+        found[person_id] = {CONSOLE: email, "email": email}
         if slack:
             found[person_id]["slack"] = slack
         if teams:

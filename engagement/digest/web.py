@@ -387,7 +387,8 @@ def setup(app: web.Application) -> None:
                                  autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     settings = app[SETTINGS]
     if settings.smtp_url:
-        app[SENDERS]["email"] = MailSender(settings)
+        # The email platform's sender (bot/email) takes these mails too, when it is there.
+        app[SENDERS].setdefault("email", MailSender(settings))
     app.router.add_get("/digests/digest.css", stylesheet)
     app.router.add_get(r"/digests/{id:[^/]+?}.csv", counts_csv)
     app.router.add_get(r"/digests/{id:[^/]+}/chart.png", chart_png)
