@@ -151,7 +151,7 @@ def _last_change(fallback):
 # The columns a sweep reads: plain rows load several times faster than ORM objects.
 ACTION_COLUMNS = (Action.id, Action.board_id, Action.ref, Action.title, Action.title_cy, Action.owner_id, Action.due,
                   Action.rag)
-PERSON_COLUMNS = (Person.id, Person.name, Person.email, Person.language, Person.slack_user_id, Person.teams_user_id)
+PERSON_COLUMNS = (Person.id, Person.name, Person.email, Person.language)
 _OPEN = (Action.rag.is_(None)) | (Action.rag != Rag.complete)
 
 

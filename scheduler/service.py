@@ -37,7 +37,7 @@ def _observer(app: web.Application):
         "sent": Counter("cyswllt_outbox_sent", "Messages the platform took, by platform", ["platform"],
                         registry=registry),
         "rate_limited": Counter("cyswllt_outbox_rate_limited", "Sends the platform refused for its rate limit "
-                                "(HTTP 429, Slack's ratelimited), by platform", ["platform"], registry=registry),
+                                "(HTTP 429, or the platform's own word for it), by platform", ["platform"], registry=registry),
         "failed": Counter("cyswllt_outbox_send_failures", "Sends that failed and will be tried again, by platform",
                           ["platform"], registry=registry),
         "dead": Counter("cyswllt_outbox_dead", "Messages given up (a refusal that cannot succeed, or failing for "

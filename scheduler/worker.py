@@ -39,8 +39,6 @@ log = logging.getLogger("cyswllt.outbox")
 
 BACKOFF_BASE = 5.0  # seconds before the first retry
 BACKOFF_CAP = 600.0  # a channel that keeps failing is tried again at least every ten minutes
-# Messages per second per channel, by platform (Slack allows about one a second in a channel).
-CHANNEL_RATE = {"slack": 1.0, "teams": 2.0}
 # Rows claimed in one pass, as a multiple of the messages in flight at once.
 CLAIM_ROUNDS = 4
 # While a platform has no sender (not configured), its messages wait and it is looked at again after this.
@@ -384,7 +382,8 @@ class OutboxWorker:
     def _rest(self, row: OutboxMessage) -> None:
         """The platform has answered: the channel's next message may go a second later (counted
         from the answer, so the platform sees them a second apart however long each took)."""
-        rate = CHANNEL_RATE.get(row.platform)
+        # Each platform's sender says how many messages a second one channel may have (Slack about one).
+        rate = getattr(self.senders.get(row.platform), "per_channel_per_second", None)
         if rate:
             self._cooling[(row.platform, row.channel)] = self.now() + timedelta(seconds=1.0 / rate)
 

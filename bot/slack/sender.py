@@ -61,6 +61,8 @@ def _answer(message: OutboxMessage) -> dict[str, Any] | None:
 
 
 class SlackSender:
+    per_channel_per_second = 1.0  # Slack allows about one message a second in a channel
+
     def __init__(self, client: AsyncWebClient, *, web_api: bool = True) -> None:
         self.client = client
         self.web_api = web_api  # False without SLACK_BOT_TOKEN: only answers through response_url go

@@ -37,6 +37,8 @@ def retry_after_seconds(value: str | None) -> float:
 
 
 class TeamsSender:
+    per_channel_per_second = 2.0  # Teams' limit per conversation
+
     def __init__(self, runtime: TeamsRuntime, db: Database) -> None:
         self.runtime = runtime
         self.db = db

@@ -1,23 +1,14 @@
 """Telling respondents about a "you said, we did": a mail to each who consented and left an email,
-in the language they responded in, queued through the outbox (platform "email") and sent by SMTP
-to ``CYSWLLT_SMTP_URL``. With no SMTP URL nothing is queued and nothing is sent."""
+in the language they responded in, queued through the outbox (platform "email"; the email platform,
+``bot/email``, sends it). With no SMTP URL nothing is queued and nothing is sent."""
 
 from __future__ import annotations
-
-import asyncio
-import hashlib
-import smtplib
-import ssl
-from email.message import EmailMessage
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import select
 
 from cyswllt.i18n import normalise_language, t
-from scheduler.outbox import PermanentFailure, enqueue
-from storage.models import Consultation, OutboxMessage, Response, YouSaidWeDid
-
-TIMEOUT = 30.0
+from scheduler.outbox import enqueue
+from storage.models import Consultation, Response, YouSaidWeDid
 
 
 async def tell_respondents(session, settings, consultation: Consultation, entry: YouSaidWeDid) -> int:
@@ -45,58 +36,3 @@ async def tell_respondents(session, settings, consultation: Consultation, entry:
         queued += await enqueue(session, key=f"you-said:{entry.id}:{response_id}", platform="email", channel=address,
                                 payload=payload, language=lang, kind="you-said-we-did")
     return queued
-
-
-class MailSender:
-    """Sends outbox rows of platform "email" over SMTP (``smtp://host:port``, ``smtps://…``,
-    optional ``user:password@`` and ``?from=address``), one connection per mail, in a thread."""
-
-    def __init__(self, settings) -> None:
-        parts = urlsplit(settings.smtp_url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("CYSWLLT_SMTP_URL must look like smtp://host:port")
-        self.secure = parts.scheme == "smtps"
-        self.host = parts.hostname
-        self.port = parts.port or (465 if self.secure else 25)
-        self.user = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
-        host = urlsplit(settings.public_base_url).hostname or "localhost"
-        self.sender = parse_qs(parts.query).get("from", [f"no-reply@{host}"])[0]
-        self.domain = self.sender.rpartition("@")[2] or host
-
-    def _message(self, row: OutboxMessage) -> EmailMessage:
-        payload = row.payload or {}
-        if not payload.get("to") or not payload.get("subject"):
-            raise PermanentFailure("not a mail payload")
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = payload["to"]
-        message["Subject"] = payload["subject"]
-        message["Content-Language"] = row.language
-        # The same Message-ID on a resend after a crash lets mail servers and clients drop the copy.
-        digest = hashlib.sha256(row.idempotency_key.encode()).hexdigest()[:24]
-        message["Message-ID"] = f"<cyswllt.{row.id}.{digest}@{self.domain}>"
-        message.set_content(payload.get("body", ""))
-        return message
-
-    def _send(self, message: EmailMessage) -> None:
-        smtp_class = smtplib.SMTP_SSL if self.secure else smtplib.SMTP
-        with smtp_class(self.host, self.port, timeout=TIMEOUT) as smtp:
-            if not self.secure and self.user:
-                smtp.starttls(context=ssl.create_default_context())
-            if self.user:
-                smtp.login(self.user, self.password or "")
-            refused = smtp.send_message(message)
-            if refused:
-                raise PermanentFailure(f"the mail server refused {', '.join(refused)}")
-
-    async def send(self, message: OutboxMessage) -> str | None:
-        mail = self._message(message)
-        try:
-            await asyncio.to_thread(self._send, mail)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure(f"the mail server refused the address: {exc.recipients}") from exc
-        return mail["Message-ID"]
-
-    async def find_sent(self, message: OutboxMessage) -> str | None:
-        return None  # SMTP cannot be asked what it accepted; a resend carries the same Message-ID

@@ -22,14 +22,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
 from cyswllt.admin import require_admin
-from cyswllt.appkeys import DB, SENDERS, SETTINGS
+from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.i18n import babel_locale, normalise_language, t
 from cyswllt.openapi import ADMIN_DISABLED, BEARER, NOT_BLANK, UNAUTHORISED, describe, json_body, problem
 from cyswllt.pdf import pdf_response
 from engagement.digest import chart, links, render
 from engagement.digest import svg as svg_chart
 from engagement.digest.build import build_digest
-from engagement.digest.mail import MailSender, tell_respondents
+from engagement.digest.mail import tell_respondents
 from engagement.digest.schedule import queue_digest
 from engagement.publisher import publisher_name
 from engagement.spreadsheet import cell
@@ -343,7 +343,7 @@ def _describe(app: web.Application) -> None:
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                       "403": refused, "404": missing}})
     describe(app, "/digests/{id}/chart.png", "get", {
-        "summary": "A digest's chart (admin token or a signed, expiring link; Teams cards use the latter)",
+        "summary": "A digest's chart (admin token or a signed, expiring link, as chat cards use)",
         "operationId": "getDigestChart", "tags": ["digests"], "parameters": [digest_id, *signed], "security": auth,
         "responses": {"200": {"description": "PNG", "content": {"image/png": {"schema": {"type": "string",
                                                                                         "format": "binary"}}}},
@@ -385,10 +385,6 @@ def setup(app: web.Application) -> None:
     app[CHARTS] = OrderedDict()
     app[TEMPLATES] = Environment(loader=PackageLoader("engagement.digest", "templates"),
                                  autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-    settings = app[SETTINGS]
-    if settings.smtp_url:
-        # The email platform's sender (bot/email) takes these mails too, when it is there.
-        app[SENDERS].setdefault("email", MailSender(settings))
     app.router.add_get("/digests/digest.css", stylesheet)
     app.router.add_get(r"/digests/{id:[^/]+?}.csv", counts_csv)
     app.router.add_get(r"/digests/{id:[^/]+}/chart.png", chart_png)
