@@ -82,7 +82,8 @@ class SlackClient:
         return await self.post(body, "application/json", **kw)
 
     async def replies(self, count: int = 1) -> list[dict]:
-        calls = await self.fake.wait_for("response_url", count=count)
+        # Answers go through the outbox after the ack: on a busy machine they take a few seconds.
+        calls = await self.fake.wait_for("response_url", count=count, timeout=20)
         return [c.args for c in calls]
 
 
