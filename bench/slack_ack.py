@@ -58,7 +58,7 @@ def service_app(api_url: str, database_url: str) -> web.Application:
     from cyswllt.app import create_app
     from cyswllt.settings import Settings
 
-    # The outbox runs: answers after the ack go through it (decision 0016), as in the service.
+    # The outbox runs: answers after the ack go through it (decision 0017), as in the service.
     return create_app(Settings(database_url=database_url, slack_signing_secret=SECRET, slack_bot_token="xoxb-bench",
                                slack_api_url=api_url, scheduler_enabled=False, outbox_enabled=True,
                                outbox_poll_seconds=0.2, CYSWLLT_WORKING_HOURS="always", analysis_enabled=False))

@@ -52,7 +52,7 @@ class Sender(Protocol):
 
     # Optional: ``can_find(message) -> bool``, False when the platform cannot be asked what it
     # received (Teams, SMTP, Slack's ephemeral answers). A row of such a platform left ``sending`` by a
-    # crash is sent again, and may arrive twice: once at most per crash (decision 0016).
+    # crash is sent again, and may arrive twice: once at most per crash (decision 0017).
 
 
 def can_find(sender: Any, message: OutboxMessage) -> bool:

@@ -404,7 +404,7 @@ class OutboxWorker:
     async def recover(self, *, stale_only: bool) -> int:
         """Rows left ``sending``: sent if the platform has them, otherwise pending again. A platform
         that cannot be asked (``can_find`` false) may have the message already: it is sent again,
-        once for this crash, and the row says so (decision 0016)."""
+        once for this crash, and the row says so (decision 0017)."""
         now = self.now()
         query = select(OutboxMessage).where(OutboxMessage.state == OutboxState.sending)
         if stale_only:

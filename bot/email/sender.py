@@ -1,7 +1,7 @@
 """Delivers outbox rows by mail: chat messages (reminders, escalations, notices, digests) as
 multipart mail — plain text and HTML — in the row's language, each button a signed link; and the
 plain mails other parts queue (``{"to", "subject", "body"}``). The row's idempotency key makes the
-Message-ID, so a resend after a crash carries the same one (decision 0016)."""
+Message-ID, so a resend after a crash carries the same one (decision 0017)."""
 
 from __future__ import annotations
 

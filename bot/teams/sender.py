@@ -81,7 +81,7 @@ class TeamsSender:
         return str(outcome.get("id") or "") or None
 
     def can_find(self, message: OutboxMessage) -> bool:
-        # The Bot Connector cannot list what a bot sent and takes no id of ours (decision 0016).
+        # The Bot Connector cannot list what a bot sent and takes no id of ours (decision 0017).
         return False
 
     async def find_sent(self, message: OutboxMessage) -> str | None:

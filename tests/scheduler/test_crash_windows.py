@@ -1,5 +1,5 @@
 """kill -9 in the middle of a send, for Slack and for Teams, both before the platform took the
-message and after it took it but before the outbox recorded it (decision 0016).
+message and after it took it but before the outbox recorded it (decision 0017).
 
 Slack can be asked (the row's key rides in the message's metadata): a restart finds what arrived
 and sends the rest — no duplicates either way. Teams cannot be asked: a restart sends what was in

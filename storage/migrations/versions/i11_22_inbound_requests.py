@@ -2,7 +2,7 @@
 crash run again
 
 Revision ID: i11_22_inbound_requests
-Revises: i12_01_themes
+Revises: i11_22_secret_and_rate_counts
 Create Date: 2026-12-01 15:30:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import storage.models
 
 
 revision = 'i11_22_inbound_requests'
-down_revision = 'i12_01_themes'
+down_revision = 'i11_22_secret_and_rate_counts'
 branch_labels = None
 depends_on = None
 
