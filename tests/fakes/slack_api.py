@@ -83,7 +83,7 @@ class FakeSlackAPI:
             error = "internal_error"
         self.failures.setdefault(method, []).append(Failure(status, error, retry_after, times))
 
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 20.0) -> list[Call]:
         async def enough():
             async with self._arrived:
                 await self._arrived.wait_for(lambda: len(self.calls_to(method)) >= count)
