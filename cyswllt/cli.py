@@ -23,7 +23,7 @@ COMMANDS = {
     "responses reanalyse": "engagement.worker:run_reanalyse",
     "analyse": "engagement.analysis.csvtool:run",
     "meetings add": "storage.imports:run_add_meeting",
-    "meetings pack": "cyswllt.packs:run_pack",
+    "meetings pack": "handlers.packs:run_pack",
     "db upgrade": "storage.migrate:run_upgrade",
     "jobs list": "scheduler.cli:run_jobs_list",
     "jobs run": "scheduler.cli:run_jobs_run",

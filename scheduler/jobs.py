@@ -381,7 +381,7 @@ async def scrutiny_overdue(db, settings, now: datetime) -> int:
 
 async def meeting_packs(db, settings, now: datetime) -> int:
     """The meeting pack to the chair and secretariat, CYSWLLT_MEETING_PACK_DAYS before each board meeting."""
-    from cyswllt.packs import chat_text, copy_for, link
+    from handlers.packs import chat_text, copy_for, link
     from storage.packs import gather
 
     today = _today(settings, now)

@@ -223,7 +223,7 @@ async def test_each_recipient_has_a_signed_expiring_link_to_the_page_and_the_pdf
         assert (await get(server, base))[0] == 403
         assert (await get(server, base.replace("/meetings/", "/meetings/9999"), ))[0] == 403
         assert (await get(server, base, Authorization="Bearer admin-token"))[0] == 200
-        from cyswllt.packs import verify
+        from handlers.packs import verify
 
         async with db.session() as s:
             copy = await s.get(MeetingPack, int(query["copy"][0]))

@@ -159,13 +159,13 @@ class Words:
 
 @cache
 def _templates() -> Environment:
-    return Environment(loader=PackageLoader("cyswllt", "templates"), autoescape=select_autoescape(["html"]),
+    return Environment(loader=PackageLoader("handlers", "templates"), autoescape=select_autoescape(["html"]),
                        trim_blocks=True, lstrip_blocks=True)
 
 
 @cache
 def stylesheet() -> str:
-    return (resources.files("cyswllt") / "static" / "pack.css").read_text(encoding="utf-8")
+    return (resources.files("handlers") / "static" / "pack.css").read_text(encoding="utf-8")
 
 
 def html(pack: Pack, language: str, *, switch: str | None = None, pdf_link: str | None = None,
