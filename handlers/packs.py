@@ -267,7 +267,8 @@ async def _pack(request: web.Request, meeting: Meeting) -> Pack:
     from cyswllt.appkeys import DB, SETTINGS
 
     async with request.app[DB].session() as session:
-        return await gather(session, meeting, utcnow(), request.app[SETTINGS].timezone)
+        return await gather(session, meeting, utcnow(), request.app[SETTINGS].timezone,
+                            request.app[SETTINGS].usable_platforms)
 
 
 async def pack_page(request: web.Request) -> web.Response:
@@ -358,7 +359,7 @@ def run_pack(settings, args) -> int:
                     Meeting.board_id == board.id, Meeting.held_on == on, Meeting.kind == "board"))).first()
                 if meeting is None:
                     return f"{board.name} has no board meeting on {on.isoformat()}"
-            return await gather(session, meeting, utcnow(), settings.timezone)
+            return await gather(session, meeting, utcnow(), settings.timezone, settings.usable_platforms)
 
     pack = run_once(settings.database_url, work)
     if isinstance(pack, str):

@@ -403,7 +403,7 @@ async def meeting_packs(db, settings, now: datetime) -> int:
             wanted = [p for p in leaders[meeting.id] if f"meeting-pack:p{p.id}:{meeting.id}" not in known]
             if not wanted:
                 continue
-            pack = await gather(session, meeting, now, settings.timezone)
+            pack = await gather(session, meeting, now, settings.timezone, settings.usable_platforms)
             for person in wanted:
                 copy = await copy_for(session, meeting, person)
                 lang = normalise_language(person.language)

@@ -5,6 +5,7 @@ nobody can reach. The pack is rendered (HTML, PDF, chat) elsewhere; this module 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +19,6 @@ from storage.models import (
     ActionUpdate,
     Board,
     Consultation,
-    ConversationReference,
     Meeting,
     Member,
     Organisation,
@@ -29,6 +29,7 @@ from storage.models import (
     ScrutinyStatus,
 )
 from storage.queries import leads_for, ref_number
+from storage.reach import unreachable
 
 # An open action with no update for this long is stale (the same as the 30-day reminder).
 STALE_DAYS = 30
@@ -128,26 +129,22 @@ async def next_board_meeting(session: AsyncSession, board_id: int, today: date) 
         .order_by(Meeting.held_on))).first()
 
 
-async def unreachable_members(session: AsyncSession, board_id: int) -> list[PackMember]:
-    """Board members no message can reach: no Slack id, no Teams id and no Teams chat with the bot.
-
-    A seam for the reach work (issue 13): when its platform registry and email delivery land on main,
-    its "unreachable" query answers this instead (a member with an email address will be reachable)."""
-    rows = (await session.exec(
-        select(Person, Member.role, Organisation.name)
-        .join(Member, Member.person_id == Person.id)
-        .join(Organisation, Organisation.id == Member.organisation_id, isouter=True)
-        .where(Member.board_id == board_id, Person.slack_user_id.is_(None), Person.teams_user_id.is_(None))
-        .order_by(Person.name))).all()
-    if not rows:
+async def unreachable_members(session: AsyncSession, board_id: int, usable: Collection[str]) -> list[PackMember]:
+    """The board's members no usable platform reaches (``storage.reach.unreachable``: the same list as
+    ``cyswllt outbox list --unreachable``), with their role and organisation."""
+    people = [person for person, _ in await unreachable(session, usable, board_id)]
+    if not people:
         return []
-    chatting = set((await session.exec(select(ConversationReference.person_id).where(
-        ConversationReference.scope == "personal", ConversationReference.person_id.in_([p.id for p, _, _ in rows])
-    ))).all())
-    return [PackMember(p.name, p.email, role, org) for p, role, org in rows if p.id not in chatting]
+    roles = {pid: (role, org) for pid, role, org in (await session.exec(
+        select(Member.person_id, Member.role, Organisation.name)
+        .join(Organisation, Organisation.id == Member.organisation_id, isouter=True)
+        .where(Member.board_id == board_id, Member.person_id.in_([p.id for p in people])))).all()}
+    return [PackMember(p.name, p.email, *roles[p.id]) for p in people]
 
 
-async def gather(session: AsyncSession, meeting: Meeting, now: datetime, timezone: str) -> Pack:
+async def gather(session: AsyncSession, meeting: Meeting, now: datetime, timezone: str,
+                 usable: Collection[str]) -> Pack:
+    """The pack; ``usable`` is ``Settings.usable_platforms`` (who counts as reachable)."""
     zone = ZoneInfo(timezone)
     today = _local_day(now, zone)
     board = await session.get(Board, meeting.board_id)
@@ -226,5 +223,5 @@ async def gather(session: AsyncSession, meeting: Meeting, now: datetime, timezon
         pack.consultations = [PackConsultation(c.slug, c.title_en, c.title_cy, _local_day(c.closes_at, zone),
                                                c.closes_at <= now, counts.get(c.id, 0)) for c in consultations]
 
-    pack.unreachable = await unreachable_members(session, board.id)
+    pack.unreachable = await unreachable_members(session, board.id, usable)
     return pack

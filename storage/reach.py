@@ -56,15 +56,20 @@ async def reach(session: AsyncSession, usable: Collection[str],
     return chosen
 
 
-async def unreachable(session: AsyncSession, usable: Collection[str]) -> list[tuple[Person, list[str]]]:
+async def unreachable(session: AsyncSession, usable: Collection[str],
+                      board_id: int | None = None) -> list[tuple[Person, list[str]]]:
     """Board members no usable platform reaches (their messages wait on the console), with their
-    boards' names: the secretariat's list of who to contact another way."""
-    people = {p.id: p for p in (await session.exec(select(Person).order_by(Person.name))).all()}
-    chosen = await reach(session, usable, people)
+    boards' names: the secretariat's list of who to contact another way. With ``board_id``, that
+    board's members only (the meeting pack's list)."""
+    memberships = select(Member.person_id, Board.name).join(Board, Board.id == Member.board_id).order_by(Board.name)
+    if board_id is not None:
+        memberships = memberships.where(Member.board_id == board_id)
     boards: dict[int, list[str]] = {}
-    for person_id, name in (await session.exec(select(Member.person_id, Board.name)
-                                               .join(Board, Board.id == Member.board_id)
-                                               .order_by(Board.name))).all():
+    for person_id, name in (await session.exec(memberships)).all():
         boards.setdefault(person_id, []).append(name)
-    return [(people[pid], boards[pid]) for pid, (platform, _) in chosen.items()
-            if platform == CONSOLE and pid in boards]
+    if not boards:
+        return []
+    people = {p.id: p for p in (await session.exec(select(Person).where(Person.id.in_(boards))
+                                                   .order_by(Person.name))).all()}
+    chosen = await reach(session, usable, people)
+    return [(person, boards[pid]) for pid, person in people.items() if chosen[pid][0] == CONSOLE]

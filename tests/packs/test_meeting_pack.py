@@ -128,7 +128,7 @@ async def the_meeting(db) -> Meeting:
 
 async def test_the_pack_holds_what_the_board_must_see(db, plan):
     async with db.session() as s:
-        pack = await gather(s, await the_meeting(db), NOW, "Europe/London")
+        pack = await gather(s, await the_meeting(db), NOW, "Europe/London", ["slack"])
     assert [a.ref for a in pack.red] == RED and [a.ref for a in pack.overdue] == OVERDUE
     assert sorted(a.ref for a in pack.attention) == sorted(set(RED + OVERDUE + STALE))
     assert "A-5" not in [a.ref for a in pack.attention] and "A-6" not in [a.ref for a in pack.attention]
@@ -246,7 +246,8 @@ async def test_the_command_line_writes_the_board_paper(sqlite_url, tmp_path):
     finally:
         await db.dispose()
     cyswllt = str(Path(sys.executable).with_name("cyswllt"))
-    env = {**os.environ, "CYSWLLT_DATABASE_URL": sqlite_url}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TEAMS_", "CYSWLLT_"))},
+           "CYSWLLT_DATABASE_URL": sqlite_url, "SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-x"}
     meeting = MEETING.isoformat()
     done = await asyncio.to_thread(subprocess.run, [cyswllt, "meetings", "pack", "--board",
                                    "Bwrdd Gwasanaethau Cyhoeddus Môn", "--meeting", meeting],
@@ -254,7 +255,7 @@ async def test_the_command_line_writes_the_board_paper(sqlite_url, tmp_path):
     assert done.returncode == 0, done.stderr
     for ref in set(RED + OVERDUE + STALE):
         assert f"{ref} · " in done.stdout
-    assert "Members nobody can reach (1)" in done.stdout
+    assert "Members nobody can reach (1)" in done.stdout and "Lowri Lost <lost@x.cymru>" in done.stdout
     pdf = tmp_path / "pack-cy.pdf"
     done = await asyncio.to_thread(subprocess.run, [cyswllt, "meetings", "pack", "--board",
                                    "Bwrdd Gwasanaethau Cyhoeddus Môn", "--meeting", meeting, "--lang", "cy",
@@ -293,3 +294,45 @@ async def test_the_pack_reaches_the_secretariat_on_slack_through_the_outbox(db, 
     by_channel = {c["channel"]: c["text"] for c in sent}
     assert "The pack for Bwrdd Gwasanaethau Cyhoeddus Môn's board meeting" in by_channel["USEC"]
     assert "Mae'r pecyn ar gyfer cyfarfod bwrdd" in by_channel["UCHAIR"]
+
+
+async def test_the_pack_and_the_outbox_list_agree_on_who_nobody_can_reach(sqlite_url):
+    """The pack's "members nobody can reach" is ``cyswllt outbox list --unreachable`` for the board:
+    a Slack id counts only where Slack is set up here, and an email address once mail is."""
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    await asyncio.to_thread(upgrade, sqlite_url)
+    db = Database.from_url(sqlite_url)
+    try:
+        await seed_plan(db)
+    finally:
+        await db.dispose()
+    cyswllt = str(Path(sys.executable).with_name("cyswllt"))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TEAMS_", "CYSWLLT_"))}
+
+    def both(**env: str) -> tuple[str, str]:
+        environment = {**clean, "CYSWLLT_DATABASE_URL": sqlite_url, **env}
+        pack = subprocess.run([cyswllt, "meetings", "pack", "--board", "Bwrdd Gwasanaethau Cyhoeddus Môn",
+                               "--meeting", MEETING.isoformat()], env=environment, capture_output=True, text=True,
+                              timeout=120)
+        listed = subprocess.run([cyswllt, "outbox", "list", "--unreachable"], env=environment, capture_output=True,
+                                text=True, timeout=120)
+        assert pack.returncode == 0 and listed.returncode == 0, pack.stderr + listed.stderr
+        return pack.stdout, listed.stdout
+
+    everyone = ["Eleri Chair <chair@x.cymru>", "Lowri Lost <lost@x.cymru>", "Sam Secretary <sec@x.cymru>",
+                "Tom Owner <owner@x.cymru>"]
+    # Nothing set up here: the members' Slack ids cannot be used, so nobody can be reached.
+    pack, listed = await asyncio.to_thread(both)
+    assert "Members nobody can reach (4)" in pack
+    assert [line.strip() for line in pack.split("Members nobody can reach (4)")[1].splitlines()[1:5]] == everyone
+    assert all(person in listed for person in everyone)
+    # Slack set up: only the member with no chat address at all.
+    pack, listed = await asyncio.to_thread(both, SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-x")
+    assert "Members nobody can reach (1)" in pack and "Lowri Lost <lost@x.cymru>" in pack
+    assert "Lowri Lost <lost@x.cymru>" in listed and "Eleri Chair" not in listed and "Eleri Chair <" not in pack
+    # Mail set up: everyone has an email address, so everyone is reachable.
+    pack, listed = await asyncio.to_thread(both, CYSWLLT_SMTP_URL="smtp://127.0.0.1:9")
+    assert "Members nobody can reach (0)" in pack and "Lowri Lost" not in pack
+    assert "every board member can be reached (platforms set up: email)" in listed
