@@ -31,7 +31,7 @@ from cyswllt.settings import Settings
 from scheduler.jobs import JOBS
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Action, ActionUpdate, Board, Meeting, Member, OutboxMessage, Person, utcnow
+from storage.models import Action, ActionUpdate, Address, Board, Meeting, Member, OutboxMessage, Person, utcnow
 
 BOARDS, ACTIONS, PEOPLE_PER_BOARD = 22, 10_000, 25
 
@@ -55,7 +55,11 @@ async def seed(db: Database, plan: dict) -> None:
         await conn.execute(insert(Board), [{"name": f"Board {b}", "created_at": now} for b in range(BOARDS)])
         await conn.execute(insert(Person), [
             {"email": f"p{b}-{i}@example.cymru", "name": f"Person {b}-{i}", "language": rng.choice(["en", "cy"]),
-             "slack_user_id": f"U{b:02d}{i:04d}", "created_at": now}
+             "created_at": now}
+            for b in range(BOARDS) for i in range(PEOPLE_PER_BOARD)])
+        await conn.execute(insert(Address), [
+            {"person_id": b * PEOPLE_PER_BOARD + i + 1, "platform": "slack", "address": f"U{b:02d}{i:04d}",
+             "created_at": now}
             for b in range(BOARDS) for i in range(PEOPLE_PER_BOARD)])
         await conn.execute(insert(Member), [
             {"board_id": b + 1, "person_id": b * PEOPLE_PER_BOARD + i + 1,

@@ -35,6 +35,7 @@ from storage.models import (
     StakeholderGroup,
     utcnow,
 )
+from storage.reach import addresses_of, groups_addresses, set_address
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 MIN_WEEKS, DEFAULT_WEEKS = 8, 12
@@ -381,9 +382,17 @@ async def moderate(request: web.Request) -> web.Response:
                                   "moderation_reason": response.moderation_reason})
 
 
-def _group_json(g: StakeholderGroup, coordinators: list[str]) -> dict[str, Any]:
-    return {"slug": g.slug, "name_en": g.name_en, "name_cy": g.name_cy, "slack_channel_id": g.slack_channel_id,
-            "teams_conversation_id": g.teams_conversation_id, "language": g.language,
+# A group's channels in the API, by their contract names ("<platform>_..."); stored as its addresses.
+GROUP_CHANNELS = ("slack_channel_id", "teams_conversation_id")
+
+
+def _platform(field: str) -> str:
+    return field.partition("_")[0]
+
+
+def _group_json(g: StakeholderGroup, coordinators: list[str], channels: dict[str, str]) -> dict[str, Any]:
+    return {"slug": g.slug, "name_en": g.name_en, "name_cy": g.name_cy,
+            **{name: channels.get(_platform(name)) for name in GROUP_CHANNELS}, "language": g.language,
             "digest_schedule": g.digest_schedule, "coordinators": coordinators}
 
 
@@ -414,7 +423,9 @@ async def list_groups(request: web.Request) -> web.Response:
     async with request.app[DB].session() as session:
         groups = (await session.exec(select(StakeholderGroup).order_by(StakeholderGroup.slug))).all()
         coordinators = await _coordinators(session, [g.id for g in groups])
-    return web.json_response({"items": [_group_json(g, coordinators.get(g.id, [])) for g in groups]})
+        channels = await groups_addresses(session, [g.id for g in groups])
+    return web.json_response({"items": [_group_json(g, coordinators.get(g.id, []), channels.get(g.id, {}))
+                                        for g in groups]})
 
 
 async def save_group(request: web.Request) -> web.Response:
@@ -434,18 +445,22 @@ async def save_group(request: web.Request) -> web.Response:
             group = StakeholderGroup(slug=data.slug, name_en=data.name_en, name_cy=data.name_cy)
         elif group is None:
             return _error(request, 404, "no_group")
-        for name in ("name_en", "name_cy", "slack_channel_id", "teams_conversation_id", "language", "digest_schedule"):
+        for name in ("name_en", "name_cy", "language", "digest_schedule"):
             if getattr(data, name) is not None:
                 setattr(group, name, getattr(data, name))
         session.add(group)
         await session.flush()
+        for name in GROUP_CHANNELS:
+            if getattr(data, name) is not None:  # "" unlinks the channel
+                await set_address(session, group, _platform(name), getattr(data, name))
         if data.coordinators is not None and (unknown := await _set_coordinators(session, group, data.coordinators)):
             await session.rollback()
             return _error(request, 422, "unknown_people", emails=", ".join(unknown))
         await session.commit()
         forget(session)  # group names show in every consultation that lists the group
         coordinators = (await _coordinators(session, [group.id])).get(group.id, [])
-        return web.json_response(_group_json(group, coordinators), status=201 if creating else 200)
+        channels = await addresses_of(session, group)
+        return web.json_response(_group_json(group, coordinators, channels), status=201 if creating else 200)
 
 
 def setup(app: web.Application) -> None:

@@ -11,6 +11,7 @@ from handlers.core import Reply
 from handlers.turn import Turn
 from handlers.words import BOARD_LINK
 from storage.models import Action, Board, Member, Role
+from storage.reach import owner_of, set_address
 
 
 def _fold(text: str) -> str:
@@ -39,10 +40,9 @@ async def choose_board(turn: Turn) -> Reply | None:
     chosen = None
     channel = turn.command.channel_id
     if channel:
-        column = Board.teams_conversation_id if turn.command.platform == "teams" else Board.slack_channel_id
-        linked = (await turn.session.exec(select(Board).where(column == channel))).first()
-        if linked is not None and linked.id in by_id:
-            chosen = by_id[linked.id]
+        linked = await owner_of(turn.session, "board", turn.command.platform, channel)
+        if linked in by_id:
+            chosen = by_id[linked]
     if chosen is None and turn.person.current_board_id in by_id:
         chosen = by_id[turn.person.current_board_id]
     if chosen is None and len(seats) == 1:
@@ -94,11 +94,7 @@ async def board(turn: Turn) -> Reply:
             return turn.reply(turn.t("handlers.board_link_needs_channel"))
         if member.role not in (Role.chair, Role.secretariat):
             return turn.reply(turn.t("handlers.board_link_refused", board=chosen.name))
-        if turn.command.platform == "teams":
-            chosen.teams_conversation_id = turn.command.channel_id
-        else:
-            chosen.slack_channel_id = turn.command.channel_id
-        turn.session.add(chosen)
+        await set_address(turn.session, chosen, turn.command.platform, turn.command.channel_id)
         return turn.reply(turn.t("handlers.board_linked", board=chosen.name), ephemeral=False)
     turn.person.current_board_id = chosen.id
     turn.session.add(turn.person)

@@ -16,7 +16,8 @@ from handlers.language import looks_welsh
 from handlers.suggest import close_phrase, did_you_mean, synonym
 from handlers.turn import Turn
 from handlers.words import verb_of
-from storage.models import Board, Member, Person, Role
+from storage.models import Address, Board, Member, Person, Role
+from storage.reach import owner_of
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,18 @@ ROUTES = {
 
 
 async def find_person(session, command: Command) -> Person | None:
-    column = {"slack": Person.slack_user_id, "teams": Person.teams_user_id}.get(command.platform, Person.email)
+    """Who is asking: the person with the command's user id as their address on its platform; on a
+    platform that knows people by their email address (the console, mail links), that person."""
     user_id = command.user_id.strip()
     if not user_id:
         return None
-    if column is Person.email:
-        user_id = user_id.lower()
-    return (await session.exec(select(Person).where(column == user_id))).first()
+    person_id = await owner_of(session, "person", command.platform, user_id)
+    if person_id is not None:
+        return await session.get(Person, person_id)
+    # People have addresses on a chat platform; the others know them by their email address.
+    if (await session.exec(select(Address.id).where(Address.platform == command.platform).limit(1))).first():
+        return None
+    return (await session.exec(select(Person).where(Person.email == user_id.lower()))).first()
 
 
 def reply_language(person: Person | None, word_language: str | None, rest: str) -> str:

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.core import Reply
 from scheduler.outbox import enqueue
 from storage.models import Board, Person
-from storage.reach import reach
+from storage.reach import addresses_of, reach
 
 
 async def person_channel(session: AsyncSession, person: Person, usable: Collection[str]) -> tuple[str, str]:
@@ -29,8 +29,7 @@ async def to_person(session: AsyncSession, person: Person, reply: Reply, key: st
 async def to_board(session: AsyncSession, board: Board, reply: Reply, key: str, *, kind: str = "notice") -> int:
     """Post to each channel linked to the board; the number of rows queued."""
     queued = 0
-    for platform, channel in (("slack", board.slack_channel_id), ("teams", board.teams_conversation_id)):
-        if channel:
-            queued += await enqueue(session, key=f"{key}:{platform}", platform=platform, channel=channel,
-                                    payload={"reply": reply.to_dict()}, language=reply.language, kind=kind)
+    for platform, channel in (await addresses_of(session, board)).items():
+        queued += await enqueue(session, key=f"{key}:{platform}", platform=platform, channel=channel,
+                                payload={"reply": reply.to_dict()}, language=reply.language, kind=kind)
     return queued

@@ -31,10 +31,16 @@ from storage.models import (
     Role,
     utcnow,
 )
+from storage.reach import addresses_of, person_addresses, set_address
 
 ACTION_COLUMNS = ("ref", "priority", "title", "lead", "owner_email", "due", "rag", "title_cy", "priority_cy")
 ACTION_REQUIRED = ("ref", "title")
-MEMBER_COLUMNS = ("name", "email", "organisation", "sector", "role", "language", "slack_user_id", "teams_user_id")
+MEMBER_COLUMNS = ("name", "email", "organisation", "sector", "role", "language", "slack_user_id", "teams_user_id",
+                  "preferred_platform")
+# The members CSV's chat id columns (contract names) and the platform each is an address on.
+MEMBER_ADDRESSES = {"slack_user_id": "slack", "teams_user_id": "teams"}
+# What ``preferred_platform`` may say: a chat platform with an id column, or mail (their email).
+PLATFORMS = (*MEMBER_ADDRESSES.values(), "email")
 MEMBER_REQUIRED = ("name", "email")
 
 RAG_WORDS = {"red": "red", "amber": "amber", "green": "green", "complete": "complete", "completed": "complete",
@@ -347,6 +353,10 @@ def check_member_rows(rows, existing_slack: dict[str, str], existing_teams: dict
             errors.append(RowError(line, "teams_user_id", "the Teams user id is over 128 characters"))
         elif teams and existing_teams.get(teams, email) != email:
             errors.append(RowError(line, "teams_user_id", f"{teams} already belongs to {existing_teams[teams]}"))
+        preferred = row.get("preferred_platform", "").lower()
+        if preferred and preferred not in PLATFORMS:
+            errors.append(RowError(line, "preferred_platform", f"“{row['preferred_platform']}” is not one of "
+                                                               f"{', '.join(PLATFORMS)}"))
         if len(row["name"]) > 200 or len(row["organisation"]) > 300:
             errors.append(RowError(line, "name" if len(row["name"]) > 200 else "organisation", "the value is too long"))
     return errors
@@ -356,8 +366,9 @@ async def import_members(session: AsyncSession, board_name: str, text: str) -> I
     rows = read_rows(text, MEMBER_COLUMNS, MEMBER_REQUIRED)
     people = (await session.exec(select(Person))).all()
     in_file_slack = {r["slack_user_id"]: r["email"].lower() for _, r in rows if r.get("slack_user_id")}
-    existing_slack = {p.slack_user_id: p.email for p in people if p.slack_user_id}
-    existing_teams = {p.teams_user_id: p.email for p in people if p.teams_user_id}
+    email_of = {p.id: p.email for p in people}
+    existing_slack = {a: email_of[pid] for a, pid in (await person_addresses(session, "slack")).items()}
+    existing_teams = {a: email_of[pid] for a, pid in (await person_addresses(session, "teams")).items()}
     errors = check_member_rows(rows, existing_slack, existing_teams)
     clashes = {}
     for line, r in rows:
@@ -381,16 +392,23 @@ async def import_members(session: AsyncSession, board_name: str, text: str) -> I
             if person is None:
                 person = by_email[email] = Person(email=email, name=row["name"], language=language or "en")
                 outcome[email] = "created"
-            before = (person.name, person.language, person.slack_user_id, person.teams_user_id)
+            before = (person.name, person.language, person.preferred_platform)
             person.name = row["name"]
             if language:
                 person.language = language
-            person.slack_user_id = row["slack_user_id"] or person.slack_user_id
-            person.teams_user_id = row["teams_user_id"] or person.teams_user_id
-            if before != (person.name, person.language, person.slack_user_id, person.teams_user_id):
+            person.preferred_platform = row.get("preferred_platform", "").lower() or person.preferred_platform
+            if before != (person.name, person.language, person.preferred_platform):
                 outcome.setdefault(email, "updated")
             session.add(person)
         await session.flush()  # new people get their ids
+    # A chat id given is the person's address there; an empty cell leaves the one they have.
+    for _, row in rows:
+        person = by_email[row["email"].lower()]
+        known = await addresses_of(session, person)
+        for column, platform in MEMBER_ADDRESSES.items():
+            if row[column] and known.get(platform) != row[column]:
+                await set_address(session, person, platform, row[column])
+                outcome.setdefault(person.email.lower(), "updated")
     seats = {m.person_id: m for m in (await session.exec(select(Member).where(Member.board_id == board.id))).all()}
     for _, row in rows:
         email = row["email"].lower()

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, Index, Text, UniqueConstraint, false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -117,10 +117,8 @@ class Board(SQLModel, table=True):
                              sa_column_kwargs={"unique": True, "nullable": False, "default": board_slug_default})
     # Whether the board's pages, reports and open data are public (the board's choice; off by default).
     published: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
-    # A Slack channel / Teams conversation linked to the board: commands there use this board,
-    # and notices (red / complete actions) are posted there.
-    slack_channel_id: str | None = Field(default=None, max_length=64, index=True)
-    teams_conversation_id: str | None = Field(default=None, max_length=300, index=True)
+    # The board's chat channels (commands there use this board; notices are posted there) are its
+    # ``Address`` rows.
     created_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -137,8 +135,10 @@ class Person(SQLModel, table=True):
     email: str = Field(max_length=320, sa_column_kwargs={"unique": True})
     name: str = Field(max_length=200)
     language: str = Field(default="en", max_length=2)
-    slack_user_id: str | None = Field(default=None, max_length=64, index=True)
-    teams_user_id: str | None = Field(default=None, max_length=128, index=True)
+    # The platform the person asked to be reached on (members CSV ``preferred_platform``), honoured
+    # before CYSWLLT_PLATFORM_ORDER when it is set up here and they have an address on it. Their chat
+    # ids are their ``Address`` rows; their email address is their address for mail.
+    preferred_platform: str | None = Field(default=None, max_length=16)
     current_board_id: int | None = Field(default=None, foreign_key="board.id")
     # The random part of the person's own calendar link (``calendar`` command); made on first use.
     calendar_key: str | None = Field(default=None, max_length=64)
@@ -314,12 +314,34 @@ class StakeholderGroup(SQLModel, table=True):
     slug: str = Field(max_length=80, sa_column_kwargs={"unique": True})
     name_en: str = Field(max_length=200)
     name_cy: str = Field(max_length=200)
-    slack_channel_id: str | None = Field(default=None, max_length=64)
-    teams_conversation_id: str | None = Field(default=None, max_length=300)
+    # The group's channels (where its digests go) are its ``Address`` rows.
     # The language(s) the group's channel reads: en, cy or both.
     language: str = Field(default="both", max_length=4)
     # Five-field cron expression in CYSWLLT_TIMEZONE, e.g. "0 9 * * mon".
     digest_schedule: str | None = Field(default="0 9 * * mon", max_length=100)
+
+
+class Address(SQLModel, table=True):
+    """Where someone or something is reached on one chat platform: a person's user id there, or a
+    board's or stakeholder group's channel. Exactly one owner; one address per owner and platform.
+    ``storage.reach`` is the one place that reads and writes these rows."""
+
+    __table_args__ = (
+        UniqueConstraint("person_id", "platform"),
+        UniqueConstraint("board_id", "platform"),
+        UniqueConstraint("group_id", "platform"),
+        CheckConstraint("(CASE WHEN person_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN board_id IS NULL THEN 0 ELSE 1 END)"
+                        " + (CASE WHEN group_id IS NULL THEN 0 ELSE 1 END) = 1", name="address_one_owner"),
+        Index("ix_address_platform_address", "platform", "address"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    address: str = Field(max_length=300)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    board_id: int | None = Field(default=None, foreign_key="board.id", index=True)
+    group_id: int | None = Field(default=None, foreign_key="stakeholdergroup.id", index=True)
+    created_at: datetime = _ts(default_factory=utcnow)
 
 
 class GroupCoordinator(SQLModel, table=True):
@@ -650,7 +672,8 @@ class JobRun(SQLModel, table=True):
 # Personal data by table: what export and erasure must cover, and what is redacted from
 # anything shown to others.
 PERSONAL_DATA: dict[str, tuple[str, ...]] = {
-    "person": ("email", "name", "slack_user_id", "teams_user_id"),
+    "person": ("email", "name"),
+    "address": ("address",),
     "action": ("owner_email",),
     "response": ("text", "name", "email", "client_hash", "redacted_text"),
     "answer": ("text", "redacted_text"),

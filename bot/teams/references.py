@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.db import Database
-from storage.models import ConversationReference, OutboxMessage, Person, utcnow
+from storage.models import Address, ConversationReference, OutboxMessage, utcnow
+from storage.reach import owner_of
 
 PERSONAL = "personal"
 
@@ -52,7 +53,7 @@ async def remember(db: Database, activity: Activity, *, user_id: str | None = No
         async with db.session() as session:
             person_id = None
             if user:
-                person_id = (await session.exec(select(Person.id).where(Person.teams_user_id == user))).first()
+                person_id = await owner_of(session, "person", "teams", user)
             row = (await session.exec(select(ConversationReference).where(ConversationReference.conversation_id == key))).first()
             if row is None:
                 row = ConversationReference(conversation_id=key)
@@ -101,7 +102,8 @@ async def find(session, message: OutboxMessage) -> ConversationReference | None:
         row = (await session.exec(personal.where(ConversationReference.person_id == message.recipient_id))).first()
         if row is not None:
             return row
-        teams_id = (await session.exec(select(Person.teams_user_id).where(Person.id == message.recipient_id))).first()
+        teams_id = (await session.exec(select(Address.address).where(
+            Address.person_id == message.recipient_id, Address.platform == "teams"))).first()
         if teams_id:
             row = (await session.exec(personal.where(ConversationReference.teams_user_id == teams_id))).first()
             if row is not None:

@@ -20,6 +20,7 @@ from engagement.digest import chart, links, render
 from engagement.digest.build import _aware, build_digest, previous_digest
 from scheduler.outbox import enqueue, known_keys
 from storage.models import Consultation, ConsultationGroup, Digest, StakeholderGroup, YouSaidWeDid
+from storage.reach import addresses_of, groups_addresses
 
 log = logging.getLogger("cyswllt.digests")
 
@@ -71,10 +72,8 @@ def chart_file(data: dict[str, Any], language: str, digest_id: int) -> dict[str,
             "alt_text": chart.alt_text(data, language), "content_b64": base64.b64encode(png).decode()}
 
 
-def planned_keys(group: StakeholderGroup, key: str) -> list[str]:
-    platforms = [p for p, channel in (("slack", group.slack_channel_id), ("teams", group.teams_conversation_id))
-                 if channel]
-    return [f"{key}:{platform}:{language}" for platform in platforms for language in languages_for(group)]
+def planned_keys(group: StakeholderGroup, channels: dict[str, str], key: str) -> list[str]:
+    return [f"{key}:{platform}:{language}" for platform in channels for language in languages_for(group)]
 
 
 async def queue_digest(session, settings, digest: Digest, group: StakeholderGroup, key: str, *,
@@ -84,23 +83,23 @@ async def queue_digest(session, settings, digest: Digest, group: StakeholderGrou
 
     data, queued = digest.data, 0
     secret = workbench_secret(settings)
+    channels = await addresses_of(session, group)
     for language in languages_for(group):
         page = links.signed(settings, digest, language=language, now=now)
         bench = (coordinator_link(settings, secret, data["consultation"]["slug"], group.slug, now=now.timestamp())
                  + f"&lang={language}") if secret else None
-        if group.slack_channel_id:
-            reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page, workbench=bench)
-            files = [await asyncio.to_thread(chart_file, data, language, digest.id)]
-            queued += await enqueue(session, key=f"{key}:slack:{language}", platform="slack",
-                                    channel=group.slack_channel_id, payload={"reply": reply.to_dict(), "files": files},
-                                    language=language, kind="digest", working_hours=working_hours)
-        if group.teams_conversation_id:
-            image = links.signed(settings, digest, "/chart.png", language=language, now=now)
-            reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page, image_url=image,
-                                      image_alt=chart.alt_text(data, language), workbench=bench)
-            queued += await enqueue(session, key=f"{key}:teams:{language}", platform="teams",
-                                    channel=group.teams_conversation_id, payload={"reply": reply.to_dict()},
-                                    language=language, kind="digest", working_hours=working_hours)
+        for platform, channel in channels.items():
+            if platform == "slack":
+                reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page, workbench=bench)
+                payload = {"reply": reply.to_dict(), "files": [await asyncio.to_thread(chart_file, data, language,
+                                                                                       digest.id)]}
+            else:
+                image = links.signed(settings, digest, "/chart.png", language=language, now=now)
+                reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page, image_url=image,
+                                          image_alt=chart.alt_text(data, language), workbench=bench)
+                payload = {"reply": reply.to_dict()}
+            queued += await enqueue(session, key=f"{key}:{platform}:{language}", platform=platform, channel=channel,
+                                    payload=payload, language=language, kind="digest", working_hours=working_hours)
     return queued
 
 
@@ -128,8 +127,9 @@ async def enqueue_due_digests(db, settings, now: datetime) -> int:
     async with db.session() as session:
         groups = (await session.exec(select(StakeholderGroup).where(
             StakeholderGroup.digest_schedule.is_not(None)).order_by(StakeholderGroup.id))).scalars().all()
+        channels = await groups_addresses(session, [g.id for g in groups])
     for group in groups:
-        if not (group.slack_channel_id or group.teams_conversation_id):
+        if not channels.get(group.id):
             continue
         try:
             fire = latest_fire(group.digest_schedule, zone, now)
@@ -150,7 +150,7 @@ async def enqueue_due_digests(db, settings, now: datetime) -> int:
                 if built is not None or not await _worth_sending(session, consultation, group, fire):
                     continue
                 key = f"digest:{group.slug}:{consultation.slug}:{fire.astimezone(zone).date().isoformat()}"
-                planned = planned_keys(group, key)
+                planned = planned_keys(group, channels[group.id], key)
                 if set(planned) <= await known_keys(session, planned):
                     continue  # a schedule firing more than once a day: one digest a day is sent
                 digest = await build_digest(session, consultation, group, fire, timezone_name=settings.timezone,

@@ -21,6 +21,7 @@ from storage.models import (
     Response,
     StakeholderGroup,
 )
+from tests.addresses import chat
 
 # Monday 23 November 2026, 09:00 in London (UTC in winter).
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -87,29 +88,30 @@ async def seed(db, now: datetime = NOW) -> Seeded:
                          closes_at=now + timedelta(days=54))
         groups = {
             "ifanc": StakeholderGroup(slug="pobl-ifanc", name_en="Young people", name_cy="Pobl ifanc", language="cy",
-                                      slack_channel_id="CIFANC", teams_conversation_id="19:ifanc@thread.tacv2",
                                       digest_schedule="0 9 * * mon"),
             "hyn": StakeholderGroup(slug="pobl-hyn", name_en="Older people", name_cy="Pobl hŷn", language="both",
-                                    slack_channel_id="CHYN", digest_schedule="0 9 * * mon"),
+                                    digest_schedule="0 9 * * mon"),
             "busnes": StakeholderGroup(slug="busnes", name_en="Business", name_cy="Busnes", language="en",
-                                       teams_conversation_id="19:busnes@thread.tacv2", digest_schedule="0 9 1 * *"),
+                                       digest_schedule="0 9 1 * *"),
         }
         s.add(c)
         s.add_all(groups.values())
         await s.flush()
         for g in groups.values():
             s.add(ConsultationGroup(consultation_id=c.id, group_id=g.id))
+        s.add_all([*chat(groups["ifanc"], slack="CIFANC", teams="19:ifanc@thread.tacv2"),
+                   *chat(groups["hyn"], slack="CHYN"), *chat(groups["busnes"], teams="19:busnes@thread.tacv2")])
         q1 = Question(consultation_id=c.id, key="q1", position=0, text_en="What do you think?",
                       text_cy="Beth yw eich barn?")
         qw = Question(consultation_id=c.id, key="welsh-language", position=9, kind="welsh_language",
                       text_en="Effects on the Welsh language?", text_cy="Effaith ar y Gymraeg?")
         s.add_all([q1, qw])
-        coordinator = Person(email="cydlynydd@example.cymru", name="Cydlynydd", language="cy",
-                             slack_user_id="UCYD")
-        officer = Person(email="officer@example.cymru", name="Officer", language="en", slack_user_id="UOFF")
-        stranger = Person(email="member@example.cymru", name="Member", language="en", slack_user_id="UMEM")
+        coordinator = Person(email="cydlynydd@example.cymru", name="Cydlynydd", language="cy")
+        officer = Person(email="officer@example.cymru", name="Officer", language="en")
+        stranger = Person(email="member@example.cymru", name="Member", language="en")
         s.add_all([coordinator, officer, stranger])
         await s.flush()
+        s.add_all([*chat(coordinator, slack="UCYD"), *chat(officer, slack="UOFF"), *chat(stranger, slack="UMEM")])
         s.add(GroupCoordinator(group_id=groups["ifanc"].id, person_id=coordinator.id))
         s.add(Member(board_id=board.id, person_id=coordinator.id, role="coordinator"))
         s.add(Member(board_id=board.id, person_id=officer.id, role="secretariat"))

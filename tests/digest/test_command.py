@@ -9,6 +9,7 @@ from cyswllt.settings import Settings
 from handlers.core import Command, Context
 from handlers.dispatch import handle
 from storage.models import Digest, OutboxMessage
+from tests.addresses import chat
 
 from .conftest import ADMIN, MENTIONS, NOW, PERSONAL, SECRET
 
@@ -48,8 +49,7 @@ async def test_the_secretariat_may_ask_by_name_in_english_from_teams(db, seeded,
 
     async with db.session() as s:
         officer = await s.get(Person, seeded.people["officer"])
-        officer.teams_user_id = "aad-officer"
-        s.add(officer)
+        s.add_all(chat(officer, teams="aad-officer"))
         await s.commit()
     reply = await handle(context(db, database_url),
                          Command("teams", "aad-officer", "digest Young people", channel_id="19:ifanc@thread.tacv2"))
@@ -73,15 +73,17 @@ async def test_a_coordinator_on_no_board_may_still_ask_for_their_groups_digest(d
     from storage.models import GroupCoordinator, Member, Person, StakeholderGroup
 
     async with db.session() as s:
-        s.add(Person(email="cydlynydd-lleol@example.cymru", name="Cydlynydd Lleol", language="cy",
-                     slack_user_id="ULLEOL"))
+        local = Person(email="cydlynydd-lleol@example.cymru", name="Cydlynydd Lleol", language="cy")
+        s.add(local)
+        await s.flush()
+        s.add_all(chat(local, slack="ULLEOL"))
         await s.commit()
     ctx = context(db, database_url)
     # Not on a board and coordinating nothing: told there is no board, as before.
     refused = await handle(ctx, Command("slack", "ULLEOL", "crynodeb pobl-ifanc"))
     assert refused.text == t("cy", "handlers.no_board")
     async with db.session() as s:
-        person = (await s.exec(select(Person).where(Person.slack_user_id == "ULLEOL"))).scalars().one()
+        person = (await s.exec(select(Person).where(Person.email == "cydlynydd-lleol@example.cymru"))).scalars().one()
         group = (await s.exec(select(StakeholderGroup).where(StakeholderGroup.slug == "pobl-ifanc"))).scalars().one()
         s.add(GroupCoordinator(group_id=group.id, person_id=person.id))
         await s.commit()

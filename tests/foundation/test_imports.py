@@ -7,7 +7,18 @@ import pytest
 from sqlmodel import select
 
 from storage.imports import ImportRefused, import_actions, import_members
-from storage.models import Action, ActionLead, ActionUpdate, Board, Member, Organisation, Person, Priority
+from storage.models import (
+    Action,
+    ActionLead,
+    ActionUpdate,
+    Board,
+    ConversationReference,
+    Member,
+    Organisation,
+    Person,
+    Priority,
+)
+from storage.reach import addresses_of, reach
 
 ACTIONS = """ref,priority,title,lead,owner_email,due,rag
 A-1,P-1,Free up local authorities to work on LSBs,WAG,sarah@example.cymru,October 07,amber
@@ -89,7 +100,8 @@ async def test_members_import_links_owners_and_is_idempotent(db):
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
     async with db.session() as s:
         sian = (await s.exec(select(Person).where(Person.email == "sian@example.cymru"))).one()
-        assert (sian.name, sian.language, sian.slack_user_id) == ("Siân Ŵyn", "cy", "U0SIAN")
+        assert (sian.name, sian.language, sian.preferred_platform) == ("Siân Ŵyn", "cy", None)
+        assert await addresses_of(s, sian) == {"slack": "U0SIAN", "teams": "aad-1"}
         assert (await s.exec(select(Member.role).where(Member.person_id == sian.id))).one() == "chair"
         sarah = (await s.exec(select(Person).where(Person.email == "sarah@example.cymru"))).one()
         a1 = (await s.exec(select(Action).where(Action.ref == "A-1"))).one()
@@ -103,6 +115,59 @@ async def test_bad_member_rows_are_all_reported(db):
             await import_members(s, "B", rows)
     columns = {e.column for e in refused.value.errors if e.line == 4}
     assert columns == {"email", "role", "language", "slack_user_id"}
+
+
+PREFERRING = """name,email,role,language,slack_user_id,teams_user_id,preferred_platform
+Sarah Evans,sarah@example.cymru,officer,en,U0SARAH,,email
+Siân Ŵyn,sian@example.cymru,chair,cy,U0SIAN,aad-1,Teams
+Dai Jones,dai@example.cymru,officer,en,U0DAI,,teams
+Gwen Parry,gwen@example.cymru,officer,cy,U0GWEN,,
+"""
+
+
+async def test_members_may_say_which_platform_they_prefer_and_routing_honours_it(db):
+    """``preferred_platform`` (slack|teams|email) comes before CYSWLLT_PLATFORM_ORDER when that platform
+    is set up here and the member has an address on it; otherwise the order decides, as before."""
+    async with db.session() as s:
+        await import_members(s, "Bwrdd", PREFERRING)
+        await s.commit()
+    async with db.session() as s:
+        people = {p.email.split("@")[0]: p for p in (await s.exec(select(Person))).all()}
+        # Sian has a Teams id but no chat with the bot yet: Teams cannot reach her until she has one.
+        s.add(ConversationReference(conversation_id="a:sian", person_id=people["sian"].id, scope="personal",
+                                    teams_user_id="aad-1", reference={}))
+        await s.commit()
+        ids = {k: p.id for k, p in people.items()}
+        assert {k: p.preferred_platform for k, p in people.items()} == {
+            "sarah": "email", "sian": "teams", "dai": "teams", "gwen": None}
+
+        everything = await reach(s, ["slack", "teams", "email"])
+        assert everything[ids["sarah"]] == ("email", "sarah@example.cymru")  # preferred, and mail is set up
+        assert everything[ids["sian"]] == ("teams", "a:sian")  # preferred over Slack, first in the order
+        assert everything[ids["dai"]] == ("slack", "U0DAI")  # prefers Teams but has no address there
+        assert everything[ids["gwen"]] == ("slack", "U0GWEN")  # no preference: the order
+        # A preferred platform that is not set up here is passed over.
+        assert (await reach(s, ["slack"]))[ids["sarah"]] == ("slack", "U0SARAH")
+        assert (await reach(s, ["email", "slack"]))[ids["gwen"]] == ("email", "gwen@example.cymru")
+
+    # An empty cell keeps the preference; a new one replaces it; a Slack id given again moves.
+    async with db.session() as s:
+        again = await import_members(s, "Bwrdd", "name,email,slack_user_id,preferred_platform\n"
+                                                 "Sarah Evans,sarah@example.cymru,,\n"
+                                                 "Dai Jones,dai@example.cymru,U0DAI2,slack\n")
+        await s.commit()
+    assert (again.updated, again.unchanged) == (1, 1)
+    async with db.session() as s:
+        sarah = (await s.exec(select(Person).where(Person.email == "sarah@example.cymru"))).one()
+        dai = (await s.exec(select(Person).where(Person.email == "dai@example.cymru"))).one()
+        assert sarah.preferred_platform == "email" and dai.preferred_platform == "slack"
+        assert await addresses_of(s, dai) == {"slack": "U0DAI2"}
+
+    async with db.session() as s:
+        with pytest.raises(ImportRefused) as refused:
+            await import_members(s, "Bwrdd", "name,email,preferred_platform\nNia,nia@example.cymru,fax\n")
+    (error,) = refused.value.errors
+    assert (error.line, error.column) == (2, "preferred_platform") and "slack, teams, email" in error.reason
 
 
 async def test_bom_duplicate_refs_and_multiline_rows_are_named_by_their_first_line(db):

@@ -28,6 +28,8 @@ ROWS: dict[str, list[dict]] = {
          "slack_user_id": "U0GWEN", "teams_user_id": "aad-gwen", "current_board_id": 1, "created_at": WHEN},
         {"id": 2, "email": "dai@example.cymru", "name": "Dai Jones", "language": "en",
          "slack_user_id": None, "teams_user_id": None, "current_board_id": None, "created_at": WHEN},
+        {"id": 3, "email": "nia@example.cymru", "name": "Nia Teams", "language": "cy",
+         "slack_user_id": "", "teams_user_id": "29:1nia-teams-only", "current_board_id": None, "created_at": WHEN},
     ],
     "member": [{"id": 1, "board_id": 1, "person_id": 1, "organisation_id": 1, "sector": None, "role": "chair"},
                {"id": 2, "board_id": 1, "person_id": 2, "organisation_id": 1, "sector": None, "role": "officer"}],
@@ -50,7 +52,10 @@ ROWS: dict[str, list[dict]] = {
                                "updated_at": WHEN}],
     "stakeholdergroup": [{"id": 1, "slug": "young-people", "name_en": "Young people", "name_cy": "Pobl ifanc",
                           "slack_channel_id": "C0YOUTH", "teams_conversation_id": None, "language": "both",
-                          "digest_schedule": "0 9 * * mon"}],
+                          "digest_schedule": "0 9 * * mon"},
+                         {"id": 2, "slug": "carers", "name_en": "Carers", "name_cy": "Gofalwyr",
+                          "slack_channel_id": None, "teams_conversation_id": "19:carers@thread.tacv2",
+                          "language": "cy", "digest_schedule": None}],
     "groupcoordinator": [{"group_id": 1, "person_id": 1}],
     "consultation": [{"id": 1, "slug": "draft-plan", "board_id": 1, "title_en": "Draft plan",
                       "title_cy": "Cynllun drafft", "summary_en": "Tell us", "summary_cy": "Dywedwch wrthym",
@@ -192,3 +197,57 @@ def test_responses_analysed_before_themes_were_stored_are_analysed_again(populat
             assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0
     assert response.analyser_version is None and response.reviewed_at is None
     assert response.moderation_state == ROWS["response"][0].get("moderation_state", "visible")
+
+
+def test_every_chat_address_moves_to_the_address_table(populated):
+    """i13_02_addresses: each person's Slack and Teams id, each board's and group's channel is one
+    address row (owner, platform, address); empty cells reached nobody and make no row; the old
+    columns are gone (decision 0018); nobody has a preferred platform yet."""
+    meta = MetaData()
+    meta.reflect(populated)
+    with populated.connect() as conn:
+        rows = {(r.person_id, r.board_id, r.group_id, r.platform, r.address) for r in conn.exec_driver_sql(
+            "SELECT person_id, board_id, group_id, platform, address FROM address").all()}
+        preferred = conn.exec_driver_sql("SELECT count(*) FROM person WHERE preferred_platform IS NOT NULL").scalar()
+    expected = set()
+    for table, owner in (("person", 0), ("board", 1), ("stakeholdergroup", 2)):
+        for row in ROWS[table]:
+            for platform, column in (("slack", "slack_user_id" if table == "person" else "slack_channel_id"),
+                                     ("teams", "teams_user_id" if table == "person" else "teams_conversation_id")):
+                if row[column]:
+                    ids = [None, None, None]
+                    ids[owner] = row["id"]
+                    expected.add((*ids, platform, row[column]))
+    assert rows == expected and len(rows) == 7
+    assert (3, None, None, "teams", "29:1nia-teams-only") in rows and not any(r[0] == 2 for r in rows)
+    assert preferred == 0
+    for table in ("person", "board", "stakeholdergroup"):
+        columns = set(meta.tables[table].c.keys())
+        assert not columns & {"slack_user_id", "teams_user_id", "slack_channel_id", "teams_conversation_id"}
+
+
+async def test_after_the_upgrade_each_address_still_reaches_its_owner(populated, database_url):
+    """The same rows, read as the service reads them: where a person is reached, which board a
+    channel is linked to, and where a group's digest goes."""
+    from storage.db import Database
+    from storage.models import Board, Person, StakeholderGroup
+    from storage.reach import addresses_of, groups_addresses, owner_of, reach
+
+    db = Database.from_url(database_url)
+    try:
+        async with db.session() as session:
+            chosen = await reach(session, ["slack", "teams"])
+            assert chosen[1] == ("slack", "U0GWEN")
+            assert chosen[2] == ("console", "dai@example.cymru")
+            assert await owner_of(session, "person", "teams", "29:1nia-teams-only") == 3
+            assert await owner_of(session, "board", "teams", "19:board@thread.tacv2") == 1
+            assert await addresses_of(session, await session.get(Board, 1)) == {
+                "slack": "C0BOARD", "teams": "19:board@thread.tacv2"}
+            assert await groups_addresses(session, [1, 2]) == {1: {"slack": "C0YOUTH"},
+                                                                2: {"teams": "19:carers@thread.tacv2"}}
+            assert await addresses_of(session, await session.get(Person, 1)) == {"slack": "U0GWEN",
+                                                                                 "teams": "aad-gwen"}
+            assert await addresses_of(session, await session.get(StakeholderGroup, 2)) == {
+                "teams": "19:carers@thread.tacv2"}
+    finally:
+        await db.dispose()

@@ -6,6 +6,7 @@ from cyswllt.settings import Settings
 from handlers.core import Command, Context
 from handlers.dispatch import handle
 from storage.models import Action, ActionLead, Board, Member, Organisation, Person, Priority
+from tests.addresses import chat
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -18,22 +19,25 @@ class Board1:
 @pytest.fixture
 async def board(db):
     async with db.session() as s:
-        board = Board(name="Bwrdd Ynys Môn", slack_channel_id="CBOARD", teams_conversation_id="19:board@thread")
+        board = Board(name="Bwrdd Ynys Môn")
         other = Board(name="Gwynedd Local Service Board")
         wag, nhs, police = Organisation(name="WAG"), Organisation(name="NHS"), Organisation(name="Heddlu")
         s.add_all([board, other, wag, nhs, police])
         await s.flush()
+        s.add_all(chat(board, slack="CBOARD", teams="19:board@thread"))
         people = {
-            "chair": Person(email="chair@x.cymru", name="Siân Ŵyn", language="cy", slack_user_id="UCHAIR"),
-            "owner": Person(email="owner@x.cymru", name="Tom Jones", language="en", slack_user_id="UOWNER"),
+            "chair": Person(email="chair@x.cymru", name="Siân Ŵyn", language="cy"),
+            "owner": Person(email="owner@x.cymru", name="Tom Jones", language="en"),
             "colleague": Person(email="colleague@x.cymru", name="Ann Lead", language="en"),
             "outsider": Person(email="outsider@x.cymru", name="Pat Police", language="en"),
-            "scrutiny": Person(email="scrutiny@x.cymru", name="Huw Ellis", language="en", slack_user_id="USCRUT"),
-            "scrutiny_cy": Person(email="scrutiny2@x.cymru", name="Mair Ŵynne", language="cy", teams_user_id="aad-mair"),
+            "scrutiny": Person(email="scrutiny@x.cymru", name="Huw Ellis", language="en"),
+            "scrutiny_cy": Person(email="scrutiny2@x.cymru", name="Mair Ŵynne", language="cy"),
             "twoboards": Person(email="two@x.cymru", name="Dai Dau", language="en"),
         }
         s.add_all(people.values())
         await s.flush()
+        s.add_all([*chat(people["chair"], slack="UCHAIR"), *chat(people["owner"], slack="UOWNER"),
+                   *chat(people["scrutiny"], slack="USCRUT"), *chat(people["scrutiny_cy"], teams="aad-mair")])
         seats = [("chair", "chair", None), ("owner", "officer", nhs), ("colleague", "core", wag),
                  ("outsider", "core", police), ("scrutiny", "scrutiny", None), ("scrutiny_cy", "scrutiny", None),
                  ("twoboards", "core", None)]

@@ -1,7 +1,9 @@
 import pytest
 from sqlmodel import select
 
-from storage.models import Action, ActionUpdate, OutboxMessage, Person, ScrutinyRequest, Snooze
+from storage.models import Action, ActionUpdate, Board, OutboxMessage, Person, ScrutinyRequest, Snooze
+from storage.reach import addresses_of
+from tests.addresses import chat
 
 
 async def outbox(db):
@@ -127,8 +129,15 @@ async def test_member_of_two_boards_chooses(board, say, db):
     reply = await say(board["twoboards"], "actions all")
     assert "Gwynedd action" in reply.text and "Free up" not in reply.text
     # A channel linked to a board uses that board whatever the current choice.
-    linked = await say(board["twoboards"], "actions all", platform="console", channel="CBOARD")
+    async with db.session() as s:
+        two = (await s.exec(select(Person).where(Person.email == board["twoboards"]))).one()
+        s.add_all(chat(two, slack="UTWO"))
+        await s.commit()
+    linked = await say("UTWO", "actions all", platform="slack", channel="CBOARD")
     assert "Free up" in linked.text and "Gwynedd action" not in linked.text
+    # The same channel id on another platform is not that board's channel.
+    elsewhere = await say(board["twoboards"], "actions all", platform="console", channel="CBOARD")
+    assert "Gwynedd action" in elsewhere.text and "Free up" not in elsewhere.text
 
 
 async def test_board_link_by_chair_only(board, say, db):
@@ -136,6 +145,10 @@ async def test_board_link_by_chair_only(board, say, db):
     assert "Only the chair or the secretariat" in refused.text
     linked = await say("UCHAIR", "bwrdd cysylltu Bwrdd Ynys Môn", platform="slack", channel="CNEW")
     assert linked.language == "cy" and "wedi'i chysylltu" in linked.text
+    async with db.session() as s:
+        board_row = (await s.exec(select(Board).where(Board.name == "Bwrdd Ynys Môn"))).one()
+        # The Slack channel moves to the new one; the board's Teams channel stays as it was.
+        assert await addresses_of(s, board_row) == {"slack": "CNEW", "teams": "19:board@thread"}
 
 
 async def test_scrutiny_flow_notifies_in_each_language(board, say, db):

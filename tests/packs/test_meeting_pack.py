@@ -38,6 +38,7 @@ from storage.models import (
     ScrutinyRequest,
 )
 from storage.packs import gather
+from tests.addresses import chat
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
 TODAY = NOW.date()
@@ -66,12 +67,13 @@ async def seed_plan(db):
         council = Organisation(name="Cyngor Sir Ynys Môn")
         s.add_all([board, council])
         await s.flush()
-        chair = Person(email="chair@x.cymru", name="Eleri Chair", language="cy", slack_user_id="UCHAIR")
-        secretariat = Person(email="sec@x.cymru", name="Sam Secretary", language="en", slack_user_id="USEC")
-        owner = Person(email="owner@x.cymru", name="Tom Owner", language="en", slack_user_id="UOWNER")
+        chair = Person(email="chair@x.cymru", name="Eleri Chair", language="cy")
+        secretariat = Person(email="sec@x.cymru", name="Sam Secretary", language="en")
+        owner = Person(email="owner@x.cymru", name="Tom Owner", language="en")
         lost = Person(email="lost@x.cymru", name="Lowri Lost", language="cy")  # no chat address at all
         s.add_all([chair, secretariat, owner, lost])
         await s.flush()
+        s.add_all([*chat(chair, slack="UCHAIR"), *chat(secretariat, slack="USEC"), *chat(owner, slack="UOWNER")])
         for person, role in ((chair, "chair"), (secretariat, "secretariat"), (owner, "officer"), (lost, "core")):
             s.add(Member(board_id=board.id, person_id=person.id, role=role, organisation_id=council.id))
         old = NOW - timedelta(days=90)

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage.models import Action, Board, Meeting, Member, Person, ScrutinyRequest
+from tests.addresses import chat
 
 # Monday 23 November 2026, 10:00 in London.
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -21,12 +22,13 @@ async def seed_plan(db, now: datetime) -> dict[str, int]:
         board = Board(name="Bwrdd Môn")
         s.add(board)
         await s.flush()
-        en = Person(email="en@x.cymru", name="Tom Jones", language="en", slack_user_id="UEN")
-        cy = Person(email="cy@x.cymru", name="Siân Ŵyn", language="cy", slack_user_id="UCY")
-        chair = Person(email="chair@x.cymru", name="Eleri", language="cy", slack_user_id="UCHAIR")
+        en = Person(email="en@x.cymru", name="Tom Jones", language="en")
+        cy = Person(email="cy@x.cymru", name="Siân Ŵyn", language="cy")
+        chair = Person(email="chair@x.cymru", name="Eleri", language="cy")
         scrutiny = Person(email="scr@x.cymru", name="Huw", language="en")
         s.add_all([en, cy, chair, scrutiny])
         await s.flush()
+        s.add_all([*chat(en, slack="UEN"), *chat(cy, slack="UCY"), *chat(chair, slack="UCHAIR")])
         for person, role in ((en, "officer"), (cy, "officer"), (chair, "chair"), (scrutiny, "scrutiny")):
             s.add(Member(board_id=board.id, person_id=person.id, role=role))
         long_ago = NOW - timedelta(days=60)

@@ -16,6 +16,7 @@ from sqlmodel import select
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Action, Board, Member, OutboxMessage, Person, utcnow
+from tests.addresses import chat
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.processes import free_port, wait_ready
 
@@ -33,10 +34,10 @@ async def pg_url(postgres_server):
         s.add(board)
         await s.flush()
         for n in range(OWNERS):
-            person = Person(email=f"p{n}@x.cymru", name=f"Person {n}", language="cy" if n % 2 else "en",
-                            slack_user_id=f"U{n:04d}")
+            person = Person(email=f"p{n}@x.cymru", name=f"Person {n}", language="cy" if n % 2 else "en")
             s.add(person)
             await s.flush()
+            s.add_all(chat(person, slack=f"U{n:04d}"))
             s.add(Member(board_id=board.id, person_id=person.id, role="officer"))
             s.add(Action(board_id=board.id, ref=f"A-{n + 1}", title=f"Action {n + 1}", owner_id=person.id,
                          due=(utcnow() + timedelta(days=1)).date()))

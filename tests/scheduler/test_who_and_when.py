@@ -12,6 +12,7 @@ from handlers.snooze import snooze_until
 from scheduler.jobs import action_reminders, escalations
 from scheduler.messages import payload_reply
 from storage.models import Action, ActionLead, ActionUpdate, Board, Member, Organisation, OutboxMessage, Person
+from tests.addresses import chat
 from tests.scheduler.conftest import NOW, TODAY
 
 SETTINGS = Settings(database_url="sqlite://")
@@ -24,10 +25,12 @@ async def seed(db):
         wag, council = Organisation(name="Llywodraeth Cymru"), Organisation(name="Cyngor Môn")
         s.add_all([board, wag, council])
         await s.flush()
-        people = {key: Person(email=f"{key}@x.cymru", name=key.title(), language=lang, slack_user_id=f"U{key.upper()}")
+        people = {key: Person(email=f"{key}@x.cymru", name=key.title(), language=lang)
                   for key, lang in (("owner", "en"), ("wag1", "cy"), ("wag2", "en"), ("council", "en"), ("chair", "en"))}
         s.add_all(people.values())
         await s.flush()
+        for key, person in people.items():
+            s.add_all(chat(person, slack=f"U{key.upper()}"))
         for key, org, role in (("owner", council, "officer"), ("wag1", wag, "core"), ("wag2", wag, "officer"),
                                ("council", council, "core"), ("chair", None, "chair")):
             s.add(Member(board_id=board.id, person_id=people[key].id, organisation_id=org.id if org else None, role=role))

@@ -12,6 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 from cyswllt.app import create_app
 from cyswllt.settings import Settings
 from storage.models import Action, ActionLead, Board, Member, Organisation, Person
+from tests.addresses import chat
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -25,15 +26,17 @@ def trigger() -> str:
 
 async def seed(db):
     async with db.session() as s:
-        board = Board(name="Bwrdd Ynys Môn", slack_channel_id="CBOARD")
+        board = Board(name="Bwrdd Ynys Môn")
         wag = Organisation(name="WAG")
         s.add_all([board, wag])
         await s.flush()
-        owner = Person(email="owner@x.cymru", name="Tom Jones", language="en", slack_user_id="UOWNER")
-        welsh = Person(email="sian@x.cymru", name="Siân Ŵyn", language="cy", slack_user_id="USIAN")
-        scrutiny = Person(email="huw@x.cymru", name="Huw Ellis", language="en", slack_user_id="USCRUT")
+        owner = Person(email="owner@x.cymru", name="Tom Jones", language="en")
+        welsh = Person(email="sian@x.cymru", name="Siân Ŵyn", language="cy")
+        scrutiny = Person(email="huw@x.cymru", name="Huw Ellis", language="en")
         s.add_all([owner, welsh, scrutiny])
         await s.flush()
+        s.add_all([*chat(board, slack="CBOARD"), *chat(owner, slack="UOWNER"), *chat(welsh, slack="USIAN"),
+                   *chat(scrutiny, slack="USCRUT")])
         s.add_all([Member(board_id=board.id, person_id=owner.id, role="officer", organisation_id=wag.id),
                    Member(board_id=board.id, person_id=welsh.id, role="chair"),
                    Member(board_id=board.id, person_id=scrutiny.id, role="scrutiny")])

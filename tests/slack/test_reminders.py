@@ -29,7 +29,7 @@ async def test_a_reminder_dm_and_its_buttons(slack_delivering, db, database_url)
         action.due = (utcnow() + timedelta(days=7)).date()
         s.add(action)
         await s.commit()
-        owner = (await s.exec(select(Person).where(Person.slack_user_id == "UOWNER"))).one()
+        owner = (await s.exec(select(Person).where(Person.email == "owner@x.cymru"))).one()
     settings = Settings(database_url=database_url, slack_signing_secret=SECRET, slack_bot_token="xoxb-test")
     assert await run_job("action-reminders", db, settings) == 1
 

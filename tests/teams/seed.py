@@ -7,6 +7,7 @@ from datetime import date
 
 from storage.db import Database
 from storage.models import Action, ActionLead, Board, Member, Organisation, Person, Priority
+from tests.addresses import chat
 from tests.teams.conftest import AAD_CERI
 
 AAD_GWEN = "6d0c4b5e-2222-4000-8000-0000000000c2"
@@ -28,12 +29,11 @@ async def seed(db: Database) -> Seeded:
         council = Organisation(name="Cyngor Sir Ceredigion", sector="local government")
         s.add_all([board, other, council])
         await s.flush()
-        ceri = Person(email="ceri@example.org", name="Ceri Jones", language="en", teams_user_id=AAD_CERI,
-                      current_board_id=board.id)
-        gwen = Person(email="gwen@example.org", name="Gwen Morgan", language="cy", teams_user_id=AAD_GWEN,
-                      current_board_id=board.id)
+        ceri = Person(email="ceri@example.org", name="Ceri Jones", language="en", current_board_id=board.id)
+        gwen = Person(email="gwen@example.org", name="Gwen Morgan", language="cy", current_board_id=board.id)
         s.add_all([ceri, gwen])
         await s.flush()
+        s.add_all([*chat(ceri, teams=AAD_CERI), *chat(gwen, teams=AAD_GWEN)])
         s.add_all([
             Member(board_id=board.id, person_id=ceri.id, organisation_id=council.id, role="secretariat"),
             Member(board_id=other.id, person_id=ceri.id, organisation_id=council.id, role="core"),

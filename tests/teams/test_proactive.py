@@ -10,6 +10,7 @@ from handlers.core import Button, Fact, Reply, Section
 from scheduler import outbox
 from scheduler.outbox import PermanentFailure, RetryAfter
 from storage.models import OutboxMessage, Person
+from tests.addresses import chat
 from tests.teams.conftest import AAD_CERI, BOT, CHANNEL, PERSONAL_CONVERSATION, activity, texts
 
 REMINDER = Reply(
@@ -67,8 +68,10 @@ async def test_a_reminder_reaches_the_stored_personal_chat_once(teams, connector
 async def test_a_member_reached_by_their_teams_id_or_person(teams, connector, db):
     await _install(teams, connector)
     async with db.session() as s:
-        person = Person(email="ceri@example.org", name="Ceri Jones", teams_user_id=AAD_CERI)
+        person = Person(email="ceri@example.org", name="Ceri Jones")
         s.add(person)
+        await s.flush()
+        s.add_all(chat(person, teams=AAD_CERI))
         await s.commit()
     await _deliver(teams, db, await _enqueue(db, "by-aad", AAD_CERI))
     await _deliver(teams, db, await _enqueue(db, "by-person", "ignored", recipient_id=person.id))

@@ -18,6 +18,7 @@ from cyswllt.app import create_app
 from cyswllt.settings import Settings
 from storage.imports import import_actions
 from storage.models import Action, Board, Priority
+from tests.addresses import chat
 
 
 @pytest.fixture
@@ -135,9 +136,10 @@ async def test_chat_and_reminders_use_the_welsh_title_or_mark_the_english(db):
         board = Board(name="Gwynedd Board", name_cy="Bwrdd Gwynedd")
         s.add(board)
         await s.flush()
-        gwen = Person(email="gwen@x.cymru", name="Gwen", language="cy", slack_user_id="UGWEN")
+        gwen = Person(email="gwen@x.cymru", name="Gwen", language="cy")
         s.add(gwen)
         await s.flush()
+        s.add_all(chat(gwen, slack="UGWEN"))
         s.add(Member(board_id=board.id, person_id=gwen.id, role="officer"))
         now = datetime(2026, 11, 23, 10, tzinfo=UTC)
         s.add_all([Action(board_id=board.id, ref="A-1", title="Joint recycling", title_cy="Ailgylchu ar y cyd",
