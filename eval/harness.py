@@ -323,8 +323,12 @@ def themes() -> dict:
         both = [t for t, langs in raised.items() if langs >= {"en", "cy"}]
         shared = [t for t in both if keys[t]["en"] and keys[t]["cy"]
                   and len(set(keys[t]["en"]) | set(keys[t]["cy"])) == 1]
+        # The same keys in both languages: the glossary may name a codebook topic with finer keys (litter,
+        # fly-tipping, dog fouling), but never with a key of one language only.
+        same = [t for t in both if keys[t]["en"] and set(keys[t]["en"]) == set(keys[t]["cy"])]
         result["both_languages"] = len(both)
         result["shared"] = round(len(shared) / len(both), 4) if both else None
+        result["same_keys"] = round(len(same) / len(both), 4) if both else None
         result["not_shared"] = sorted(f"{t}: en {dict(keys[t]['en'])} cy {dict(keys[t]['cy'])}"
                                       for t in both if t not in shared)
         result["misses"] = misses[:40]
@@ -458,7 +462,7 @@ def print_table(results: dict) -> None:
         langs = ", ".join(f"{lang}: P {fmt(r[lang]['precision'])} R {fmt(r[lang]['recall'])} ({r[lang]['units']} units)"
                           for lang in ("en", "cy") if lang in r)
         print(f"  {which:4s} {langs}; topics raised in both languages with one key: {fmt(r['shared'])}"
-              f" of {r['both_languages']}")
+              f" of {r['both_languages']}, with the same keys in both: {fmt(r['same_keys'])}")
     print("\nredaction (recall per kind; places, bodies and roles kept)")
     for which in HALVES:
         r = results["redaction"][which]

@@ -25,7 +25,7 @@ __all__ = ["ANALYSER_VERSION", "Analysis", "Theme", "analyse", "warm_up", "detec
            "review", "score", "theme_key", "topics", "MIN_CONFIDENCE", "THRESHOLD"]
 
 # Bump on any change to the lexicons, the glossary, the rules or the models behind ``analyse``.
-ANALYSER_VERSION = 2
+ANALYSER_VERSION = 3
 
 
 @dataclass(frozen=True)

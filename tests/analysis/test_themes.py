@@ -29,6 +29,35 @@ def test_topics_are_named_in_both_languages(text, expected):
     assert keys(text) == expected
 
 
+@pytest.mark.parametrize("english, welsh, expected", [
+    ("The pharmacy in the village has closed", "Mae'r fferyllfa yn y pentref wedi cau", "pharmacies"),
+    ("We waited six hours for an ambulance", "Arhoson ni chwe awr am ambiwlans", "ambulances"),
+    ("There is no support for additional learning needs", "Does dim cymorth ar gyfer anghenion dysgu ychwanegol",
+     "additional_learning_needs"),
+    ("Domestic abuse services need more money", "Mae angen mwy o arian ar wasanaethau cam-drin domestig",
+     "domestic_abuse"),
+    ("Rough sleeping has doubled this year", "Mae mwy o bobl yn cysgu ar y stryd eleni", "homelessness"),
+    ("There is mould in every room of our flat", "Mae llwydni ym mhob ystafell yn ein fflat", "housing_repairs"),
+    ("Fly-tipping in the lanes is getting worse", "Mae tipio anghyfreithlon yn y lonydd yn gwaethygu", "fly_tipping"),
+    ("Dog mess is everywhere", "Mae baw cŵn ym mhobman", "dog_fouling"),
+    ("The planning committee ignored us", "Anwybyddodd y pwyllgor cynllunio ni", "planning"),
+    ("The street lights are off at midnight", "Mae'r goleuadau stryd yn diffodd am hanner nos", "street_lighting"),
+    ("Anti-social behaviour in the square", "Ymddygiad gwrthgymdeithasol yn y sgwâr", "antisocial_behaviour"),
+    ("Drug dealing outside the shop", "Delio cyffuriau y tu allan i'r siop", "drugs_alcohol"),
+    ("The food bank is busier than ever", "Mae'r banc bwyd yn brysurach nag erioed", "poverty_food_banks"),
+    ("Young carers get no break", "Does dim seibiant i ofalwyr ifanc", "carers"),
+    ("Dementia support is thin", "Mae cymorth dementia yn brin", "older_people"),
+    ("The village hall needs a new roof", "Mae angen to newydd ar y neuadd bentref", "community_centres"),
+    ("Keep the allotments", "Cadwch y rhandiroedd", "allotments"),
+    ("The cemetery is full", "Mae'r fynwent yn llawn", "cemeteries"),  # soft mutation undone
+    ("Flood defences on the river", "Amddiffynfeydd llifogydd ar yr afon", "flooding"),
+    ("Solar panels on every school roof", "Paneli solar ar do pob ysgol", "climate_energy"),
+])
+def test_the_glossary_covers_the_public_services_in_both_languages(english, welsh, expected):
+    assert expected in keys(english, "en")
+    assert expected in keys(welsh, "cy")
+
+
 def test_incidental_nouns_verbs_and_function_words_are_not_themes():
     assert keys("The staff did a fantastic job with very little money", "en") == []
     assert keys("Rydych chi'n gwneud gwaith gwych, sef y peth pwysicaf", "cy") == []
