@@ -29,8 +29,8 @@ from engagement.analysis.data_files import lines
 ARTICLES = frozenset({"y", "yr", "r", "the", "a", "an"})
 TOKEN = re.compile(r"a&e|[^\W_]+(?:-[^\W_]+)*", re.IGNORECASE)
 # Where a clause ends, for weak terms: punctuation and the words that join clauses.
-CLAUSE_WORDS = frozenset("""and but or so because although though however whereas while yet since
-ac a ond neu felly achos oherwydd er tra fodd bynnag serch""".split())
+CLAUSE_WORDS = {"en": frozenset("and but or so because although though however whereas while yet since".split()),
+                "cy": frozenset("ac a ond neu felly achos oherwydd er tra fodd bynnag serch".split())}
 MOTION = re.compile(r"(?<!\w)(?:to|towards|from|i|i'r|at|o'r|o)\s+(?:the\s+|y\s+|yr\s+)?$", re.IGNORECASE)
 SENTENCE_END = re.compile(r"[.!?]+|\n+")  # a semicolon joins related clauses
 CLAUSE_END = re.compile(r"[.!?;:,()]+|\n+|\s[-–—]\s")
@@ -158,6 +158,11 @@ def _matches(words: list[tuple[str, int, int]], i: int, term: Term, language: st
 
 def mentions(text: str, language: str) -> list[Mention]:
     """Every topic named in ``text`` (weak terms resolved), in order."""
+    return resolve(text, term_mentions(text, language), language)
+
+
+def term_mentions(text: str, language: str) -> list[Mention]:
+    """Every glossary term in ``text``, weak ones too (before they give way), in order."""
     words = _tokens(text.replace("’", "'"))
     index = _terms()[language]
     found: list[Mention] = []
@@ -181,9 +186,14 @@ def mentions(text: str, language: str) -> list[Mention]:
         size, _exact, _strength, term = best
         found.append(Mention(term.topic, words[i][1], words[i + size - 1][2], term.weak))
         i += size
+    return found
+
+
+def resolve(text: str, found: list[Mention], language: str) -> list[Mention]:
+    """Weak terms give way to a stronger topic in their clause (or sentence)."""
     if not any(m.weak for m in found):
         return found
-    clauses = _spans(text, CLAUSE_END, clause_words=True)
+    clauses = _spans(text, CLAUSE_END, CLAUSE_WORDS.get(language, frozenset()))
     sentences = _spans(text, SENTENCE_END)
 
     def region(m: Mention, spans: list[tuple[int, int]]) -> tuple[int, int]:
@@ -202,12 +212,12 @@ def mentions(text: str, language: str) -> list[Mention]:
     return kept
 
 
-def _spans(text: str, ends: re.Pattern, clause_words: bool = False) -> list[tuple[int, int]]:
+def _spans(text: str, ends: re.Pattern, clause_words: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
     cuts = {0, len(text)}
     for m in ends.finditer(text):
         cuts.add(m.end())
     if clause_words:
-        for m in re.finditer(r"(?<!\w)(" + "|".join(sorted(CLAUSE_WORDS, key=len, reverse=True)) + r")(?!\w)",
+        for m in re.finditer(r"(?<!\w)(" + "|".join(sorted(clause_words, key=len, reverse=True)) + r")(?!\w)",
                              text, re.IGNORECASE):
             cuts.add(m.start())
     ordered = sorted(cuts)

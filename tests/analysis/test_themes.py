@@ -77,6 +77,9 @@ def test_a_weak_term_gives_way_to_a_topic_in_its_clause():
     assert keys("The teachers at the secondary school are great", "en") == ["schools"]
     assert keys("The CAMHS waiting list is over a year", "en") == ["mental_health"]
     assert keys("The waiting list for a hip operation is two years", "en") == ["hospital"]
+    # English is cut into clauses at English joining words only ("a" is the Welsh "and").
+    assert keys("The library is a lifeline for older people", "en") == ["libraries"]
+    assert keys("Dementia care is a lifeline for older people", "en") == ["older_people"]
 
 
 def test_each_theme_carries_the_sentiment_of_its_clause():
