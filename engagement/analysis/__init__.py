@@ -2,7 +2,9 @@
 
 ``analyse(text)`` gives the language, the response's overall sentiment (label, polarity, confidence),
 its themes — the public-service topics it names, each with the sentiment of the clause it sits in and a
-label in English and Welsh — and whether a person must look at it before it is quoted (``held``).
+label in English and Welsh — its candidate phrases (noun phrases no glossary topic names, which become a
+consultation's emergent themes when several responses raise them: ``emergent.py``) and whether a person
+must look at it before it is quoted (``held``).
 ``redact`` removes personal data; no theme is ever taken from a redacted span. Nothing here downloads
 data: the lexicons ship with the package (see ``data/``) or with the libraries it uses, and are read
 once, on first use. ``ANALYSER_VERSION`` changes whenever what ``analyse`` returns for a text may
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engagement.analysis import english, welsh
+from engagement.analysis.emergent import MIN_RESPONSES, Phrase, Promoter, phrases, promote
 from engagement.analysis.language import detect_language
 from engagement.analysis.redact import find as find_personal_data
 from engagement.analysis.redact import redact
@@ -21,11 +24,12 @@ from engagement.analysis.review import review
 from engagement.analysis.sentiment import MIN_CONFIDENCE, THRESHOLD, clauses, combine, label
 from engagement.analysis.themes import Theme, mentions, theme_key, topics
 
-__all__ = ["ANALYSER_VERSION", "Analysis", "Theme", "analyse", "warm_up", "detect_language", "find_personal_data", "redact",
-           "review", "score", "theme_key", "topics", "MIN_CONFIDENCE", "THRESHOLD"]
+__all__ = ["ANALYSER_VERSION", "Analysis", "MIN_RESPONSES", "Phrase", "Promoter", "Theme", "analyse", "warm_up",
+           "detect_language", "find_personal_data", "promote", "redact", "review", "score", "theme_key", "topics",
+           "MIN_CONFIDENCE", "THRESHOLD"]
 
 # Bump on any change to the lexicons, the glossary, the rules or the models behind ``analyse``.
-ANALYSER_VERSION = 3
+ANALYSER_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Analysis:
     confidence: float  # 0..1
     themes: list[Theme] = field(default_factory=list)
     held: tuple[str, ...] = ()  # why a person must look at it first ('health', 'child'); empty: no need
+    phrases: list[Phrase] = field(default_factory=list)  # candidate emergent themes (no glossary topic)
 
     @property
     def theme_keys(self) -> list[str]:
@@ -54,6 +59,9 @@ def warm_up() -> None:
     from engagement.analysis.language import _identifier
 
     _identifier().classify("warm up")
+    from engagement.analysis.emergent import welsh_verbnouns
+
+    welsh_verbnouns()
 
 
 def score(text: str, language: str) -> tuple[float, float]:
@@ -66,16 +74,26 @@ def score(text: str, language: str) -> tuple[float, float]:
 def themes_of(text: str, language: str, redacted: list[tuple[int, int]] | None = None) -> list[Theme]:
     """The topics ``text`` names, in order of first mention, each with its clauses' sentiment. A mention
     inside a redacted span (a name, an address) is never a theme."""
+    return _themes_and_phrases(text, language, redacted, with_phrases=False)[0]
+
+
+def _themes_and_phrases(text: str, language: str, redacted: list[tuple[int, int]] | None,
+                        with_phrases: bool = True) -> tuple[list[Theme], list[Phrase]]:
     found = mentions(text, language)
     if redacted:
         found = [m for m in found if not any(m.start < end and start < m.end for start, end in redacted)]
-    if not found:
-        return []
+    candidates = phrases(text, language, redacted) if with_phrases else []
+    if not found and not candidates:
+        return [], []
     parts = clauses(text, language, lambda piece: score(piece, language))
+
+    def polarity_at(start: int) -> float:
+        clause = next((c for c in parts if c.start <= start < c.end), None)
+        return clause.polarity if clause else 0.0
+
     by_topic: dict[str, list] = {}
     for m in found:
-        clause = next((c for c in parts if c.start <= m.start < c.end), None)
-        by_topic.setdefault(m.topic, []).append((m, clause.polarity if clause else 0.0))
+        by_topic.setdefault(m.topic, []).append((m, polarity_at(m.start)))
     known = topics()
     out = []
     for key, items in by_topic.items():
@@ -83,7 +101,12 @@ def themes_of(text: str, language: str, redacted: list[tuple[int, int]] | None =
         topic = known[key]
         out.append(Theme(key, topic.label_en, topic.label_cy, label(polarity), polarity,
                          tuple((m.start, m.end) for m, _ in items)))
-    return out
+    scored = []
+    for phrase in candidates:
+        polarity = round(polarity_at(phrase.start), 4)
+        scored.append(Phrase(phrase.key, phrase.wording, phrase.language, phrase.start, phrase.end, label(polarity),
+                             polarity))
+    return out, scored
 
 
 def analyse(text: str, language: str | None = None, names: tuple[str, ...] | list[str] = ()) -> Analysis:
@@ -93,5 +116,6 @@ def analyse(text: str, language: str | None = None, names: tuple[str, ...] | lis
     language = language if language in ("cy", "en") else detect_language(text)
     polarity, confidence = score(text, language)
     personal = [(s.start, s.end) for s in find_personal_data(text, names)]
+    themes, candidates = _themes_and_phrases(text, language, personal)
     return Analysis(language=language, sentiment=label(polarity), polarity=polarity, confidence=confidence,
-                    themes=themes_of(text, language, personal), held=tuple(review(text)))
+                    themes=themes, held=tuple(review(text)), phrases=candidates)
