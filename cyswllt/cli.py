@@ -41,6 +41,13 @@ class CommandError(Exception):
     """A problem to report to the operator in one plain line (exit code 2)."""
 
 
+def _positive(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if not 1 <= number <= 64:
+        raise argparse.ArgumentTypeError(f"{value!r}: a number of processes from 1 to 64")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cyswllt", description="Cyswllt: board actions, scrutiny and consultations.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -55,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         return p.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
 
     serve = cmd("serve", "Run the web service (chat endpoints, consultation pages and API).")
+    serve.add_argument("--workers", type=_positive, metavar="N", help="processes serving on one port (default: "
+                       "$CYSWLLT_WORKERS, else 1); the first also runs the scheduler, the outbox and the analysis")
     serve.add_argument("--log-format", choices=["text", "json"], help="json: one JSON object a line "
                        "(default: $CYSWLLT_LOG_FORMAT, else text)")
     cmd("demo", "Load a demo board from the seed action plans (its dates moved to fall around today) and an "

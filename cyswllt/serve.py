@@ -6,10 +6,17 @@ JSON object a line, with an access line per request, for log collectors.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import json
 import logging
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -82,25 +89,142 @@ def run(settings: Settings, args=None) -> int:
     from storage.migrate import upgrade
 
     logging.getLogger("aiohttp.server").addFilter(ProtocolNoise())
-    log_format = getattr(args, "log_format", None) or os.environ.get("CYSWLLT_LOG_FORMAT", "text")
-    if log_format.lower() == "json":
+    log_format = (getattr(args, "log_format", None) or os.environ.get("CYSWLLT_LOG_FORMAT", "text")).lower()
+    if log_format == "json":
         use_json_logs()
+    inherited = os.environ.get(WORKER_FD)
+    if inherited is not None:  # one of several workers: the supervisor has upgraded and listens
+        return _serve(settings, log_format, sock=socket.socket(fileno=int(inherited)),
+                      index=int(os.environ.get(WORKER_INDEX, "0")))
+    workers = getattr(args, "workers", None) or settings.workers
     if settings.database_url.startswith("sqlite"):
         # The embedded default is a single instance: bring its schema up to date on start.
         upgrade(settings.database_url)
+    if workers > 1:
+        return Supervisor(settings, workers, log_format).run()
+    return _serve(settings, log_format)
+
+
+def _serve(settings: Settings, log_format: str, sock: socket.socket | None = None, index: int | None = None) -> int:
     app = create_app(settings)
+    who = f"worker {index} ({'with' if index == 0 else 'without'} the background work) " if index is not None else ""
 
     async def announce(app: web.Application):
-        log.info("serving on http://%s:%s", settings.host, settings.port,
+        log.info("%sserving on http://%s:%s", who, settings.host, settings.port,
                  extra={"database": make_url(settings.database_url).render_as_string(hide_password=True)})
         yield
-        log.info("stopped")
+        log.info("%sstopped", who)
 
     app.cleanup_ctx.insert(0, announce)
+    if index is not None:
+        app.cleanup_ctx.append(_orphan_watch)
     app.on_startup.append(settle)  # after every cleanup context has started
-    access = logging.getLogger("cyswllt.access") if log_format.lower() == "json" else None
+    access = logging.getLogger("cyswllt.access") if log_format == "json" else None
     # run_app stops on SIGINT and SIGTERM: it stops accepting, lets requests in flight finish (up to
     # the timeout), then runs every cleanup_ctx in reverse, so workers stop and the database closes.
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-                access_log=access, access_log_class=AccessLogger)
+    if sock is not None:
+        web.run_app(app, sock=sock, print=None, shutdown_timeout=10, access_log=access,
+                    access_log_class=AccessLogger)
+    else:
+        web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
+                    access_log=access, access_log_class=AccessLogger)
     return 0
+
+
+async def _orphan_watch(app: web.Application):
+    """A worker whose supervisor has gone (killed outright) stops too, rather than serve on alone."""
+    parent = os.getppid()
+
+    async def watch() -> None:
+        # Nothing tells a process that its parent died: look once a second.
+        while os.getppid() == parent:  # noqa: ASYNC110
+            await asyncio.sleep(1.0)
+        log.warning("the supervisor (pid %s) has gone: stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    task = asyncio.create_task(watch(), name="orphan-watch")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+# --- several processes on one port ---------------------------------------------------------------------
+
+WORKER_FD = "CYSWLLT_WORKER_FD"  # the listening socket a worker inherits from the supervisor
+WORKER_INDEX = "CYSWLLT_WORKER_INDEX"  # 0 is the primary: the one that runs the background work
+RESTART_AFTER = (0.5, 1.0, 2.0, 5.0, 10.0)  # seconds before restarting a worker that keeps failing
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Supervisor:
+    """``cyswllt serve --workers N``: N processes accepting on one socket. The first (the primary) runs
+    the scheduler, the outbox and the analysis worker; the others only answer requests. A worker that
+    dies is started again (the primary as the primary), so exactly one runs the background work."""
+
+    def __init__(self, settings: Settings, workers: int, log_format: str) -> None:
+        self.settings, self.count, self.log_format = settings, workers, log_format
+        self.sock = _listen(settings.host, settings.port)
+        self.children: dict[int, subprocess.Popen] = {}
+        self.started_at: dict[int, float] = {}
+        self.failures: dict[int, int] = {}
+        self.stopping = False
+
+    def spawn(self, index: int) -> None:
+        env = {**os.environ, WORKER_FD: str(self.sock.fileno()), WORKER_INDEX: str(index),
+               "CYSWLLT_WORKERS": str(self.count), "CYSWLLT_LOG_FORMAT": self.log_format}
+        if index != 0:  # background work runs once, in the primary
+            env.update({"CYSWLLT_SCHEDULER": "0", "CYSWLLT_OUTBOX": "0", "CYSWLLT_ANALYSIS": "0"})
+        child = subprocess.Popen([sys.executable, "-m", "cyswllt.cli", "serve"], env=env,
+                                 pass_fds=(self.sock.fileno(),))
+        self.children[index] = child
+        self.started_at[index] = time.monotonic()
+
+    def stop(self, signum, _frame) -> None:
+        self.stopping = True
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        log.info("serving on http://%s:%s with %s worker processes", self.settings.host, self.settings.port,
+                 self.count)
+        for index in range(self.count):
+            self.spawn(index)
+        try:
+            while not self.stopping:
+                for index, child in list(self.children.items()):
+                    code = child.poll()
+                    if code is None or self.stopping:
+                        continue
+                    lived = time.monotonic() - self.started_at[index]
+                    failures = self.failures[index] = 0 if lived > 30 else self.failures.get(index, 0) + 1
+                    wait = RESTART_AFTER[min(failures, len(RESTART_AFTER)) - 1] if failures else 0.0
+                    log.warning("worker %s (pid %s) exited with %s after %.0f s; starting it again%s", index,
+                                child.pid, code, lived, f" in {wait:.1f} s" if wait else "")
+                    time.sleep(wait)
+                    if not self.stopping:
+                        self.spawn(index)
+                time.sleep(0.1)
+        finally:
+            deadline = time.monotonic() + 15
+            for child in self.children.values():
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+            self.sock.close()
+            log.info("stopped")
+        return 0
