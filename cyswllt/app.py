@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
@@ -29,6 +30,24 @@ class Metrics:
                                 ["route", "method", "status"], registry=self.registry)
         self.latency = Histogram("cyswllt_http_request_seconds", "HTTP request latency by route",
                                  ["route"], registry=self.registry)
+        # Each label set's child, found once: looking one up costs more than counting with it.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[str, Any] = {}
+        # Requests being answered now: background work in this process gives way while there are any.
+        self.in_flight = 0
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        counted = self._counted.get((route, method, status))
+        if counted is None:
+            counted = self._counted[(route, method, status)] = self.requests.labels(route, method, str(status))
+        counted.inc()
+        timed = self._timed.get(route)
+        if timed is None:
+            timed = self._timed[route] = self.latency.labels(route)
+        timed.observe(seconds)
+
+    def busy(self) -> bool:
+        return self.in_flight > 0
 
 
 @web.middleware
@@ -36,7 +55,10 @@ async def observe(request: web.Request, handler):
     """Count every request; a database that cannot be reached is a 503 with Retry-After (logged once
     per outage); anything else unexpected is a plain 500 without internals."""
     started = time.perf_counter()
-    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    metrics: Metrics = request.app[METRICS]
+    metrics.in_flight += 1
     status = 500
     try:
         if "%00" in request.raw_path or "\x00" in request.raw_path:
@@ -64,9 +86,8 @@ async def observe(request: web.Request, handler):
         log.exception("unhandled error on %s %s", request.method, route)
         raise web.HTTPInternalServerError(text="Something went wrong on our side. Please try again later.")
     finally:
-        metrics: Metrics = request.app[METRICS]
-        metrics.requests.labels(route, request.method, str(status)).inc()
-        metrics.latency.labels(route).observe(time.perf_counter() - started)
+        metrics.in_flight -= 1
+        metrics.observe(route, request.method, status, time.perf_counter() - started)
 
 
 async def healthz(request: web.Request) -> web.Response:

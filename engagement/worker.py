@@ -18,7 +18,7 @@ from aiohttp import web
 from sqlalchemy import or_
 from sqlmodel import select
 
-from cyswllt.appkeys import DB, SETTINGS
+from cyswllt.appkeys import DB, METRICS, SETTINGS
 from cyswllt.outage import HEALTH, DatabaseHealth, is_unavailable
 from engagement import analysis
 from engagement import themes as theme_store
@@ -28,6 +28,8 @@ from storage.models import AnalysisState, Answer, ModerationState, Response, utc
 log = logging.getLogger("cyswllt.analysis")
 
 MAX_ATTEMPTS = 5
+# Seconds analysis waits at most for a moment with no request in flight (see AnalysisWorker.give_way).
+GIVE_WAY = 1.0
 # Responses analysed again per pass, and the pause after such a pass, when nothing new is waiting.
 REANALYSE_BATCH = 20
 REANALYSE_PAUSE = 0.05
@@ -35,9 +37,12 @@ REANALYSE_PAUSE = 0.05
 
 class AnalysisWorker:
     def __init__(self, db: Database, *, analyse: Callable = analysis.analyse, now: Callable[[], datetime] = utcnow,
-                 poll_seconds: float = 2.0, health: DatabaseHealth | None = None) -> None:
+                 poll_seconds: float = 2.0, health: DatabaseHealth | None = None,
+                 busy: Callable[[], bool] | None = None) -> None:
         self.db = db
         self.health = health
+        # True while this process is answering requests: analysis gives way to them (see give_way).
+        self.busy = busy
         self.analyse = analyse
         self.now = now
         self.poll_seconds = poll_seconds
@@ -87,8 +92,20 @@ class AnalysisWorker:
             if due or self._cursor == 0:
                 break
         for response_id in due:
+            await self.give_way()
             await self.analyse_one(response_id)
         return len(due)
+
+    async def give_way(self) -> None:
+        """Wait while requests are being answered, up to GIVE_WAY seconds: a response is stored before the
+        citizen is thanked, and its analysis can come later, so in a burst analysis falls behind (at about
+        one response every GIVE_WAY seconds) and catches up when the burst is over."""
+        if self.busy is None:
+            return
+        waited = 0.0
+        while self.busy() and waited < GIVE_WAY:
+            await asyncio.sleep(0.005)
+            waited += 0.005
 
     async def reanalyse_stale(self, limit: int = REANALYSE_BATCH, consultation_id: int | None = None) -> int:
         """Analyse again up to ``limit`` responses analysed by an older analyser; how many were."""
@@ -101,6 +118,7 @@ class AnalysisWorker:
                 query = query.where(Response.consultation_id == consultation_id)
             ids = (await session.exec(query)).all()
         for response_id in ids:
+            await self.give_way()
             await self.analyse_one(response_id)
         return len(ids)
 
@@ -203,7 +221,7 @@ async def analysis_ctx(app: web.Application):
 
 def setup(app: web.Application) -> None:
     # The worker exists even when it does not run, so a submission can always try to wake it.
-    app[ANALYSER] = AnalysisWorker(app[DB], health=app[HEALTH])
+    app[ANALYSER] = AnalysisWorker(app[DB], health=app[HEALTH], busy=app[METRICS].busy)
     if app[SETTINGS].analysis_enabled:
         app.cleanup_ctx.append(analysis_ctx)
 
