@@ -205,11 +205,17 @@ class RateLimiter:
 LIMITER = web.AppKey("rate_limiter", RateLimiter)
 
 
-async def client_of(request: web.Request) -> str:
-    """The salted hash that stands for this client."""
-    from engagement.service import client_hash
+_CLIENT_HASH = web.RequestKey("client_hash", str)
 
-    return client_hash(await request.app[SECRET].get(), client_address(request))
+
+async def client_of(request: web.Request) -> str:
+    """The salted hash that stands for this client (worked out once a request)."""
+    known = request.get(_CLIENT_HASH)
+    if known is None:
+        from engagement.service import client_hash
+
+        known = request[_CLIENT_HASH] = client_hash(await request.app[SECRET].get(), client_address(request))
+    return known
 
 
 async def check_rate(request: web.Request, language: str = "en", bucket: str = SUBMIT) -> None:

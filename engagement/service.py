@@ -3,14 +3,19 @@ stored and committed before anyone is thanked. Analysis comes later (``engagemen
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import time
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engagement.schemas import ResponseIn
 from engagement.writer import writer_for
+from storage.db import Database
 from storage.models import (
     Answer,
     Consultation,
@@ -77,8 +83,11 @@ class ConsultationView:
     groups: list[StakeholderGroup]
     is_open: bool
 
+    def __post_init__(self) -> None:
+        self._by_key = {q.key: q for q in self.questions}
+
     def question(self, key: str) -> Question | None:
-        return next((q for q in self.questions if q.key == key), None)
+        return self._by_key.get(key)
 
 
 @dataclass
@@ -128,14 +137,22 @@ def forget(session: AsyncSession, slug: str | None = None) -> None:
         remembered.pop(slug, None) if slug else remembered.clear()
 
 
+def cached_view(engine, slug: str, now: datetime) -> ConsultationView | None:
+    """The consultation as read less than VIEW_TTL seconds ago, if it was: no database needed."""
+    remembered = _views.get(engine)
+    hit = remembered.get(slug) if remembered is not None else None
+    if hit is None or hit[0] <= time.monotonic():
+        return None
+    open_view, closed_view = hit[1]
+    return open_view if is_open(open_view.consultation, now) else closed_view
+
+
 async def get_view(session: AsyncSession, slug: str, now: datetime) -> ConsultationView:
     if len(slug) > 120:
         raise ConsultationNotFound(slug)
+    if (view := cached_view(session.bind, slug, now)) is not None:
+        return view
     remembered = _views.setdefault(session.bind, {})
-    hit = remembered.get(slug)
-    if hit is not None and hit[0] > time.monotonic():
-        view = hit[1]
-        return ConsultationView(view.consultation, view.questions, view.groups, is_open(view.consultation, now))
     consultation = (await session.exec(select(Consultation).where(Consultation.slug == slug))).first()
     if consultation is None:
         raise ConsultationNotFound(slug)
@@ -143,7 +160,10 @@ async def get_view(session: AsyncSession, slug: str, now: datetime) -> Consultat
     # Detached, so that no session's rollback can expire what other requests read.
     for row in (view.consultation, *view.questions, *view.groups):
         session.expunge(row)
-    remembered[slug] = (time.monotonic() + VIEW_TTL, view)
+    # Both ways it can be answered, made once: a submission then builds nothing to find it.
+    remembered[slug] = (time.monotonic() + VIEW_TTL, (
+        ConsultationView(view.consultation, view.questions, view.groups, True),
+        ConsultationView(view.consultation, view.questions, view.groups, False)))
     return view
 
 
@@ -189,8 +209,10 @@ def validate(view: ConsultationView, data: ResponseIn) -> list[FieldError]:
     return errors
 
 
-def _reference() -> str:
-    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+def _reference(random: bytes | None = None) -> str:
+    """CY-XXXX-XXXX: 40 random bits, five to a character of the 32-letter alphabet."""
+    bits = int.from_bytes(random or os.urandom(5))
+    code = "".join(REFERENCE_ALPHABET[(bits >> shift) & 31] for shift in range(35, -1, -5))
     return f"CY-{code[:4]}-{code[4:]}"
 
 
@@ -198,9 +220,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@lru_cache(maxsize=4096)
 def client_hash(secret: str, ip: str) -> str:
-    """A salted hash of the client address: enough to rate-limit and spot floods, never the address."""
-    return hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest()[:32]
+    """A salted hash of the client address: enough to rate-limit and spot floods, never the address.
+    (Kept for the clients seen lately: the same client sends many requests.)"""
+    return hmac.digest(secret.encode(), ip.encode(), "sha256").hex()[:32]
 
 
 def _text_hash(consultation_id: int, text: str) -> str:
@@ -208,30 +232,50 @@ def _text_hash(consultation_id: int, text: str) -> str:
     return hashlib.sha256(f"{consultation_id}:{normal}".encode()).hexdigest()
 
 
-async def submit(session: AsyncSession, slug: str, data: ResponseIn, *, channel: str, client_hash: str | None,
-                 now: datetime, received_at: datetime | None = None, check_open: bool = True,
-                 form_token: str | None = None) -> Submitted:
+@asynccontextmanager
+async def _session(source: AsyncSession | Database) -> AsyncIterator[AsyncSession]:
+    """The session given, or a new one of the database given (opened only when it is needed)."""
+    if isinstance(source, AsyncSession):
+        yield source
+    else:
+        async with source.session() as session:
+            yield session
+
+
+async def submit(source: AsyncSession | Database, slug: str, data: ResponseIn, *, channel: str,
+                 client_hash: str | None, now: datetime, received_at: datetime | None = None,
+                 check_open: bool = True, form_token: str | None = None) -> Submitted:
     """Validate and store a response, committed before this returns. ``form_token`` names the web form
-    it came from: the same form with the same words is stored once (``AlreadyReceived`` the next time)."""
-    view = await get_view(session, slug, now)
+    it came from: the same form with the same words is stored once (``AlreadyReceived`` the next time).
+
+    Given the Database rather than a session, a submission to a consultation read in the last few
+    seconds opens no session at all: it is validated against the remembered consultation and handed
+    straight to the writer."""
+    engine = source.bind if isinstance(source, AsyncSession) else source.engine
+    view = cached_view(engine, slug, now) if len(slug) <= 120 else None
+    if view is None:
+        async with _session(source) as session:
+            view = await get_view(session, slug, now)
+            await session.commit()  # end the read transaction: its connection goes back to the pool
     if check_open and not view.is_open:
         raise ConsultationClosed(view.consultation, not_yet_open=_aware(view.consultation.opens_at) > now)
     errors = validate(view, data)
     if errors:
         raise InvalidResponse(errors)
-    token = secrets.token_urlsafe(24)
+    token, reference_bits = new_codes()
     values, answers = response_rows(view, data, token=token, channel=channel, client_hash=client_hash,
-                                    received_at=received_at or now)
+                                    received_at=received_at or now, reference_bits=reference_bits)
     if form_token:
         values["form_key"] = hashlib.sha256(f"{form_token}:{values['text_hash']}".encode()).hexdigest()
-        await _refuse_repeat(session, values["form_key"])
-    # End the read transaction first: its connection goes back to the pool for the writer.
-    await session.commit()
+        async with _session(source) as session:
+            await _refuse_repeat(session, values["form_key"])
+            await session.commit()  # end the read transaction before the writer takes a connection
     try:
-        response_id = await writer_for(session.bind).write(values, answers)
+        response_id = await writer_for(engine).write(values, answers)
     except IntegrityError:
         if form_token:  # the same form sent twice at once: the other copy won
-            await _refuse_repeat(session, values["form_key"])
+            async with _session(source) as session:
+                await _refuse_repeat(session, values["form_key"])
         raise
     return Submitted(values["reference"], token, response_id)
 
@@ -243,16 +287,24 @@ async def _refuse_repeat(session: AsyncSession, form_key: str) -> None:
         raise AlreadyReceived(reference)
 
 
+def new_codes() -> tuple[str, bytes]:
+    """A withdrawal token (192 random bits) and 40 more bits for the reference, from one system call."""
+    random = os.urandom(29)
+    return base64.urlsafe_b64encode(random[:24]).decode(), random[24:]
+
+
 def response_rows(view: ConsultationView, data: ResponseIn, *, token: str, channel: str, client_hash: str | None,
-                  received_at: datetime) -> tuple[dict, list[dict]]:
+                  received_at: datetime, reference_bits: bytes | None = None) -> tuple[dict, list[dict]]:
     """The column values of a validated response and of its answers (without response_id)."""
     consultation = view.consultation
     group = next((g for g in view.groups if g.slug == data.group), None)
     text = (data.text or "").strip() or None
-    combined = " ".join(filter(None, [text, *[v.strip() for v in data.answers.values() if v.strip()]]))
+    written = [v for v in (v.strip() for v in data.answers.values()) if v]
+    combined = " ".join([text, *written] if text else written)
     anonymous = data.anonymous and not data.email
     response = dict(
-        consultation_id=consultation.id, reference=_reference(), withdrawal_token_hash=token_hash(token),
+        consultation_id=consultation.id, reference=_reference(reference_bits),
+        withdrawal_token_hash=token_hash(token),
         text=text, language=data.language, language_given=data.language is not None,
         group_id=group.id if group else None, anonymous=anonymous,
         name=None if anonymous else (data.name or "").strip() or None,
