@@ -28,6 +28,7 @@ from cyswllt.appkeys import DB, SECRET, SETTINGS
 from cyswllt.clients import client_address
 from cyswllt.i18n import t
 from storage.db import Database
+from storage.direct import direct_for
 
 log = logging.getLogger("cyswllt.ratelimit")
 
@@ -99,12 +100,29 @@ _UPSERT_SET = """
   expires = CASE WHEN ratecount.expires <= excluded.window_start THEN excluded.expires
                  ELSE ratecount.expires END
 RETURNING bucket, client, count, expires"""
-_PG_UPSERT = text(
+# PostgreSQL: one statement from arrays, on a connection of its own whose commits do not wait for the
+# disk (a count lost in a crash costs nothing; responses never share that connection).
+_PG_UPSERT_SQL = (
     "INSERT INTO ratecount (bucket, client, window_start, expires, count) "
-    "SELECT * FROM unnest(CAST(:buckets AS text[]), CAST(:clients AS text[]), CAST(:starts AS bigint[]), "
-    "CAST(:ends AS bigint[]), CAST(:counts AS int[])) "
-    "ON CONFLICT (bucket, client) DO UPDATE SET" + _UPSERT_SET)
-_FORGET = text("DELETE FROM ratecount WHERE expires < :now")
+    "SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS bigint[]), CAST($4 AS bigint[]), "
+    "CAST($5 AS int[])) ON CONFLICT (bucket, client) DO UPDATE SET" + _UPSERT_SET)
+_SESSION_SETUP = ("SET synchronous_commit TO OFF",)
+_SQLITE_UPSERT_HEAD = "INSERT INTO ratecount (bucket, client, window_start, expires, count) VALUES "
+_SQLITE_UPSERT_TAIL = " ON CONFLICT (bucket, client) DO UPDATE SET" + _UPSERT_SET
+_FORGET_SQL = "DELETE FROM ratecount WHERE expires < ?"
+
+
+def _sqlite_count(conn, rows: list[tuple], now_ms: int, forget: bool) -> dict:
+    """On the counts' own SQLite thread: one upsert for every client in the batch, in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    found = conn.execute(_SQLITE_UPSERT_HEAD + ", ".join(["(?, ?, ?, ?, ?)"] * len(rows)) + _SQLITE_UPSERT_TAIL,
+                         [v for row in rows for v in row]).fetchall()
+    if forget:
+        conn.execute(_FORGET_SQL, (now_ms,))
+    conn.execute("COMMIT")
+    return {(r[0], r[1]): (r[2], r[3]) for r in found}
+
+
 FORGET_EVERY = 60.0  # seconds between clearing out ended windows
 
 
@@ -149,25 +167,22 @@ class DatabaseCounts:
             limits[key] = hit.limit
         rows = [(bucket, client, now_ms, now_ms + limits[(bucket, client)].window * 1000, len(hits))
                 for (bucket, client), hits in per_key.items()]
-        async with self.db.engine.begin() as conn:
-            if self.db.is_postgres:
-                # A count lost in a crash costs nothing: no need to wait for the disk.
-                await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-                result = await conn.execute(_PG_UPSERT, {
-                    "buckets": [r[0] for r in rows], "clients": [r[1] for r in rows],
-                    "starts": [r[2] for r in rows], "ends": [r[3] for r in rows], "counts": [r[4] for r in rows]})
-            else:
-                values = ", ".join(f"(:b{i}, :c{i}, :s{i}, :e{i}, :n{i})" for i in range(len(rows)))
-                params = {}
-                for i, (bucket, client, start, end, n) in enumerate(rows):
-                    params.update({f"b{i}": bucket, f"c{i}": client, f"s{i}": start, f"e{i}": end, f"n{i}": n})
-                result = await conn.execute(text(
-                    f"INSERT INTO ratecount (bucket, client, window_start, expires, count) VALUES {values} "
-                    "ON CONFLICT (bucket, client) DO UPDATE SET" + _UPSERT_SET), params)
-            counted = {(bucket, client): (count, expires) for bucket, client, count, expires in result.all()}
-            if time.monotonic() - self.forgotten_at > FORGET_EVERY:
-                self.forgotten_at = time.monotonic()
-                await conn.execute(_FORGET, {"now": now_ms})
+        forget = time.monotonic() - self.forgotten_at > FORGET_EVERY
+        if forget:
+            self.forgotten_at = time.monotonic()
+        direct = direct_for(self.db.engine, "rate-counts", _SESSION_SETUP if self.db.is_postgres else ())
+        if direct is None:
+            counted = await self._count_through_engine(rows, now_ms, forget)
+        elif direct.kind == "sqlite":
+            counted = await direct.sqlite(lambda conn: _sqlite_count(conn, rows, now_ms, forget))
+        else:
+            async def work(conn) -> dict:
+                found = await conn.fetch(_PG_UPSERT_SQL, *[[r[i] for r in rows] for i in range(5)])
+                if forget:
+                    await conn.execute(_FORGET_SQL.replace("?", "$1"), now_ms)
+                return {(r[0], r[1]): (r[2], r[3]) for r in found}
+
+            counted = await direct.pg_run(work)
         waits = [0.0] * len(batch)
         for key, hits in per_key.items():
             count, expires = counted[key]
@@ -177,6 +192,18 @@ class DatabaseCounts:
                 if first + offset > limit.count:
                     waits[i] = max(1.0, (expires - now_ms) / 1000)
         return waits
+
+    async def _count_through_engine(self, rows: list[tuple], now_ms: int, forget: bool) -> dict:
+        async with self.db.engine.begin() as conn:
+            values = ", ".join(f"(:b{i}, :c{i}, :s{i}, :e{i}, :n{i})" for i in range(len(rows)))
+            params = {}
+            for i, (bucket, client, start, end, n) in enumerate(rows):
+                params.update({f"b{i}": bucket, f"c{i}": client, f"s{i}": start, f"e{i}": end, f"n{i}": n})
+            result = await conn.execute(text(_SQLITE_UPSERT_HEAD + values + _SQLITE_UPSERT_TAIL), params)
+            counted = {(bucket, client): (count, expires) for bucket, client, count, expires in result.all()}
+            if forget:
+                await conn.execute(text(_FORGET_SQL.replace("?", ":now")), {"now": now_ms})
+        return counted
 
     async def reset(self) -> None:
         async with self.db.engine.begin() as conn:

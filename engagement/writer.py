@@ -1,12 +1,13 @@
 """Group commit for submitted responses: submissions that arrive together are written in one
-transaction (one multi-row INSERT for the responses, one for their answers, one UPDATE flagging
-repeated text, one COMMIT), and each submitter is answered only after that COMMIT — so "stored
-before the 201" still holds.
+transaction (the responses, their answers, repeated text flagged, one COMMIT), and each submitter is
+answered only after that COMMIT — so "stored before the 201" still holds.
 
-Why: every statement is a round trip to the database driver (a thread hop with aiosqlite), and
-SQLite has one writer at a time. Writing one response per transaction makes writers queue in
-SQLite's busy handler, which sleeps; batching keeps throughput up and the tail short under a
-burst, and costs nothing when submissions come one at a time (a batch of one).
+Why: SQLite has one writer at a time, and every statement is a round trip. Writing one response per
+transaction makes writers queue (in SQLite's busy handler, which sleeps); batching keeps throughput up
+and the tail short under a burst, and costs nothing when submissions come one at a time (a batch of
+one). The batch goes through a dedicated driver connection (``storage.direct``): on SQLite the whole
+transaction is one hop to the writer's own thread, on PostgreSQL one statement (two when a batch holds
+the same words twice); elsewhere (an in-memory SQLite) through the engine as before.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cyswllt.outage import is_unavailable
+from storage.direct import Shape, direct_for
 from storage.models import Answer, Response
 
 log = logging.getLogger("cyswllt.responses")
@@ -29,6 +31,14 @@ MAX_BATCH = 200
 RESPONSES = Response.__table__
 ANSWERS = Answer.__table__
 
+# Flag repeated text in the same consultation against its first live occurrence ("WHERE response.id" and
+# the ids follow).
+FLAG_DUPLICATES_SQL = (
+    "UPDATE response SET duplicate_of_id = (SELECT min(earlier.id) FROM response AS earlier"
+    " WHERE earlier.consultation_id = response.consultation_id AND earlier.text_hash = response.text_hash"
+    " AND earlier.id < response.id AND earlier.withdrawn_at IS NULL)"
+    " WHERE response.text_hash IS NOT NULL AND response.id")
+FLAG_DUPLICATES_PG = FLAG_DUPLICATES_SQL + " = ANY($1::integer[])"
 FLAG_DUPLICATES = text(
     "UPDATE response SET duplicate_of_id = (SELECT min(earlier.id) FROM response AS earlier"
     " WHERE earlier.consultation_id = response.consultation_id AND earlier.text_hash = response.text_hash"
@@ -51,6 +61,9 @@ class ResponseWriter:
         self.engine = engine
         self.waiting: list[Pending] = []
         self.drain: asyncio.Task | None = None
+        self.direct = direct_for(engine, "responses")
+        self._shapes: dict[tuple[str, ...], Shape] = {}
+        self._pg_statements: dict[tuple[str, ...], str] = {}
 
     async def write(self, response: dict[str, Any], answers: list[dict[str, Any]]) -> int:
         """Store a response and its answers; returns the response id once committed."""
@@ -87,6 +100,82 @@ class ResponseWriter:
                 _settle(pending, result=response_id)
 
     async def _insert(self, batch: list[Pending]) -> list[int]:
+        if self.direct is None:
+            return await self._insert_through_engine(batch)
+        if self.direct.kind == "sqlite":
+            return await self._insert_sqlite(batch)
+        return await self._insert_postgres(batch)
+
+    def _shape(self, batch: list[Pending]) -> Shape:
+        given = tuple(sorted({name for p in batch for name in p.response}))
+        shape = self._shapes.get(given)
+        if shape is None:
+            shape = self._shapes[given] = Shape(RESPONSES, self.engine.dialect, given)
+        return shape
+
+    async def _insert_sqlite(self, batch: list[Pending]) -> list[int]:
+        """One hop to the writer's own thread: BEGIN IMMEDIATE, the responses (each flagged against earlier
+        words already stored), their answers, repeats within the batch flagged, COMMIT."""
+        responses = self._shape(batch)
+        rows = [responses.values(p.response) for p in batch]
+        references = [p.response["reference"] for p in batch]
+        names = responses.names
+        one = "(" + ", ".join("?" * len(names)) + ")"
+        consultation, words = names.index("consultation_id") + 1, names.index("text_hash") + 1
+        insert_responses = (
+            f"INSERT INTO response ({', '.join(names)}, duplicate_of_id) SELECT *, (SELECT min(e.id) FROM response "
+            f"AS e WHERE e.consultation_id = v.column{consultation} AND e.text_hash = v.column{words} "
+            f"AND e.withdrawn_at IS NULL) FROM (VALUES " + ", ".join([one] * len(rows)) + ") AS v "
+            "RETURNING id, reference")
+        insert_answers = ("INSERT INTO answer (response_id, question_id, text) VALUES (?, ?, ?)")
+        repeats = _repeats(batch)
+
+        def work(conn) -> list[int]:
+            conn.execute("BEGIN IMMEDIATE")
+            ids_by_reference = {ref: i for i, ref in conn.execute(
+                insert_responses, [v for row in rows for v in row]).fetchall()}
+            ids = [ids_by_reference[ref] for ref in references]
+            answer_rows = [(response_id, a["question_id"], a.get("text"))
+                           for p, response_id in zip(batch, ids) for a in p.answers]
+            if answer_rows:
+                conn.executemany(insert_answers, answer_rows)
+            if repeats:
+                later = [ids[i] for i in repeats]
+                conn.execute(FLAG_DUPLICATES_SQL + " IN (" + ", ".join("?" * len(later)) + ")", later)
+            conn.execute("COMMIT")
+            return ids
+
+        return await self.direct.sqlite(work)
+
+    async def _insert_postgres(self, batch: list[Pending]) -> list[int]:
+        """One statement: the responses (each flagged against earlier text already stored) and their answers,
+        from arrays. Repeats within the batch itself, when there are any, are flagged in the same
+        transaction by a second statement."""
+        responses = self._shape(batch)
+        statement = self._pg_statements.get(tuple(responses.names))
+        if statement is None:
+            statement = self._pg_statements[tuple(responses.names)] = _postgres_insert(responses)
+        columns = list(zip(*[responses.values(p.response) for p in batch]))
+        answer_rows = [(p.response["reference"], a["question_id"], a.get("text")) for p in batch for a in p.answers]
+        params = [list(c) for c in columns] + [[r[0] for r in answer_rows], [r[1] for r in answer_rows],
+                                                [r[2] for r in answer_rows]]
+        repeats = _repeats(batch)
+
+        async def work(conn) -> list[int]:
+            if not repeats:
+                rows = await conn.fetch(statement, *params)
+            else:
+                async with conn.transaction():
+                    rows = await conn.fetch(statement, *params)
+                    by_reference = {r[1]: r[0] for r in rows}
+                    await conn.execute(FLAG_DUPLICATES_PG,
+                                       [by_reference[batch[i].response["reference"]] for i in repeats])
+            ids_by_reference = {r[1]: r[0] for r in rows}
+            return [ids_by_reference[p.response["reference"]] for p in batch]
+
+        return await self.direct.pg_run(work)
+
+    async def _insert_through_engine(self, batch: list[Pending]) -> list[int]:
         async with self.engine.begin() as conn:
             # One statement for all rows; ids come back in the order of the rows given.
             result = await conn.execute(
@@ -99,6 +188,34 @@ class ResponseWriter:
             # Flag repeated text in the same consultation against its first live occurrence.
             await conn.execute(FLAG_DUPLICATES, {"ids": ids})
         return ids
+
+
+def _repeats(batch: list[Pending]) -> list[int]:
+    """Positions of responses whose words an earlier response in the same batch already holds (the insert
+    flags repeats of what was stored before; these are flagged after it)."""
+    seen: set[tuple] = set()
+    repeats = []
+    for i, p in enumerate(batch):
+        key = (p.response["consultation_id"], p.response.get("text_hash"))
+        if key[1] is not None and key in seen:
+            repeats.append(i)
+        seen.add(key)
+    return repeats
+
+
+def _postgres_insert(shape: Shape) -> str:
+    columns = ", ".join(shape.names)
+    arrays = ", ".join(f"CAST(${i} AS {kind}[])" for i, kind in enumerate(shape.types, start=1))
+    n = len(shape.names)
+    return (
+        f"WITH r AS (INSERT INTO response ({columns}, duplicate_of_id) "
+        f"SELECT t.*, (SELECT min(e.id) FROM response AS e WHERE e.consultation_id = t.consultation_id "
+        f"AND e.text_hash = t.text_hash AND e.withdrawn_at IS NULL) "
+        f"FROM unnest({arrays}) AS t({columns}) RETURNING id, reference), "
+        f"a AS (INSERT INTO answer (response_id, question_id, text) SELECT r.id, x.question_id, x.text "
+        f"FROM unnest(CAST(${n + 1} AS VARCHAR[]), CAST(${n + 2} AS INTEGER[]), CAST(${n + 3} AS TEXT[])) "
+        f"AS x(reference, question_id, text) JOIN r ON r.reference = x.reference) "
+        f"SELECT id, reference FROM r")
 
 
 def _settle(pending: Pending, *, result: int | None = None, exception: BaseException | None = None) -> None:

@@ -93,6 +93,9 @@ class Database:
             await conn.run_sync(SQLModel.metadata.create_all)
 
     async def dispose(self) -> None:
+        from storage.direct import close_all
+
+        await close_all(self.engine)  # the dedicated connections for hot writes, if any were made
         await self.engine.dispose()
 
 
