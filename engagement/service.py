@@ -3,6 +3,7 @@ stored and committed before anyone is thanked. Analysis comes later (``engagemen
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -127,7 +128,13 @@ async def list_open(session: AsyncSession, now: datetime) -> list[ConsultationVi
 # groups for a few seconds per database. Admin edits here forget them at once; other replicas see an
 # edit within VIEW_TTL seconds.
 VIEW_TTL = 5.0
-_views: weakref.WeakKeyDictionary[object, dict[str, tuple[float, ConsultationView]]] = weakref.WeakKeyDictionary()
+# engine -> slug -> (expires, the view when open, the view when closed): both made once, so that a
+# submission builds nothing to answer either way.
+_views: weakref.WeakKeyDictionary[object, dict[str, tuple[float, ConsultationView, ConsultationView]]] = \
+    weakref.WeakKeyDictionary()
+# engine -> slug -> the read under way: requests that find the consultation forgotten at the same moment
+# (every VIEW_TTL seconds, under load: all of them) wait for one read instead of each reading it.
+_reading: weakref.WeakKeyDictionary[object, dict[str, asyncio.Future]] = weakref.WeakKeyDictionary()
 
 
 def forget(session: AsyncSession, slug: str | None = None) -> None:
@@ -137,41 +144,60 @@ def forget(session: AsyncSession, slug: str | None = None) -> None:
         remembered.pop(slug, None) if slug else remembered.clear()
 
 
+def _pick(hit: tuple[float, ConsultationView, ConsultationView], now: datetime) -> ConsultationView:
+    return hit[1] if is_open(hit[1].consultation, now) else hit[2]
+
+
 def cached_view(engine, slug: str, now: datetime) -> ConsultationView | None:
     """The consultation as read less than VIEW_TTL seconds ago, if it was: no database needed."""
     remembered = _views.get(engine)
     hit = remembered.get(slug) if remembered is not None else None
     if hit is None or hit[0] <= time.monotonic():
         return None
-    open_view, closed_view = hit[1]
-    return open_view if is_open(open_view.consultation, now) else closed_view
+    return _pick(hit, now)
 
 
 async def get_view(session: AsyncSession, slug: str, now: datetime) -> ConsultationView:
     if len(slug) > 120:
         raise ConsultationNotFound(slug)
-    if (view := cached_view(session.bind, slug, now)) is not None:
+    engine = session.bind
+    if (view := cached_view(engine, slug, now)) is not None:
         return view
-    remembered = _views.setdefault(session.bind, {})
-    consultation = (await session.exec(select(Consultation).where(Consultation.slug == slug))).first()
-    if consultation is None:
-        raise ConsultationNotFound(slug)
-    view = await _view(session, consultation, now)
-    # Detached, so that no session's rollback can expire what other requests read.
-    for row in (view.consultation, *view.questions, *view.groups):
-        session.expunge(row)
-    # Both ways it can be answered, made once: a submission then builds nothing to find it.
-    remembered[slug] = (time.monotonic() + VIEW_TTL, (
-        ConsultationView(view.consultation, view.questions, view.groups, True),
-        ConsultationView(view.consultation, view.questions, view.groups, False)))
-    return view
+    reading = _reading.setdefault(engine, {})
+    if (under_way := reading.get(slug)) is not None:
+        await asyncio.wait([under_way])  # this request's own cancellation still goes through
+        if not under_way.cancelled() and under_way.exception() is None:
+            return _pick(under_way.result(), now)
+        # That read failed (or was given up): read it here, and meet the same outcome first-hand.
+    future = reading[slug] = asyncio.get_running_loop().create_future()
+    try:
+        consultation = (await session.exec(select(Consultation).where(Consultation.slug == slug))).first()
+        if consultation is None:
+            raise ConsultationNotFound(slug)
+        view = await _view(session, consultation, now)
+        # Detached, so that no session's rollback can expire what other requests read.
+        for row in (view.consultation, *view.questions, *view.groups):
+            session.expunge(row)
+        hit = (time.monotonic() + VIEW_TTL, ConsultationView(view.consultation, view.questions, view.groups, True),
+               ConsultationView(view.consultation, view.questions, view.groups, False))
+        _views.setdefault(engine, {})[slug] = hit
+        future.set_result(hit)
+        return view
+    except BaseException as exc:
+        future.set_exception(exc) if not isinstance(exc, asyncio.CancelledError) else future.cancel()
+        if not future.cancelled():
+            future.exception()  # seen here: those waiting read again for themselves
+        raise
+    finally:
+        if reading.get(slug) is future:
+            del reading[slug]
 
 
 def remembered(db_or_engine, slug: str) -> ConsultationView | None:
     """The consultation as last read, however long ago (for a page shown while the database is down)."""
     engine = getattr(db_or_engine, "engine", db_or_engine)
     hit = _views.get(engine, {}).get(slug)
-    return hit[1] if hit is not None else None
+    return _pick(hit, datetime.now(UTC)) if hit is not None else None
 
 
 def _length_error(field_name: str, value: str, limit: int, key: str = "too_long") -> FieldError | None:
@@ -209,10 +235,13 @@ def validate(view: ConsultationView, data: ResponseIn) -> list[FieldError]:
     return errors
 
 
+# Base 32's letters, one for one onto the reference alphabet's (both have 32).
+_TO_REFERENCE = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", REFERENCE_ALPHABET)
+
+
 def _reference(random: bytes | None = None) -> str:
     """CY-XXXX-XXXX: 40 random bits, five to a character of the 32-letter alphabet."""
-    bits = int.from_bytes(random or os.urandom(5))
-    code = "".join(REFERENCE_ALPHABET[(bits >> shift) & 31] for shift in range(35, -1, -5))
+    code = base64.b32encode(random or os.urandom(5)).decode().translate(_TO_REFERENCE)
     return f"CY-{code[:4]}-{code[4:]}"
 
 
