@@ -210,8 +210,17 @@ def wake_analysis(app: web.Application) -> None:
         worker.wake.set()
 
 
+WARM_UP = ("The buses are late and the library should stay open.",
+           "Mae'r bysiau'n hwyr a dylai'r llyfrgell aros ar agor.")
+
+
 async def analysis_ctx(app: web.Application):
     worker = app[ANALYSER]
+    # The analysers' models and dictionaries load on first use, which took the event loop for most of a
+    # second in the middle of the first requests: load them now, off the loop, before serving (and before
+    # the start-up objects are frozen out of the collector's way).
+    for text in WARM_UP:
+        await asyncio.to_thread(analysis.analyse, text)
     task = asyncio.create_task(worker.run(), name="analysis-worker")
     yield
     task.cancel()
