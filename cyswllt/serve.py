@@ -92,10 +92,12 @@ def run(settings: Settings, args=None) -> int:
     log_format = (getattr(args, "log_format", None) or os.environ.get("CYSWLLT_LOG_FORMAT", "text")).lower()
     if log_format == "json":
         use_json_logs()
-    inherited = os.environ.get(WORKER_FD)
-    if inherited is not None:  # one of several workers: the supervisor has upgraded and listens
-        return _serve(settings, log_format, sock=socket.socket(fileno=int(inherited)),
-                      index=int(os.environ.get(WORKER_INDEX, "0")))
+    index = os.environ.get(WORKER_INDEX)
+    if index is not None:  # one of several workers: the supervisor has upgraded the schema
+        inherited = os.environ.get(WORKER_FD)
+        sock = (socket.socket(fileno=int(inherited)) if inherited is not None
+                else _listen(settings.host, settings.port, own=True))
+        return _serve(settings, log_format, sock=sock, index=int(index))
     workers = getattr(args, "workers", None) or settings.workers
     if settings.database_url.startswith("sqlite"):
         # The embedded default is a single instance: bring its schema up to date on start.
@@ -151,41 +153,53 @@ async def _orphan_watch(app: web.Application):
 
 # --- several processes on one port ---------------------------------------------------------------------
 
-WORKER_FD = "CYSWLLT_WORKER_FD"  # the listening socket a worker inherits from the supervisor
+WORKER_FD = "CYSWLLT_WORKER_FD"  # a listening socket shared from the supervisor (no SO_REUSEPORT here)
 WORKER_INDEX = "CYSWLLT_WORKER_INDEX"  # 0 is the primary: the one that runs the background work
 RESTART_AFTER = (0.5, 1.0, 2.0, 5.0, 10.0)  # seconds before restarting a worker that keeps failing
+REUSE_PORT = hasattr(socket, "SO_REUSEPORT")
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, *, own: bool = False, listen: bool = True) -> socket.socket:
+    """A socket on host:port. ``own``: one of several (SO_REUSEPORT), each worker with its own, among
+    which the kernel spreads new connections evenly; a worker that is busy or gone takes none."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if own:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(1024)
-    sock.set_inheritable(True)
+    if listen:
+        sock.listen(1024)
     return sock
 
 
 class Supervisor:
-    """``cyswllt serve --workers N``: N processes accepting on one socket. The first (the primary) runs
+    """``cyswllt serve --workers N``: N processes accepting on one port. The first (the primary) runs
     the scheduler, the outbox and the analysis worker; the others only answer requests. A worker that
     dies is started again (the primary as the primary), so exactly one runs the background work."""
 
     def __init__(self, settings: Settings, workers: int, log_format: str) -> None:
         self.settings, self.count, self.log_format = settings, workers, log_format
-        self.sock = _listen(settings.host, settings.port)
+        # With SO_REUSEPORT each worker listens on a socket of its own; the supervisor's is bound but never
+        # listens (it takes no connections), so the port stays ours while a worker restarts and a port
+        # in use is one clear error here. Without it, the workers share this one listening socket.
+        self.sock = _listen(settings.host, settings.port, own=REUSE_PORT, listen=not REUSE_PORT)
         self.children: dict[int, subprocess.Popen] = {}
         self.started_at: dict[int, float] = {}
         self.failures: dict[int, int] = {}
         self.stopping = False
 
     def spawn(self, index: int) -> None:
-        env = {**os.environ, WORKER_FD: str(self.sock.fileno()), WORKER_INDEX: str(index),
-               "CYSWLLT_WORKERS": str(self.count), "CYSWLLT_LOG_FORMAT": self.log_format}
+        env = {**os.environ, WORKER_INDEX: str(index), "CYSWLLT_WORKERS": str(self.count),
+               "CYSWLLT_LOG_FORMAT": self.log_format}
+        env.pop(WORKER_FD, None)
+        if not REUSE_PORT:
+            self.sock.set_inheritable(True)
+            env[WORKER_FD] = str(self.sock.fileno())
         if index != 0:  # background work runs once, in the primary
             env.update({"CYSWLLT_SCHEDULER": "0", "CYSWLLT_OUTBOX": "0", "CYSWLLT_ANALYSIS": "0"})
         child = subprocess.Popen([sys.executable, "-m", "cyswllt.cli", "serve"], env=env,
-                                 pass_fds=(self.sock.fileno(),))
+                                 pass_fds=() if REUSE_PORT else (self.sock.fileno(),))
         self.children[index] = child
         self.started_at[index] = time.monotonic()
 
