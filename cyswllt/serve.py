@@ -197,7 +197,8 @@ class Supervisor:
             self.sock.set_inheritable(True)
             env[WORKER_FD] = str(self.sock.fileno())
         if index != 0:  # background work runs once, in the primary
-            env.update({"CYSWLLT_SCHEDULER": "0", "CYSWLLT_OUTBOX": "0", "CYSWLLT_ANALYSIS": "0"})
+            env.update({"CYSWLLT_SCHEDULER": "0", "CYSWLLT_OUTBOX": "0", "CYSWLLT_ANALYSIS": "0",
+                        "CYSWLLT_OUTBOX_ANSWERS": "1"})  # but the answers to the commands it takes go at once
         child = subprocess.Popen([sys.executable, "-m", "cyswllt.cli", "serve"], env=env,
                                  pass_fds=() if REUSE_PORT else (self.sock.fileno(),))
         self.children[index] = child

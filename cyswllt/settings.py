@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Operational knobs (not in the contract's list, but named the same way).
     scheduler_enabled: bool = Field(True, alias="CYSWLLT_SCHEDULER")
     outbox_enabled: bool = Field(True, alias="CYSWLLT_OUTBOX")
+    # With the outbox off here, still send the answers to commands this process took, at once (instead of
+    # when the process running the outbox next looks): serve --workers sets it for its other workers.
+    outbox_answers: bool = Field(False, alias="CYSWLLT_OUTBOX_ANSWERS")
     outbox_poll_seconds: float = Field(1.0, alias="CYSWLLT_OUTBOX_POLL_SECONDS")
     # A message that has been failing this long (platform down, rate-limited) is given up ("dead").
     outbox_give_up_hours: float = Field(24.0, gt=0, alias="CYSWLLT_OUTBOX_GIVE_UP_HOURS")

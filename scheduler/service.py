@@ -59,10 +59,24 @@ async def outbox_ctx(app: web.Application):
         await asyncio.wait_for(task, timeout=10)
 
 
+async def answers_ctx(app: web.Application):
+    """The outbox runs in another process: this one sends only the answers to the commands it took."""
+    worker = OutboxWorker(app[DB], app[SENDERS], app[SETTINGS], observe=_observer(app))
+    app[WORKER] = worker
+    task = asyncio.create_task(worker.run_answers(), name="outbox-answers")
+    log.info("answers to commands sent from this process (the outbox runs in another)")
+    yield
+    worker.stop()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, timeout=10)
+
+
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     if settings.outbox_enabled:
         app.cleanup_ctx.append(outbox_ctx)
+    elif settings.outbox_answers:
+        app.cleanup_ctx.append(answers_ctx)
     if settings.scheduler_enabled:
         from scheduler import jobs
 

@@ -96,7 +96,9 @@ class OutboxWorker:
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        await self.recover(stale_only=self.db.is_postgres)
+        # A row left sending is taken back at once only where no other process may be sending it now
+        # (one process on SQLite); otherwise only once its lease has run out.
+        await self.recover(stale_only=self.db.is_postgres or self.settings.workers > 1)
         self._started = True
         answers = asyncio.create_task(self._answer_lane(), name="outbox-answers")
         try:
@@ -105,6 +107,13 @@ class OutboxWorker:
             answers.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await answers
+
+    async def run_answers(self) -> None:
+        """Only the lane for members' own answers: in a process that does not run the outbox but takes
+        commands (``serve --workers``), so that its answers go at once. Rows left sending are the
+        outbox's process's to recover."""
+        self._started = True
+        await self._answer_lane()
 
     async def _answer_lane(self) -> None:
         """Answers to a member's own command go the moment they are queued, beside a pass over other

@@ -12,17 +12,19 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import create_engine, text
 
 from storage.db import Database, sync_url
 from storage.migrate import upgrade
 from tests.engagement_api.conftest import seed_consultation
+from tests.fakes.slack_api import FakeSlackAPI
 from tests.processes import free_port, wait_ready
 
 
-def serve(url: str, port: int, workers: int, log_path: Path) -> subprocess.Popen:
+def serve(url: str, port: int, workers: int, log_path: Path, **extra: str) -> subprocess.Popen:
     env = {**os.environ, "CYSWLLT_DATABASE_URL": url, "CYSWLLT_PORT": str(port), "CYSWLLT_HOST": "127.0.0.1",
-           "CYSWLLT_RATE_LIMIT": "1000000/minute", "CYSWLLT_WORKING_HOURS": "always"}
+           "CYSWLLT_RATE_LIMIT": "1000000/minute", "CYSWLLT_WORKING_HOURS": "always", **extra}
     with open(log_path, "w") as log:
         return subprocess.Popen([str(Path(sys.executable).with_name("cyswllt")), "serve", "--workers", str(workers)],
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -147,3 +149,42 @@ async def test_kill_9_of_one_worker_under_load_loses_nothing_acknowledged(seeded
     assert not lost and len(acknowledged) > 50, f"{len(lost)} of {len(acknowledged)} acknowledged responses lost"
     log = log_path.read_text()
     assert f"(pid {victim}) exited with -9" in log
+
+
+async def test_each_worker_sends_the_answers_to_the_commands_it_took_at_once(seeded, tmp_path):
+    """The outbox runs in worker 0 only (here looking for new rows only when woken); the other worker
+    runs the answers lane (tests/slack/test_answers_lane.py shows it alone sends), and every command,
+    whichever worker took it, is answered."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "serve.log"
+    secret = "workers-signing-secret"
+    async with FakeSlackAPI() as fake:
+        process = serve(seeded, port, 2, log_path, SLACK_SIGNING_SECRET=secret, SLACK_BOT_TOKEN="xoxb-test",
+                        SLACK_API_URL=fake.base_url, CYSWLLT_SCHEDULER="0", CYSWLLT_OUTBOX_POLL_SECONDS="3600")
+        try:
+            await wait_ready(base, process)
+            for _ in range(300):
+                if log_path.read_text().count("serving on") >= 3:
+                    break
+                await asyncio.sleep(0.1)
+            verifier = SignatureVerifier(secret)
+            async with aiohttp.ClientSession() as http:
+                for i in range(16):  # each on a new connection: the kernel spreads them over both workers
+                    body = (f"command=%2Flsb&text=help&user_id=U0W{i}&channel_id=D1&team_id=T0001"
+                            f"&response_url={fake.response_url(f'w{i}')}&trigger_id={i}.{time.time_ns()}")
+                    ts = str(int(time.time()))
+                    async with http.post(f"{base}/slack/events", data=body.encode(), headers={
+                            "Content-Type": "application/x-www-form-urlencoded", "Connection": "close",
+                            "X-Slack-Request-Timestamp": ts,
+                            "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)}) as r:
+                        assert r.status == 200
+            answers = await fake.wait_for("response_url", count=16, timeout=60)
+            assert len(answers) == 16
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0
+    log = log_path.read_text()
+    assert log.count("outbox worker started") == 1
+    assert log.count("answers to commands sent from this process") == 1
+    assert "Traceback" not in log
