@@ -77,8 +77,8 @@ async def prepare(url: str) -> tuple[str, list[str]]:
             await s.commit()
         async with db.engine.connect() as conn:
             rows = (await conn.execute(text(
-                "SELECT p.slack_user_id, a.ref FROM action AS a JOIN person AS p ON p.id = a.owner_id "
-                "WHERE p.slack_user_id IS NOT NULL AND coalesce(a.rag, '') <> 'complete' ORDER BY p.id, a.id"))).all()
+                "SELECT s.address, a.ref FROM action AS a JOIN address AS s ON s.person_id = a.owner_id "
+                "AND s.platform = 'slack' WHERE coalesce(a.rag, '') <> 'complete' ORDER BY s.person_id, a.id"))).all()
     finally:
         await db.dispose()
     if not rows:
