@@ -6,6 +6,7 @@ Message-ID, so a resend after a crash carries the same one (decision 0017)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import html
 import smtplib
@@ -70,6 +71,9 @@ class EmailSender:
         text, page = self.render(reply, row)
         mail.set_content(text)
         mail.add_alternative(page, subtype="html")
+        for file in payload.get("files") or []:  # a digest's chart: mail carries it as an attachment
+            mail.add_attachment(base64.b64decode(file["content_b64"]), maintype="image", subtype="png",
+                                filename=file["filename"])
         mail["Content-Language"] = normalise_language(row.language)
         return mail
 
