@@ -10,6 +10,7 @@ import sys
 from aiohttp import web
 
 from cyswllt.appkeys import SENDERS
+from cyswllt.platforms import Platform, register
 from handlers.core import Command, Context, Reply
 from scheduler.messages import payload_reply
 from storage.models import OutboxMessage
@@ -57,6 +58,10 @@ class ConsoleSender:
 
 def setup(app: web.Application) -> None:
     app[SENDERS]["console"] = ConsoleSender()
+
+
+# Not in CYSWLLT_PLATFORM_ORDER: it holds the messages of anyone no platform set up here reaches.
+PLATFORM = register(Platform("console", setup, ready=None, chart="link", people_by_email=True, position=0))
 
 
 async def _chat(settings, email: str, board: str | None, stream_in, stream_out) -> int:

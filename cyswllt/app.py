@@ -165,9 +165,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
 def _areas():
     """Each part of the product registers its own routes and background work."""
-    from bot import console, email, slack, teams
+    from cyswllt.platforms import platforms
     from engagement import web as engagement_web
     from handlers import packs
     from scheduler import service as scheduler_service
 
-    return [console, slack, teams, email, engagement_web, packs, scheduler_service]
+    return [*platforms(), engagement_web, packs, scheduler_service]

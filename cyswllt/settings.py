@@ -79,12 +79,11 @@ class Settings(BaseSettings):
 
     @property
     def usable_platforms(self) -> list[str]:
-        """The platforms this service can send on now, in ``CYSWLLT_PLATFORM_ORDER``."""
-        ready = {"slack": bool(self.slack_signing_secret and self.slack_bot_token),
-                 "teams": bool(self.teams_credentials or self.teams_anonymous),
-                 "email": bool(self.smtp_url)}
-        order = [p.strip().lower() for p in self.platform_order.split(",") if p.strip()]
-        return [p for p in dict.fromkeys(order) if ready.get(p)]
+        """The platforms this service can send on now, in ``CYSWLLT_PLATFORM_ORDER`` (each platform's
+        registration says when it is set up)."""
+        from cyswllt.platforms import usable
+
+        return usable(self, self.platform_order)
 
     @field_validator("rate_limit", "withdrawal_rate_limit")
     @classmethod

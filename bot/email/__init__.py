@@ -5,6 +5,8 @@ the member confirms."""
 
 from aiohttp import web
 
+from cyswllt.platforms import Platform, register
+
 
 def setup(app: web.Application) -> None:
     from bot.email.pages import setup_routes
@@ -15,3 +17,11 @@ def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     if settings.smtp_url:
         app[SENDERS]["email"] = EmailSender(settings, lambda: app[SECRET])
+
+
+PLATFORM = register(Platform(
+    "email", setup,
+    ready=lambda settings: bool(settings.smtp_url),
+    chart="attach",  # the chart goes with the mail as a PNG attachment
+    people_by_email=True,  # a link is bound to the person, whose address is their email
+    position=30))

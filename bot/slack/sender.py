@@ -9,6 +9,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack import PLATFORM
 from bot.slack.blocks import fallback_text, render, response_payload
 from handlers.core import Reply
 from scheduler.messages import payload_reply
@@ -61,7 +62,7 @@ def _answer(message: OutboxMessage) -> dict[str, Any] | None:
 
 
 class SlackSender:
-    per_channel_per_second = 1.0  # Slack allows about one message a second in a channel
+    per_channel_per_second = PLATFORM.per_channel_per_second
 
     def __init__(self, client: AsyncWebClient, *, web_api: bool = True) -> None:
         self.client = client

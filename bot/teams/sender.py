@@ -9,7 +9,7 @@ from aiohttp import ClientResponseError
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
-from bot.teams import references
+from bot.teams import PLATFORM, references
 from bot.teams.cards import card_activity
 from bot.teams.runtime import TeamsRuntime
 from scheduler.messages import payload_reply
@@ -37,7 +37,7 @@ def retry_after_seconds(value: str | None) -> float:
 
 
 class TeamsSender:
-    per_channel_per_second = 2.0  # Teams' limit per conversation
+    per_channel_per_second = PLATFORM.per_channel_per_second
 
     def __init__(self, runtime: TeamsRuntime, db: Database) -> None:
         self.runtime = runtime
