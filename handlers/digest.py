@@ -1,7 +1,8 @@
 """``digest GROUP`` / ``crynodeb GRŴP``: a stakeholder group's consultation digest, built now.
 
 The reply carries the summary and a signed link to the digest's web page; the chart goes to the
-channel the command came from, through the outbox (Slack: an uploaded file; Teams: a card image)."""
+channel the command came from, through the outbox, as that platform carries a chart (an uploaded or
+attached file, or an image from a signed link: ``cyswllt.platforms``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 
 from sqlalchemy import func, or_, select
 
+from cyswllt.platforms import chart_for
 from handlers.core import Reply
 from handlers.turn import Turn
 from scheduler.outbox import enqueue
@@ -87,16 +89,17 @@ async def digest(turn: Turn) -> Reply:
                  + f"&lang={language}") if secret else None
         replies.append(render.chat_reply(built.data, language, timezone_name=settings.timezone, link=page,
                                          workbench=bench))
-        if command.channel_id and command.platform in ("slack", "teams"):
+        if command.channel_id:
+            # The chart goes the platform's way: a file uploaded or attached, or a signed link.
             heading = render.title(built.data, language)
             note = f"{heading}\n{turn.t('digest.chat.chart_posted')}"
-            if command.platform == "slack":
-                payload = {"reply": Reply(language, note, ephemeral=False).to_dict(),
-                           "files": [await asyncio.to_thread(chart_file, built.data, language, built.id)]}
-            else:
+            if chart_for(command.platform) == "link":
                 image = links.signed(settings, built, "/chart.png", language=language, now=turn.now, days=7)
                 payload = {"reply": Reply(language, heading, ephemeral=False, image_url=image,
                                           image_alt=chart.alt_text(built.data, language)).to_dict()}
+            else:
+                payload = {"reply": Reply(language, note, ephemeral=False).to_dict(),
+                           "files": [await asyncio.to_thread(chart_file, built.data, language, built.id)]}
             await enqueue(turn.session, key=f"digest-chart:{built.id}:{command.platform}", platform=command.platform,
                           channel=command.channel_id, payload=payload, language=language, kind="digest")
     first = replies[0]

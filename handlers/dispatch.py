@@ -10,13 +10,14 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cyswllt.i18n import normalise_language, t
+from cyswllt.platforms import platform
 from handlers import actions, boards, calendar, digest, inbox, scrutiny, snooze, status
 from handlers.core import Button, Command, Context, Reply, Section
 from handlers.language import looks_welsh
 from handlers.suggest import close_phrase, did_you_mean, synonym
 from handlers.turn import Turn
 from handlers.words import verb_of
-from storage.models import Address, Board, Member, Person, Role
+from storage.models import Board, Member, Person, Role
 from storage.reach import owner_of
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,9 @@ async def find_person(session, command: Command) -> Person | None:
     person_id = await owner_of(session, "person", command.platform, user_id)
     if person_id is not None:
         return await session.get(Person, person_id)
-    # People have addresses on a chat platform; the others know them by their email address.
-    if (await session.exec(select(Address.id).where(Address.platform == command.platform).limit(1))).first():
+    # On a platform that knows people by their email address, the user id is that address.
+    known = platform(command.platform)
+    if known is None or not known.people_by_email:
         return None
     return (await session.exec(select(Person).where(Person.email == user_id.lower()))).first()
 

@@ -1,7 +1,8 @@
 """Scheduled digests: each stakeholder group's cron schedule (in CYSWLLT_TIMEZONE) decides when its
-digest is due; a due digest is built, stored and queued through the outbox to the group's Slack
-channel (the chart as a file) and Teams channel (the chart from a signed link), in the group's
-language — Welsh and English where the channel reads both."""
+digest is due; a due digest is built, stored and queued through the outbox to each of the group's
+channels (its addresses), the chart as each platform carries one (``cyswllt.platforms``: uploaded,
+attached, or from a signed link), in the group's language — Welsh and English where the channel
+reads both."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from cyswllt.i18n import t
+from cyswllt.platforms import chart_for
 from engagement.digest import chart, links, render
 from engagement.digest.build import _aware, build_digest, previous_digest
 from scheduler.outbox import enqueue, known_keys
@@ -89,15 +91,16 @@ async def queue_digest(session, settings, digest: Digest, group: StakeholderGrou
         bench = (coordinator_link(settings, secret, data["consultation"]["slug"], group.slug, now=now.timestamp())
                  + f"&lang={language}") if secret else None
         for platform, channel in channels.items():
-            if platform == "slack":
-                reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page, workbench=bench)
-                payload = {"reply": reply.to_dict(), "files": [await asyncio.to_thread(chart_file, data, language,
-                                                                                       digest.id)]}
-            else:
+            # The chart goes the platform's way: a file uploaded or attached, or a signed link.
+            if chart_for(platform) == "link":
                 image = links.signed(settings, digest, "/chart.png", language=language, now=now)
                 reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page, image_url=image,
                                           image_alt=chart.alt_text(data, language), workbench=bench)
                 payload = {"reply": reply.to_dict()}
+            else:
+                reply = render.chat_reply(data, language, timezone_name=settings.timezone, link=page, workbench=bench)
+                payload = {"reply": reply.to_dict(), "files": [await asyncio.to_thread(chart_file, data, language,
+                                                                                       digest.id)]}
             queued += await enqueue(session, key=f"{key}:{platform}:{language}", platform=platform, channel=channel,
                                     payload=payload, language=language, kind="digest", working_hours=working_hours)
     return queued
