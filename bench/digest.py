@@ -106,6 +106,10 @@ async def seed(db: Database, n: int) -> tuple[int, int]:
             await conn.execute(insert(ResponseTheme), links[start:start + 5000])
         for start in range(0, len(mentions), 5000):
             await conn.execute(insert(ThemeMention), mentions[start:start + 5000])
+        if db.is_postgres:  # rows were given their ids: move the sequences past them for the rows added later
+            for table in ("theme", "response", "responsetheme"):
+                await conn.execute(sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                       f"(SELECT max(id) FROM {table}))"))
     await human_edits(db, cid, len(keys), n, rng)
     if db.is_postgres:  # as autovacuum would after a bulk load: the planner needs the tables' statistics
         async with db.engine.connect() as conn:
