@@ -517,7 +517,9 @@ class ResponseTheme(SQLModel, table=True):
     replaced on reanalysis; ``human`` rows (a person added the theme, or ``removed`` it) are kept and win."""
 
     __table_args__ = (UniqueConstraint("response_id", "theme_id"),
-                      Index("ix_responsetheme_consultation_theme", "consultation_id", "theme_id"))
+                      Index("ix_responsetheme_consultation_theme", "consultation_id", "theme_id"),
+                      # "analysed since the theme set was signed off" finds the first such row, not all.
+                      Index("ix_responsetheme_consultation_created", "consultation_id", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     response_id: int = Field(foreign_key="response.id", index=True)
@@ -568,6 +570,75 @@ class ThemePin(SQLModel, table=True):
     group_id: int | None = Field(default=None, foreign_key="stakeholdergroup.id")
     pinned_by: str | None = Field(default=None, max_length=320)
     created_at: datetime = _ts(default_factory=utcnow)
+
+
+# --- what digests add up instead of counting (storage/tallies.py keeps them right) -------------------
+
+
+class DigestTally(SQLModel, table=True):
+    """Totals over a consultation's analysed responses, kept up to date in the same transaction as every
+    change that moves them, so a digest adds up a few thousand rows instead of counting responses. One
+    row per ``kind`` and key: ``count`` (group, UTC day, language, sentiment, state), ``hour`` (group, UTC
+    hour: shown responses), ``theme`` (group, UTC day, theme after merges), ``question`` (group, theme
+    after merges, question; 0 the general text, -1 any Welsh-language question) and ``answer`` (group,
+    question, the answer's language and sentiment). ``n`` counts responses; ``positive``, ``negative``
+    and ``welsh`` those among them that were positive or negative toward the theme, or wrote in Welsh.
+    Empty keys are 0 or ''."""
+
+    consultation_id: int = Field(foreign_key="consultation.id", primary_key=True)
+    kind: str = Field(max_length=10, primary_key=True)
+    group_id: int = Field(default=0, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    bucket: int = Field(default=0, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    theme_id: int = Field(default=0, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    question_id: int = Field(default=0, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    language: str = Field(default="", max_length=2, primary_key=True)
+    sentiment: str = Field(default="", max_length=10, primary_key=True)
+    state: str = Field(default="", max_length=10, primary_key=True)
+    n: int = 0
+    positive: int = 0
+    negative: int = 0
+    welsh: int = 0
+
+
+class DigestTallyState(SQLModel, table=True):
+    """Per consultation: its row is locked by every change to the tallies (so they are changed one at a
+    time), counts those changes, and says whether the tallies must be counted again from the responses
+    (``stale``: data stored before they existed; ``cyswllt db upgrade`` and ``cyswllt db recount`` do it)."""
+
+    consultation_id: int = Field(foreign_key="consultation.id", primary_key=True,
+                                 sa_column_kwargs={"autoincrement": False})
+    changes: int = 0
+    stale: bool = False
+    counted_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class QuoteCandidate(SQLModel, table=True):
+    """A text a digest may quote or summarise, with what it is ranked by, so the best few of a theme and
+    side are read in order from an index instead of ranking every response. One per analysed link of a
+    quotable response (``theme_id``; ``question_id`` is where it first named the theme, 0 its general
+    text) and per answer to a Welsh-language question (``theme_id`` 0). No text is kept here."""
+
+    response_id: int = Field(foreign_key="response.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    theme_id: int = Field(default=0, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    question_id: int = Field(default=0, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    consultation_id: int = Field(foreign_key="consultation.id")
+    group_id: int | None = None
+    received_at: datetime = _ts()
+    side: str = Field(max_length=10)
+    language: str | None = Field(default=None, max_length=2)
+    confidence: float | None = None
+    # The quote order (0: 40–300 characters, 1: longer, 2: shorter; then the length, shortest first
+    # among the informative and longest first among the short ones) and the summary order (long last).
+    informative: int = 0
+    size_order: int = 0
+    long: bool = False
+
+
+Index("ix_quotecandidate_quote", QuoteCandidate.consultation_id, QuoteCandidate.theme_id, QuoteCandidate.side,
+      QuoteCandidate.informative, QuoteCandidate.size_order, QuoteCandidate.confidence.desc(),
+      QuoteCandidate.response_id)
+Index("ix_quotecandidate_summary", QuoteCandidate.consultation_id, QuoteCandidate.theme_id, QuoteCandidate.side,
+      QuoteCandidate.language, QuoteCandidate.long, QuoteCandidate.confidence.desc(), QuoteCandidate.response_id)
 
 
 # --- outbound messages -------------------------------------------------------------

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from engagement.analysis import redact
 
-# Under this many characters a quote rarely says why; over the cap it is cut.
-INFORMATIVE = 40
-LONGEST = 300
+# Under this many characters a quote rarely says why; over the cap it is cut (INFORMATIVE, LONGEST: the
+# stored quote candidates are ranked by the same two numbers, so storage.tallies defines them).
+from storage.tallies import INFORMATIVE, LONGEST
+
 PER_SIDE = 2
 # Chat mention and link syntax ('<!channel>', '<@U123>', '<#C1>', '<!subteam^S1>', '<http://x|y>'),
 # and bare '@here'-style words: shown as text, never as a ping.

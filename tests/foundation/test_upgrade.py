@@ -251,3 +251,24 @@ async def test_after_the_upgrade_each_address_still_reaches_its_owner(populated,
                 "teams": "19:carers@thread.tacv2"}
     finally:
         await db.dispose()
+
+
+def test_digest_totals_are_counted_for_responses_stored_before_they_were_kept(populated):
+    """i17_01_digest_tallies: a consultation stored before is marked to be counted, and the upgrade counts it
+    from its responses (the one analysed before is in the totals and its words are a quote candidate), the
+    same as a recount would."""
+    from sqlalchemy import union_all
+
+    from storage import tallies
+
+    with populated.connect() as conn:
+        state = conn.exec_driver_sql("SELECT stale, counted_at FROM digesttallystate WHERE consultation_id = 1").one()
+        stored = sorted(tuple(r) for r in conn.exec_driver_sql(
+            "SELECT kind, group_id, bucket, theme_id, question_id, language, sentiment, state, n, positive, negative, "
+            "welsh FROM digesttally WHERE consultation_id = 1").all())
+        counted = sorted(tuple(r) for r in conn.execute(union_all(*tallies.selects(
+            populated.dialect.name, tallies.Among(1)))).all())
+    assert not state.stale and state.counted_at is not None
+    assert stored == counted
+    assert ("count", 1, 20759, 0, 0, "cy", "negative", "counted", 1, 0, 0, 0) in stored  # 2 November 2026
+    assert ("hour", 1, 20759 * 24 + 9, 0, 0, "", "", "", 1, 0, 0, 0) in stored  # 09:30 UTC
