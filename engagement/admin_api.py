@@ -23,6 +23,7 @@ from cyswllt.openapi import ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json
 from engagement.schemas import PlainText
 from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
 from engagement.spreadsheet import cell
+from storage import tallies
 from storage.models import (
     Answer,
     Consultation,
@@ -373,10 +374,11 @@ async def moderate(request: web.Request) -> web.Response:
             Response.reference == request.match_info["reference"].upper()))).first()
         if response is None:
             return _error(request, 404, "no_response")
-        response.moderation_state = ModerationState.hidden if hide else ModerationState.visible
-        response.moderation_reason = data.reason
-        response.reviewed_at = utcnow()  # a person decided: reanalysis will not hold or release it again
-        session.add(response)
+        async with tallies.keeping(session, response.consultation_id, [response.id]):  # the digest's totals follow
+            response.moderation_state = ModerationState.hidden if hide else ModerationState.visible
+            response.moderation_reason = data.reason
+            response.reviewed_at = utcnow()  # a person decided: reanalysis will not hold or release it again
+            session.add(response)
         await session.commit()
         return web.json_response({"reference": response.reference, "moderation_state": response.moderation_state,
                                   "moderation_reason": response.moderation_reason})

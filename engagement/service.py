@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engagement.schemas import ResponseIn
 from engagement.writer import writer_for
+from storage import tallies
 from storage.db import Database
 from storage.models import (
     Answer,
@@ -374,14 +375,15 @@ async def withdraw(session: AsyncSession, reference: str, token: str) -> bool:
         return False
     if not hmac.compare_digest(response.withdrawal_token_hash, token_hash(token.strip())):
         return False
-    response.withdrawn_at = utcnow()
-    for column in ("text", "name", "email", "redacted_text", "client_hash", "themes", "analysis_error"):
-        setattr(response, column, None)
-    response.contact_consent = response.quote_consent = False
-    session.add(response)
-    for answer in (await session.exec(select(Answer).where(Answer.response_id == response.id))).all():
-        answer.text = answer.redacted_text = answer.themes = None
-        session.add(answer)
+    async with tallies.keeping(session, response.consultation_id, [response.id]):  # the digest's totals follow
+        response.withdrawn_at = utcnow()
+        for column in ("text", "name", "email", "redacted_text", "client_hash", "themes", "analysis_error"):
+            setattr(response, column, None)
+        response.contact_consent = response.quote_consent = False
+        session.add(response)
+        for answer in (await session.exec(select(Answer).where(Answer.response_id == response.id))).all():
+            answer.text = answer.redacted_text = answer.themes = None
+            session.add(answer)
     await session.commit()
     return True
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engagement import analysis
 from engagement.analysis.sentiment import label
+from storage import tallies
 from storage.models import Response, ResponseTheme, Theme, ThemeEdit, ThemeMention, ThemePin, utcnow
 
 
@@ -171,11 +172,15 @@ async def merge(session: AsyncSession, actor, theme: Theme, into_id: int) -> The
         target = await session.get(Theme, target.merged_into_id)
     if target.id == theme.id or theme.merged_into_id is not None:
         raise EditRefused("merge_same", 409)
-    theme.merged_into_id, theme.updated_at = target.id, utcnow()
-    session.add(theme)
-    for earlier in (await session.exec(select(Theme).where(Theme.merged_into_id == theme.id))).all():
-        earlier.merged_into_id = target.id  # one level of merge: what was merged into this follows it
-        session.add(earlier)
+    # Every theme whose responses count as this one or the target: the digest's totals move between them.
+    moved = (await session.exec(select(Theme.id).where(or_(
+        Theme.id.in_((theme.id, target.id)), Theme.merged_into_id.in_((theme.id, target.id)))))).all()
+    async with tallies.keeping(session, theme.consultation_id, themes=moved):
+        theme.merged_into_id, theme.updated_at = target.id, utcnow()
+        session.add(theme)
+        for earlier in (await session.exec(select(Theme).where(Theme.merged_into_id == theme.id))).all():
+            earlier.merged_into_id = target.id  # one level of merge: what was merged into this follows it
+            session.add(earlier)
     record(session, actor, theme.consultation_id, theme.id, "merge", {"into": target.id})
     return target
 
@@ -192,15 +197,17 @@ async def split(session: AsyncSession, actor, theme: Theme, references: list[str
         raise EditRefused("split_responses", references=", ".join(r for r in wanted if r not in found))
     count = (await session.exec(select(func.count()).select_from(Theme).where(
         Theme.consultation_id == theme.consultation_id, Theme.origin == "split"))).one()
-    new = Theme(consultation_id=theme.consultation_id, key=f"split-{count + 1}", origin="split", label_en=en,
-                label_cy=cy, custom_label_en=en, custom_label_cy=cy)
-    session.add(new)
-    await session.flush()
-    for response, link in moved:
-        link.source, link.removed = "human", True
-        session.add(link)
-        session.add(ResponseTheme(response_id=response.id, theme_id=new.id, consultation_id=response.consultation_id,
-                                  sentiment=link.sentiment, polarity=link.polarity, source="human"))
+    async with tallies.keeping(session, theme.consultation_id, [r.id for r, _ in moved]):
+        new = Theme(consultation_id=theme.consultation_id, key=f"split-{count + 1}", origin="split", label_en=en,
+                    label_cy=cy, custom_label_en=en, custom_label_cy=cy)
+        session.add(new)
+        await session.flush()
+        for response, link in moved:
+            link.source, link.removed = "human", True
+            session.add(link)
+            session.add(ResponseTheme(response_id=response.id, theme_id=new.id,
+                                      consultation_id=response.consultation_id, sentiment=link.sentiment,
+                                      polarity=link.polarity, source="human"))
     record(session, actor, theme.consultation_id, theme.id, "split",
            {"new_theme": new.id, "responses": wanted, "label": {"en": en, "cy": cy}})
     return new
@@ -229,18 +236,19 @@ async def reassign(session: AsyncSession, actor, response: Response, theme_ids: 
     if set(themes) != theme_ids or any(t.consultation_id != response.consultation_id for t in themes.values()):
         raise EditRefused("unknown_themes")
     before = []
-    for link, theme in await links_of(session, response.id):
-        if not link.removed:
-            before.append(theme.id)
-        keep = theme.id in theme_ids
-        if keep != (not link.removed) or (not keep and link.source != "human"):
-            link.source, link.removed = "human", not keep
-            session.add(link)
-    linked = {link.theme_id for link, _ in await links_of(session, response.id)}
-    for theme_id in theme_ids - linked:
-        session.add(ResponseTheme(response_id=response.id, theme_id=theme_id, consultation_id=response.consultation_id,
-                                  sentiment=response.sentiment or "neutral", polarity=response.polarity or 0.0,
-                                  source="human"))
+    async with tallies.keeping(session, response.consultation_id, [response.id]):
+        for link, theme in await links_of(session, response.id):
+            if not link.removed:
+                before.append(theme.id)
+            keep = theme.id in theme_ids
+            if keep != (not link.removed) or (not keep and link.source != "human"):
+                link.source, link.removed = "human", not keep
+                session.add(link)
+        linked = {link.theme_id for link, _ in await links_of(session, response.id)}
+        for theme_id in theme_ids - linked:
+            session.add(ResponseTheme(response_id=response.id, theme_id=theme_id,
+                                      consultation_id=response.consultation_id, sentiment=response.sentiment or "neutral",
+                                      polarity=response.polarity or 0.0, source="human"))
     record(session, actor, response.consultation_id, None, "reassign",
            {"reference": response.reference, "from": sorted(before), "to": sorted(theme_ids)})
 

@@ -22,6 +22,7 @@ from cyswllt.appkeys import DB, METRICS, SETTINGS
 from cyswllt.outage import HEALTH, DatabaseHealth, is_unavailable
 from engagement import analysis
 from engagement import themes as theme_store
+from storage import tallies
 from storage.db import Database
 from storage.models import AnalysisState, Answer, ModerationState, Response, utcnow
 
@@ -145,12 +146,17 @@ class AnalysisWorker:
                     answer.redacted_text = analysis.redact(answer.text or "", names)
                     session.add(answer)
                     parts.append((answer.question_id, result))
+                # From here to the commit, the digest's totals are kept right (after the analysis itself, so
+                # the lock is held for as short a time as before).
+                upkeep = await tallies.start(session, response.consultation_id, [response_id])
                 keys = await theme_store.store(session, response, parts)
             except Exception as exc:  # the response stays, listed as pending, and is tried again later
                 await session.rollback()
                 response = await session.get(Response, response_id)
                 if response is None:
                     return
+                # A response analysed before that fails again for good leaves what the digest counts.
+                upkeep = await tallies.start(session, response.consultation_id, [response_id])
                 response.analysis_attempts += 1
                 response.analysis_error = repr(exc)[:2000]
                 if response.analysis_attempts >= MAX_ATTEMPTS:
@@ -163,6 +169,7 @@ class AnalysisWorker:
                 log.warning("analysis of response %s failed (attempt %s): %r", response_id,
                             response.analysis_attempts, exc)
                 session.add(response)
+                await upkeep.finish(session)
                 await _commit_unless_withdrawn(session, response_id)
                 return
             response.language = overall.language
@@ -182,6 +189,7 @@ class AnalysisWorker:
             response.analysed_at = self.now()
             response.analyser_version = analysis.ANALYSER_VERSION
             session.add(response)
+            await upkeep.finish(session)
             await _commit_unless_withdrawn(session, response_id)
             self._not_before.pop(response_id, None)
 

@@ -12,6 +12,7 @@ import sys
 from sqlmodel import select
 
 from engagement import analysis
+from engagement import themes as edits
 from engagement.digest.build import build_data
 from engagement.worker import ANALYSER, AnalysisWorker
 from storage.db import Database
@@ -20,6 +21,7 @@ from storage.models import Consultation, Response, ResponseTheme, Theme, ThemeMe
 from tests.engagement_api.conftest import seed_consultation
 
 ADMIN = {"Authorization": "Bearer tok"}
+PERSON = ("Gwen Parry", "gwen@example.cymru")
 URL = "/api/v1/consultations/bws/responses"
 
 
@@ -114,14 +116,11 @@ async def test_reanalysis_keeps_peoples_edits_to_themes(api, db):
     async with db.session() as s:
         response = (await s.exec(select(Response).where(Response.reference == ref))).one()
         library = (await s.exec(select(Theme).where(Theme.key == "libraries"))).one()
-        buses = (await s.exec(select(Theme).where(Theme.key == "buses"))).one()
-        library.custom_label_en, library.custom_label_cy = "Library closures", "Cau llyfrgelloedd"
+        await edits.rename(s, PERSON, library, "Library closures", "Cau llyfrgelloedd")
         # A person took the buses off this response.
-        link = (await s.exec(select(ResponseTheme).where(ResponseTheme.response_id == response.id,
-                                                         ResponseTheme.theme_id == buses.id))).one()
-        link.source, link.removed = "human", True
+        await edits.reassign(s, PERSON, response, {library.id})
         response.analyser_version = 1  # as if an older analyser had run
-        s.add_all([library, link, response])
+        s.add(response)
         await s.commit()
     assert await api.app[ANALYSER].reanalyse_stale() == 1
     response, rows = await _themes(db, ref)
