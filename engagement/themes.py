@@ -113,12 +113,14 @@ async def sign_off_state(session: AsyncSession, consultation_id: int) -> dict[st
                                  .order_by(ThemeEdit.created_at.desc(), ThemeEdit.id.desc()).limit(1))).first()
     if signed is None:
         return {"signed_off": False, "signed_off_at": None, "updated_since": False}
-    edited = (await session.exec(select(func.count()).select_from(ThemeEdit).where(
+    # Whether any exists: the first found is enough (an index finds it, however many responses there are).
+    edited = (await session.exec(select(ThemeEdit.id).where(
         ThemeEdit.consultation_id == consultation_id, ThemeEdit.id > signed.id,
-        ThemeEdit.action != "note"))).one()
-    analysed = (await session.exec(select(func.count()).select_from(ResponseTheme).where(
-        ResponseTheme.consultation_id == consultation_id, ResponseTheme.created_at > signed.created_at))).one()
-    updated = bool(edited or analysed)
+        ThemeEdit.action != "note").limit(1))).first()
+    analysed = (await session.exec(select(ResponseTheme.id).where(
+        ResponseTheme.consultation_id == consultation_id, ResponseTheme.created_at > signed.created_at)
+        .limit(1))).first()
+    updated = edited is not None or analysed is not None
     return {"signed_off": not updated, "signed_off_at": signed.created_at.isoformat(), "updated_since": updated,
             "signed_off_by": signed.actor_name or signed.actor_email}
 

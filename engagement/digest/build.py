@@ -1,47 +1,51 @@
-"""A digest's content from SQL aggregates over the analysis stored at ingest.
+"""A digest's content from totals kept as analysis lands, and from the stored analysis.
 
-Counts come from GROUP BY over sentiment, language, group and hour. Themes come from the stored
-response × theme rows (``ResponseTheme``: one per response and theme, with that response's sentiment
-toward the theme), merges and hidden themes applied as people left them, counted by distinct response;
-quotes are the few best candidates per theme and side, ranked in SQL by a window function, each from the
-words where the response named the theme. Nothing is analysed again here. The result is a plain JSON-able
-dict, stored on the ``Digest`` row.
+Counts (by sentiment, language, group, period and hour), themes (merges applied, counted by distinct
+response, with each response's sentiment toward the theme) and where each theme was raised are added up
+from ``DigestTally`` rows, which every change that moves them keeps right in the same transaction
+(``storage.tallies``); the digest counts itself only the responses still waiting for analysis, the day its
+period starts in (so the period is exact), and takes away any received after its end. Quotes and summaries
+are the best few texts per theme and side read in their ranking order from ``QuoteCandidate``'s indexes, each
+from the words where the response named the theme. Labels and hidden themes are applied as people left them.
+Nothing is analysed again here. The result is a plain JSON-able dict, stored on the ``Digest`` row.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, distinct, func, literal, or_, select, true
+from sqlalchemy import Integer, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engagement.digest import quotes as quoting
 from engagement.digest.themes import SIDES, Counted
 from engagement.themes import sign_off_state
+from storage import tallies
 from storage.models import (
     Answer,
     Consultation,
     ConsultationGroup,
     Digest,
+    DigestTally,
     Question,
+    QuoteCandidate,
     Response,
-    ResponseTheme,
     StakeholderGroup,
     Theme,
-    ThemeMention,
     ThemePin,
+    UTCDateTime,
     YouSaidWeDid,
     utcnow,
 )
+from storage.tallies import WELSH_QUESTION_KEY, WELSH_QUESTION_KIND, Among
 
 VERSION = 2  # 2: themes from the theme tables (labels, merges, hidden, per-theme sentiment)
-WELSH_QUESTION_KEY = "welsh-language"
-WELSH_QUESTION_KIND = "welsh_language"
 QUOTE_POOL = 3  # candidates kept per phrase and side before the best are chosen in Python
 QUOTE_RECENT = 5000  # responses looked at first for quotes (see _recent_cutoff)
 
@@ -54,9 +58,12 @@ class Scope:
     end: datetime
     welsh_ids: tuple[int, ...] = ()  # the Welsh-language question(s)
     ordinary_ids: tuple[int, ...] = ()  # every other question
-    # Read the whole table rather than the (consultation, received) index: cheaper on SQLite, which
-    # keeps no statistics, when the consultation holds most of the responses.
-    scan: bool = False
+    question_keys: dict[int, str] = field(default_factory=dict)
+    # Each theme and the themes merged into it (whose responses and quotes count as its own).
+    families: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    # The stored totals are to be counted again (data from before they existed): count everything here.
+    stale: bool = False
+    sqlite: bool = False
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -65,44 +72,104 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def effective(sentiment, confidence, analysed):
-    """The sentiment counted: the stored label, unanalysed rows as 'pending'."""
-    return case((~analysed, literal("pending")), (sentiment.is_(None), literal("neutral")), else_=sentiment)
+# --- totals: stored, plus what the digest counts itself ------------------------------------------------
+
+TALLY = DigestTally.__table__
+_VALUES = ("t_n", "t_positive", "t_negative", "t_welsh")
 
 
-RESPONSE_SENTIMENT = effective(Response.sentiment, Response.confidence, Response.analysis_state == "done")
-# What a digest counts: not hidden, not withdrawn, and not a repeat of an earlier response's words
-# (repeats are counted apart, so one voice sent twice is not two voices).
-VISIBLE = and_(Response.moderation_state != "hidden", Response.withdrawn_at.is_(None),
-               Response.duplicate_of_id.is_(None))
-# Shown to others in a quote or a summary: not held for review, hidden, withdrawn or a duplicate.
-QUOTABLE = and_(Response.moderation_state == "visible", Response.withdrawn_at.is_(None),
-                Response.duplicate_of_id.is_(None), Response.analysis_state == "done")
+async def _tally(session: AsyncSession, scope: Scope, kind: str, keys: tuple[str, ...], *, period: bool = False,
+                 whole_consultation: bool = False) -> list[tuple]:
+    """Rows of ``keys`` (``t_group``, ``t_bucket``, ``t_theme``, ``t_question``, ``t_language``,
+    ``t_sentiment``, ``t_state``), then whether in the period (``period``; else 0), then n, positive,
+    negative and welsh, for the digest's responses (the group's, or the whole consultation's): the stored
+    totals, plus the responses waiting for analysis and (``period``) those of the UTC day the period starts
+    in, counted here, less analysed responses received after the end. One statement, so one snapshot."""
+    group_id = None if whole_consultation or scope.group is None else scope.group.id
+    query = _tally_statement(session.bind.dialect.name, kind, keys, period, group_id is not None, scope.stale)
+    params: dict[str, Any] = {"cid": scope.consultation.id, "end": scope.end}
+    if group_id is not None:
+        params["gid"] = group_id
+    if period:
+        params["start"] = scope.start
+        params["day"], params["first"], params["after"] = tallies.period_edges(scope.start)
+    rows = (await session.exec(query, params=params)).all()
+    return [tuple(row[:-4]) + tuple(int(v or 0) for v in row[-4:]) for row in rows]
 
 
-def _in_scope(scope: Scope):
-    consultation = Response.consultation_id + 0 if scope.scan else Response.consultation_id
-    conditions = [consultation == scope.consultation.id, Response.received_at <= scope.end]
-    if scope.group is not None:
-        conditions.append(Response.group_id == scope.group.id)
-    return and_(*conditions)
+@functools.lru_cache(maxsize=64)
+def _tally_statement(dialect: str, kind: str, keys: tuple[str, ...], period: bool, grouped: bool, stale: bool):
+    """``_tally``'s statement, made once per shape (building it costs more than running it)."""
+    cid, end = bindparam("cid", type_=Integer), bindparam("end", type_=UTCDateTime())
+    group_id = bindparam("gid", type_=Integer) if grouped else None
+    start = bindparam("start", type_=UTCDateTime()) if period else None
+    day = bindparam("day", type_=Integer)
+    sqlite = dialect == "sqlite"
+    parts: list[tuple[Any, str, int]] = []  # (select of the t_ columns, how it says 'in the period', sign)
+
+    def mine(*conditions, consultation=Response.consultation_id):
+        where = [consultation == cid, *conditions]
+        if group_id is not None:
+            where.append(Response.group_id == group_id)
+        return select(Response.id).where(*where)
+
+    if stale:
+        everyone = Among(cid, analysed=False, group_id=group_id, end=end)
+        parts += [(q, "flag", 1) for q in tallies.selects(dialect, everyone, [kind], start)]
+    else:
+        stored = [TALLY.c.consultation_id == cid, TALLY.c.kind == kind]
+        if group_id is not None:
+            stored.append(TALLY.c.group_id == group_id)
+        if period:
+            stored.append(TALLY.c.bucket != day)
+        columns = [TALLY.c.kind, TALLY.c.group_id, TALLY.c.bucket, TALLY.c.theme_id, TALLY.c.question_id,
+                   TALLY.c.language, TALLY.c.sentiment, TALLY.c.state, TALLY.c.n, TALLY.c.positive, TALLY.c.negative,
+                   TALLY.c.welsh]
+        names = ("t_kind", "t_group", "t_bucket", "t_theme", "t_question", "t_language", "t_sentiment", "t_state",
+                 *_VALUES)
+        parts.append((select(*[c.label(n) for c, n in zip(columns, names, strict=True)]).where(*stored), "day", 1))
+        # SQLite's planner keeps no statistics: the few waiting are found through their own index.
+        counted_here = mine(Response.analysis_state.in_(tallies.WAITING), Response.received_at <= end,
+                            consultation=Response.consultation_id + 0 if sqlite else Response.consultation_id)
+        late = [Response.received_at > end, Response.analysis_state == tallies.DONE]
+        if period:
+            first, after = bindparam("first", type_=UTCDateTime()), bindparam("after", type_=UTCDateTime())
+            edge = mine(Response.received_at >= first, Response.received_at < after, Response.received_at <= end,
+                        Response.analysis_state == tallies.DONE)
+            counted_here = union_all(counted_here, edge)
+            late.append(or_(Response.received_at < first, Response.received_at >= after))
+        here = Among(cid, ids=counted_here, analysed=False, sqlite=sqlite)
+        parts += [(q, "flag", 1) for q in tallies.selects(dialect, here, [kind], start)]
+        after_end = Among(cid, ids=mine(*late), sqlite=sqlite)
+        parts += [(q, "day", -1) for q in tallies.selects(dialect, after_end, [kind])]
+
+    projected = []
+    for query, mode, sign in parts:
+        sub = query.subquery()
+        if not period:
+            in_period = literal(0, Integer)
+        elif mode == "flag":
+            in_period = sub.c.t_bucket
+        else:
+            in_period = case((sub.c.t_bucket > day, 1), else_=0)
+        values = [(sub.c[v] if sign > 0 else -sub.c[v]).label(v) for v in _VALUES]
+        projected.append(select(*[sub.c[k] for k in keys], in_period.label("t_in_period"), *values))
+    union = union_all(*projected).subquery() if len(projected) > 1 else projected[0].subquery()
+    group_by = [union.c[k] for k in keys] + [union.c.t_in_period]
+    return (select(*group_by, *[func.sum(union.c[v]) for v in _VALUES]).group_by(*group_by)
+            .having(func.sum(union.c.t_n) != 0))
 
 
 # --- counts --------------------------------------------------------------------------------------
 
 
 async def _counts(session: AsyncSession, scope: Scope) -> list[tuple]:
-    """(language, group_id, sentiment, in_period, hidden, withdrawn, n) over the whole consultation."""
-    in_period = case((Response.received_at > scope.start, 1), else_=0)
-    hidden = case((Response.moderation_state == "hidden", 1), else_=0)
-    withdrawn = case((Response.withdrawn_at.is_not(None), 1), else_=0)
-    duplicate = case((Response.duplicate_of_id.is_not(None), 1), else_=0)
-    query = (select(Response.language.label("d_lang"), Response.group_id.label("d_group"),
-                    RESPONSE_SENTIMENT.label("d_sent"), in_period.label("d_period"), hidden.label("d_hidden"),
-                    withdrawn.label("d_withdrawn"), duplicate.label("d_duplicate"), func.count().label("n"))
-             .where(_in_scope(replace(scope, group=None)))
-             .group_by("d_lang", "d_group", "d_sent", "d_period", "d_hidden", "d_withdrawn", "d_duplicate"))
-    return list((await session.exec(query)).all())
+    """(language, group_id, sentiment, in_period, hidden, withdrawn, duplicate, n) over the whole consultation."""
+    rows = await _tally(session, scope, "count", ("t_language", "t_group", "t_sentiment", "t_state"), period=True,
+                        whole_consultation=True)
+    return [(language or None, group or None, sentiment, in_period, int(state == "hidden"),
+             int(state == "withdrawn"), int(state == "duplicate"), n)
+            for language, group, sentiment, state, in_period, n, _p, _n, _w in rows]
 
 
 def _fold(rows: list[tuple], group_id: int | None) -> dict[str, Any]:
@@ -158,38 +225,18 @@ async def _by_group(session: AsyncSession, scope: Scope, rows: list[tuple]) -> l
     return out
 
 
+
 async def _timeline(session: AsyncSession, scope: Scope, zone: ZoneInfo) -> list[dict[str, Any]]:
     """Responses per local day, from counts per UTC hour (days change with the clocks; hours do not)."""
-    if session.bind.dialect.name == "postgresql":
-        hour = func.to_char(func.timezone("UTC", Response.received_at), "YYYY-MM-DD HH24")
-    else:
-        hour = func.substr(Response.received_at, 1, 13, type_=String)  # stored as 'YYYY-MM-DD HH:MM:SS'
-
-    rows = (await session.exec(
-        select(hour.label("d_hour"), func.count()).where(_in_scope(scope), VISIBLE).group_by("d_hour"))).all()
+    rows = await _tally(session, scope, "hour", ("t_bucket",))
     days: Counter = Counter()
-    for bucket, n in rows:
-        moment = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC)
+    for hour, _in_period, n, _p, _n, _w in rows:
+        moment = datetime.fromtimestamp(hour * tallies.HOUR, UTC)
         days[moment.astimezone(zone).date().isoformat()] += n
     return [{"day": day, "count": days[day]} for day in sorted(days)]
 
 
 # --- themes and quotes -----------------------------------------------------------------------------
-
-
-def _since(moment: datetime | None):
-    return true() if moment is None else Response.received_at >= moment
-
-
-def _ranked(union, partition: list) -> Any:
-    size = func.length(union.c.body)
-    informative = case((and_(size >= quoting.INFORMATIVE, size <= quoting.LONGEST), 0),
-                       (size > quoting.LONGEST, 1), else_=2)
-    order = [informative, case((size < quoting.INFORMATIVE, -size), else_=size), union.c.confidence.desc(),
-             union.c.rid]
-    rn = func.row_number().over(partition_by=partition, order_by=order).label("rn")
-    ranked = select(union, rn).subquery()
-    return select(ranked).where(ranked.c.rn <= QUOTE_POOL)
 
 
 async def _recent_cutoff(session: AsyncSession, scope: Scope) -> datetime | None:
@@ -205,32 +252,38 @@ async def _recent_cutoff(session: AsyncSession, scope: Scope) -> datetime | None
 
 
 # A theme merged into another counts as that one.
-EFFECTIVE_THEME = func.coalesce(Theme.merged_into_id, Theme.id)
+EFFECTIVE_THEME = tallies.EFFECTIVE_THEME
 
 
-def _distinct_if(condition):
-    return func.count(distinct(case((condition, ResponseTheme.response_id))))
-
-
-async def _theme_rows(session: AsyncSession, scope: Scope, question_ids: tuple[int, ...] | None = None) -> list[tuple]:
+async def _theme_rows(session: AsyncSession, scope: Scope) -> list[tuple]:
     """(theme id, responses, positive, negative, Welsh responses, in the period) per theme, merges
-    applied, from the stored response × theme rows; ``question_ids`` limits it to mentions in those
-    questions' answers."""
-    query = (select(EFFECTIVE_THEME.label("d_theme"), func.count(distinct(ResponseTheme.response_id)),
-                    _distinct_if(ResponseTheme.sentiment == "positive"),
-                    _distinct_if(ResponseTheme.sentiment == "negative"),
-                    _distinct_if(Response.language == "cy"),
-                    _distinct_if(Response.received_at > scope.start))
-             .select_from(ResponseTheme).join(Theme, Theme.id == ResponseTheme.theme_id)
-             .join(Response, Response.id == ResponseTheme.response_id)
-             .where(ResponseTheme.consultation_id == scope.consultation.id, ResponseTheme.removed.is_(False),
-                    _in_scope(scope), VISIBLE))
-    if question_ids is not None:
-        mentioned = select(ThemeMention.response_theme_id).where(ThemeMention.question_id.in_(question_ids or (-1,)))
-        query = query.where(ResponseTheme.id.in_(mentioned))
-    return list((await session.exec(query.group_by("d_theme"))).all())
+    applied, counted by distinct response."""
+    rows = await _tally(session, scope, "theme", ("t_theme",), period=True)
+    out: dict[int, list[int]] = {}
+    for theme_id, in_period, n, positive, negative, welsh in rows:
+        mine = out.setdefault(theme_id, [0, 0, 0, 0, 0])
+        for i, value in enumerate((n, positive, negative, welsh, n if in_period else 0)):
+            mine[i] += value
+    return [(theme_id, *values) for theme_id, values in out.items() if values[0] > 0]
 
 
+async def _mentioned(session: AsyncSession, scope: Scope) -> list[tuple]:
+    """(theme id, question id (0: a general response; -1: any Welsh-language question), responses,
+    positive, negative, Welsh responses) — where each theme was raised."""
+    rows = await _tally(session, scope, "question", ("t_theme", "t_question"))
+    return [(theme_id, question, n, positive, negative, welsh)
+            for theme_id, question, _in_period, n, positive, negative, welsh in rows if n > 0]
+
+
+def _by_question(scope: Scope, mentioned: list[tuple], theme_ids: list[int]) -> dict[int, dict[str, int]]:
+    """For each shown theme, how many responses raised it in each question's answer (``general``: in a
+    general response)."""
+    wanted = set(theme_ids)
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for theme_id, question, n, *_ in mentioned:
+        if theme_id in wanted and question != tallies.WELSH_ANY:
+            out[theme_id][scope.question_keys.get(question, "general")] = n
+    return out
 async def _themes(session: AsyncSession, scope: Scope, rows: list[tuple]) -> list[Counted]:
     """The themes of ``rows`` that are not hidden, most raised first (ties: more negative first, so bad
     news is not cut), with their labels as people left them."""
@@ -251,25 +304,6 @@ async def _themes(session: AsyncSession, scope: Scope, rows: list[tuple]) -> lis
     return out
 
 
-async def _by_question(session: AsyncSession, scope: Scope, theme_ids: list[int]) -> dict[int, dict[str, int]]:
-    """For each shown theme, how many responses raised it in each question's answer (``general``: in a
-    general response)."""
-    if not theme_ids:
-        return {}
-    question = func.coalesce(Question.key, literal("general"))
-    rows = (await session.exec(
-        select(EFFECTIVE_THEME.label("d_theme"), question.label("d_question"),
-               func.count(distinct(ResponseTheme.response_id)))
-        .select_from(ThemeMention).join(ResponseTheme, ResponseTheme.id == ThemeMention.response_theme_id)
-        .join(Theme, Theme.id == ResponseTheme.theme_id).join(Response, Response.id == ResponseTheme.response_id)
-        .join(Question, Question.id == ThemeMention.question_id, isouter=True)
-        .where(ResponseTheme.consultation_id == scope.consultation.id, ResponseTheme.removed.is_(False),
-               EFFECTIVE_THEME.in_(theme_ids), _in_scope(scope), VISIBLE)
-        .group_by("d_theme", "d_question"))).all()
-    out: dict[int, dict[str, int]] = defaultdict(dict)
-    for theme_id, key, n in rows:
-        out[theme_id][key] = n
-    return out
 
 
 async def _pins(session: AsyncSession, scope: Scope, theme_ids: list[int]) -> set[tuple[int, int]]:
@@ -284,33 +318,116 @@ async def _pins(session: AsyncSession, scope: Scope, theme_ids: list[int]) -> se
     return {(theme_id, rid) for theme_id, rid in rows}
 
 
+
+
+# Quotes and summaries: the best few texts of each theme (each theme merged into it too), side and, for
+# summaries, language, read in ranking order from QuoteCandidate's indexes (LIMIT per theme and side, so
+# the cost does not grow with the consultation), then ranked together again within a merged theme.
+ANY_LANGUAGE = object()
+PER_STATEMENT = 200  # theme × side reads per statement (SQLite allows 500 in one UNION ALL)
+
+
+def _order(c, kind: str) -> list:
+    if kind == "quote":  # 40–300 characters first, shortest first, then confidence
+        return [c.informative, c.size_order, c.confidence.desc(), c.response_id]
+    return [c.long, c.confidence.desc(), c.response_id]  # summaries: not too long, then confidence
+
+
+async def _best(session: AsyncSession, scope: Scope, partitions: list[tuple], kind: str, per: int, *,
+                since: datetime | None = None, only: list[int] | None = None) -> list[tuple]:
+    """(label, side, language, confidence, body, response id, reference, rank) — for each partition
+    ``(label, theme id, side, language or ANY_LANGUAGE)`` its best ``per`` candidates; partitions with
+    the same label (a theme and those merged into it) are ranked together, as one theme."""
+    if not partitions:
+        return []
+    families: dict[int, list[tuple]] = defaultdict(list)
+    for partition in partitions:
+        families[partition[0]].append(partition)
+    chunks: list[list[tuple]] = [[]]
+    for members in families.values():
+        if chunks[-1] and len(chunks[-1]) + len(members) > PER_STATEMENT:
+            chunks.append([])
+        chunks[-1].extend(members)
+    out: list[tuple] = []
+    for chunk in chunks:
+        languages = tuple("any" if lang is ANY_LANGUAGE else ("none" if lang is None else "one")
+                          for _l, _t, _s, lang in chunk)
+        query = _best_statement(session.bind.dialect.name, kind, per, languages, since is not None, only is not None,
+                                scope.group is not None, scope.stale)
+        params: dict[str, Any] = {"cid": scope.consultation.id, "end": scope.end}
+        for i, (label, theme_id, side, language) in enumerate(chunk):
+            params.update({f"label_{i}": label, f"theme_{i}": theme_id, f"side_{i}": side})
+            if languages[i] == "one":
+                params[f"language_{i}"] = language
+        if scope.group is not None:
+            params["gid"] = scope.group.id
+        if since is not None:
+            params["since"] = since
+        if only is not None:
+            params["only"] = list(only) or [-1]
+        out += (await session.exec(query, params=params)).all()
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _best_statement(dialect: str, kind: str, per: int, languages: tuple[str, ...], since: bool, only: bool,
+                    grouped: bool, stale: bool):
+    """``_best``'s statement for partitions whose language is any, none or one (made once per shape)."""
+    cid, end = bindparam("cid", type_=Integer), bindparam("end", type_=UTCDateTime())
+    group_id = bindparam("gid", type_=Integer) if grouped else None
+    if stale:
+        source = union_all(*tallies.candidate_selects(Among(cid, group_id=group_id, end=end))).cte("candidates")
+    else:
+        source = QuoteCandidate.__table__
+    c = source.c
+    by_language = kind == "summary"
+    reads = []
+    for i, language in enumerate(languages):
+        conditions = [c.consultation_id == cid, c.theme_id == bindparam(f"theme_{i}", type_=Integer),
+                      c.side == bindparam(f"side_{i}"), c.received_at <= end]
+        if language == "none":
+            conditions.append(c.language.is_(None))
+        elif language == "one":
+            conditions.append(c.language == bindparam(f"language_{i}"))
+        if group_id is not None:
+            conditions.append(c.group_id == group_id)
+        if since:
+            conditions.append(c.received_at >= bindparam("since", type_=UTCDateTime()))
+        if only:
+            conditions.append(c.response_id.in_(bindparam("only", expanding=True)))
+        best = (select(bindparam(f"label_{i}", type_=Integer).label("b_label"), c.side, c.language, c.confidence,
+                       c.response_id, c.question_id, c.informative, c.size_order, c.long)
+                .where(*conditions).order_by(*_order(c, kind)).limit(per).subquery())
+        reads.append(select(best))
+    union = (union_all(*reads) if len(reads) > 1 else reads[0]).subquery()
+    partition = [union.c.b_label, union.c.side] + ([union.c.language] if by_language else [])
+    rank = func.row_number().over(partition_by=partition, order_by=_order(union.c, kind)).label("b_rank")
+    ranked = select(union, rank).subquery()
+    body = case((ranked.c.question_id == 0, Response.redacted_text), else_=Answer.redacted_text)
+    return (select(ranked.c.b_label, ranked.c.side, ranked.c.language, ranked.c.confidence, body,
+                   ranked.c.response_id, Response.reference, ranked.c.b_rank)
+            .select_from(ranked).join(Response, Response.id == ranked.c.response_id)
+            .join(Answer, and_(Answer.response_id == ranked.c.response_id, Answer.question_id == ranked.c.question_id),
+                  isouter=True)
+            .where(ranked.c.b_rank <= per)
+            .order_by(ranked.c.b_label, ranked.c.side, *([ranked.c.language] if by_language else []),
+                      ranked.c.b_rank))
+
+
+def _members(scope: Scope, theme_id: int) -> tuple[int, ...]:
+    return scope.families.get(theme_id, (theme_id,))
+
+
 async def _theme_quotes(session: AsyncSession, scope: Scope, theme_ids: list[int],
                         since: datetime | None = None, only: list[int] | None = None) -> list[tuple]:
     """The best few quotable texts per (theme, side): the words where the response named the theme
     (its general text, or its answer to an ordinary question), on the side of its sentiment toward that
     theme — only from responses shown to everyone (not held, hidden, withdrawn or duplicate)."""
-    if not theme_ids:
-        return []
-    if since is not None:
-        scope = replace(scope, scan=False)  # the (consultation, received) index finds the recent ones
-    first = (select(ThemeMention.response_theme_id.label("rt"), func.min(ThemeMention.id).label("mid"))
-             .where(or_(ThemeMention.question_id.is_(None), ThemeMention.question_id.in_(scope.ordinary_ids or (-1,))))
-             .group_by(ThemeMention.response_theme_id).subquery("first_mention"))
-    body = case((ThemeMention.question_id.is_(None), Response.redacted_text), else_=Answer.redacted_text)
-    pieces = (select(EFFECTIVE_THEME.label("theme"), ResponseTheme.sentiment.label("side"),
-                     Response.language.label("lang"), Response.confidence.label("confidence"), body.label("body"),
-                     Response.id.label("rid"))
-              .select_from(ResponseTheme).join(Theme, Theme.id == ResponseTheme.theme_id)
-              .join(Response, Response.id == ResponseTheme.response_id)
-              .join(first, first.c.rt == ResponseTheme.id).join(ThemeMention, ThemeMention.id == first.c.mid)
-              .join(Answer, and_(Answer.response_id == Response.id, Answer.question_id == ThemeMention.question_id),
-                    isouter=True)
-              .where(ResponseTheme.consultation_id == scope.consultation.id, ResponseTheme.removed.is_(False),
-                     EFFECTIVE_THEME.in_(theme_ids), ResponseTheme.sentiment.in_(("positive", "negative")),
-                     _in_scope(scope), QUOTABLE, _since(since), body.is_not(None),
-                     Response.id.in_(only) if only is not None else true())
-              .subquery("pieces"))
-    return list((await session.exec(_ranked(pieces, [pieces.c.theme, pieces.c.side]))).all())
+    partitions = [(t, member, side, ANY_LANGUAGE) for t in theme_ids for member in _members(scope, t)
+                  for side in ("positive", "negative")]
+    rows = await _best(session, scope, partitions, "quote", QUOTE_POOL, since=since, only=only)
+    return [(theme_id, side, lang, confidence, body, rid, rank)
+            for theme_id, side, lang, confidence, body, rid, _reference, rank in rows]
 
 
 def _themes_section(themes: list[Counted], quote_rows: list[tuple], by_question: dict[int, dict[str, int]],
@@ -346,32 +463,13 @@ SUMMARY_SENTENCES = 3
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 
 
-async def _summary_rows(session: AsyncSession, scope: Scope, theme_ids: list[int]) -> list[tuple]:
+async def _summary_rows(session: AsyncSession, scope: Scope, theme_ids: list[int],
+                       languages: list[str | None]) -> list[tuple]:
     """(theme, side, language, confidence, body, response id, reference) — the best few quotable texts
-    per theme, side and language, for summaries drawn from what people wrote."""
-    if not theme_ids:
-        return []
-    first = (select(ThemeMention.response_theme_id.label("rt"), func.min(ThemeMention.id).label("mid"))
-             .where(or_(ThemeMention.question_id.is_(None), ThemeMention.question_id.in_(scope.ordinary_ids or (-1,))))
-             .group_by(ThemeMention.response_theme_id).subquery("first_mention_s"))
-    body = case((ThemeMention.question_id.is_(None), Response.redacted_text), else_=Answer.redacted_text)
-    pieces = (select(EFFECTIVE_THEME.label("theme"), ResponseTheme.sentiment.label("side"),
-                     Response.language.label("lang"), Response.confidence.label("confidence"), body.label("body"),
-                     Response.id.label("rid"), Response.reference.label("reference"))
-              .select_from(ResponseTheme).join(Theme, Theme.id == ResponseTheme.theme_id)
-              .join(Response, Response.id == ResponseTheme.response_id)
-              .join(first, first.c.rt == ResponseTheme.id).join(ThemeMention, ThemeMention.id == first.c.mid)
-              .join(Answer, and_(Answer.response_id == Response.id, Answer.question_id == ThemeMention.question_id),
-                    isouter=True)
-              .where(ResponseTheme.consultation_id == scope.consultation.id, ResponseTheme.removed.is_(False),
-                     EFFECTIVE_THEME.in_(theme_ids), _in_scope(scope), QUOTABLE, body.is_not(None))
-              .subquery("summary_pieces"))
-    size = func.length(pieces.c.body)
-    rn = func.row_number().over(partition_by=[pieces.c.theme, pieces.c.side, pieces.c.lang],
-                                order_by=[case((size > quoting.LONGEST, 1), else_=0), pieces.c.confidence.desc(),
-                                          pieces.c.rid]).label("rn")
-    ranked = select(pieces, rn).subquery()
-    return list((await session.exec(select(ranked).where(ranked.c.rn <= SUMMARY_POOL))).all())
+    per theme, side and language (of those ``languages``), for summaries drawn from what people wrote."""
+    partitions = [(t, member, side, language) for t in theme_ids for member in _members(scope, t)
+                  for side in ("positive", "negative", "neutral") for language in languages]
+    return await _best(session, scope, partitions, "summary", SUMMARY_POOL)
 
 
 def _sentences_naming(body: str, key: str, language: str) -> list[str]:
@@ -418,33 +516,28 @@ def summarise(rows: list[tuple], themes: list[Counted]) -> dict[int, dict[str, l
 # --- the Welsh-language question --------------------------------------------------------------------
 
 
-async def _welsh_language(session: AsyncSession, scope: Scope) -> dict[str, Any]:
-    sentiment = effective(Answer.sentiment, Answer.confidence, Response.analysis_state == "done")
-    base = (select().select_from(Answer).join(Response, Response.id == Answer.response_id)
-            .where(Answer.question_id.in_(scope.welsh_ids or (-1,)), _in_scope(scope), VISIBLE,
-                   Answer.text.is_not(None), Answer.text != ""))
-    rows = (await session.exec(base.add_columns(Answer.language.label("d_lang"), sentiment.label("d_sent"),
-                                                   func.count()).group_by("d_lang", "d_sent"))).all()
+async def _welsh_language(session: AsyncSession, scope: Scope, mentioned: list[tuple]) -> dict[str, Any]:
+    rows = await _tally(session, scope, "answer", ("t_question", "t_language", "t_sentiment"))
     split = dict.fromkeys(SIDES, 0)
     languages: Counter = Counter()
     pending = count = 0
-    for lang, sent, n in rows:
+    welsh = set(scope.welsh_ids)
+    for question, lang, sent, _in_period, n, _p, _n, _w in rows:
+        if question not in welsh:
+            continue
         count += n
         languages[lang or "unknown"] += n
         if sent == "pending":
             pending += n
         else:
             split[sent] += n
-    themes = (await _themes(session, scope, await _theme_rows(session, scope, scope.welsh_ids)))[:5]
-    pieces = (base.add_columns(literal("").label("phrase"), Answer.sentiment.label("side"),
-                               Answer.language.label("lang"), Answer.confidence.label("confidence"),
-                               Answer.redacted_text.label("body"), Response.id.label("rid"))
-              .where(Answer.redacted_text.is_not(None), Response.analysis_state == "done", QUOTABLE,
-                     Answer.sentiment.in_(("positive", "negative")))
-              .subquery("welsh_pieces"))
-    quote_rows = (await session.exec(_ranked(pieces, [pieces.c.side]))).all()
+    theme_rows = [(theme_id, n, positive, negative, in_welsh, 0)
+                  for theme_id, question, n, positive, negative, in_welsh in mentioned if question == tallies.WELSH_ANY]
+    themes = (await _themes(session, scope, theme_rows))[:5]
+    quote_rows = await _best(session, scope, [(0, 0, side, ANY_LANGUAGE) for side in ("positive", "negative")],
+                             "quote", QUOTE_POOL)
     candidates = [quoting.Candidate("", side, lang or "en", quoting.clean(body), conf or 0.0, rid)
-                  for _p, side, lang, conf, body, rid, _rn in quote_rows if quoting.clean(body)]
+                  for _label, side, lang, conf, body, rid, _reference, _rank in quote_rows if quoting.clean(body)]
     return {"count": count, "pending": pending, "by_language": dict(sorted(languages.items())), "sentiment": split,
             "themes": [{"key": t.key, "label_en": t.label_en, "label_cy": t.label_cy, "count": t.count,
                         "sentiment": t.sentiment} for t in themes],
@@ -506,13 +599,13 @@ async def _scope(session: AsyncSession, consultation: Consultation, group: Stake
         Question.consultation_id == consultation.id))).all()
     welsh = tuple(i for i, key, kind in questions if key == WELSH_QUESTION_KEY or kind == WELSH_QUESTION_KIND)
     ordinary = tuple(i for i, _, _ in questions if i not in welsh)
-    scan = False
-    if session.bind.dialect.name == "sqlite":
-        mine = (await session.exec(select(func.count()).select_from(Response).where(
-            Response.consultation_id == consultation.id))).scalar_one()
-        everyone = (await session.exec(select(func.max(Response.id)))).scalar_one() or 0
-        scan = mine * 4 > everyone
-    return Scope(consultation, group, start, end, welsh, ordinary, scan)
+    families: dict[int, list[int]] = defaultdict(list)
+    for theme_id, merged_into in (await session.exec(select(Theme.id, Theme.merged_into_id).where(
+            Theme.consultation_id == consultation.id))).all():
+        families[merged_into or theme_id].append(theme_id)
+    return Scope(consultation, group, start, end, welsh, ordinary, {i: key for i, key, _ in questions},
+                 {theme_id: tuple(sorted(members)) for theme_id, members in families.items()},
+                 await tallies.stale(session, consultation.id), session.bind.dialect.name == "sqlite")
 
 
 async def build_data(session: AsyncSession, consultation: Consultation, group: StakeholderGroup | None,
@@ -530,13 +623,15 @@ async def build_data(session: AsyncSession, consultation: Consultation, group: S
     ids = [t.id for t in top_themes]
     since = await _recent_cutoff(session, scope)
     quote_rows = await _theme_quotes(session, scope, ids, since)
-    by_question = await _by_question(session, scope, ids)
+    mentioned = await _mentioned(session, scope)
+    by_question = _by_question(scope, mentioned, ids)
     pins = await _pins(session, scope, ids)
     if pins:
         pinned_rows = await _theme_quotes(session, scope, ids, only=sorted({rid for _, rid in pins}))
         quote_rows = [row for row in pinned_rows if (row[0], row[5]) in pins] + quote_rows
     themes = _themes_section(top_themes, quote_rows, by_question, set(), pins)
-    summaries = summarise(await _summary_rows(session, scope, ids), top_themes)
+    languages = sorted({row[0] for row in rows}, key=lambda language: language or "")
+    summaries = summarise(await _summary_rows(session, scope, ids, languages), top_themes)
     # Honest and balanced: a side with responses but no recent quote is looked for in all of them.
     missing = sorted({t["id"] for t in themes for side in ("positive", "negative")
                       if t["sentiment"][side] and not t["quotes"][side]})
@@ -557,7 +652,7 @@ async def build_data(session: AsyncSession, consultation: Consultation, group: S
         "themes": themes,
         # Every theme key seen so far, so the next digest can tell which themes are new.
         "theme_keys": sorted(t.key for t in shown),
-        "welsh_language": await _welsh_language(session, scope),
+        "welsh_language": await _welsh_language(session, scope, mentioned),
         "timeline": await _timeline(session, scope, ZoneInfo(timezone_name)),
         "you_said_we_did": await _you_said(session, scope),
         "theme_set": await sign_off_state(session, consultation.id),
