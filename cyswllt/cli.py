@@ -25,6 +25,7 @@ COMMANDS = {
     "meetings add": "storage.imports:run_add_meeting",
     "meetings pack": "handlers.packs:run_pack",
     "db upgrade": "storage.migrate:run_upgrade",
+    "db recount": "storage.migrate:run_recount",
     "jobs list": "scheduler.cli:run_jobs_list",
     "jobs run": "scheduler.cli:run_jobs_run",
     "outbox list": "scheduler.cli:run_outbox_list",
@@ -111,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     db = group("db", "Database schema.")
     p = db.add_parser("upgrade", help="Bring the database schema to the latest version.")
     p.set_defaults(target="db upgrade")
+    p = db.add_parser("recount", help="Check the digest totals kept as analysis lands against a count from the "
+                      "responses, and count again any that differ.")
+    p.set_defaults(target="db recount")
+    p.add_argument("--consultation", metavar="SLUG", help="only this consultation (default: all)")
+    p.add_argument("--check", action="store_true", help="only compare; exit code 1 if anything differs")
 
     jobs = group("jobs", "Scheduled jobs.")
     p = jobs.add_parser("list", help="List scheduled jobs and their next run.")

@@ -52,3 +52,44 @@ def run_upgrade(settings, args=None) -> int:
     print("database is at the latest schema")
     return 0
 
+
+def run_recount(settings, args) -> int:
+    """``cyswllt db recount [--consultation SLUG] [--check]``: compare the digest totals and quote
+    candidates kept as analysis lands with a count from the responses, and (without --check) count them
+    again. Exit code 1 when --check finds a difference."""
+    from sqlalchemy import select
+
+    from cyswllt.cli import CommandError
+    from storage import tallies
+    from storage.db import run_once
+    from storage.models import Consultation
+
+    async def work(db) -> int:
+        async with db.session() as session:
+            query = select(Consultation.id, Consultation.slug).order_by(Consultation.id)
+            if args.consultation:
+                query = query.where(Consultation.slug == args.consultation)
+            found = (await session.exec(query)).all()
+        if args.consultation and not found:
+            raise CommandError(f"there is no consultation “{args.consultation}”")
+        drifted = 0
+        for consultation_id, slug in found:
+            async with db.session() as session:
+                stale = await tallies.stale(session, consultation_id)
+                drift = None if stale else await tallies.check(session, consultation_id)
+                if stale:
+                    state = "waiting to be counted (stored before the totals were kept)"
+                elif drift:
+                    state = (f"{len(drift.tallies)} total(s) and "
+                             f"{len(drift.candidates_missing) + len(drift.candidates_extra)} quote candidate(s) differ")
+                else:
+                    state = "right"
+                drifted += bool(stale or drift)
+                if not args.check and (stale or drift):
+                    await tallies.recount(session, consultation_id)
+                    await session.commit()
+                    state += "; counted again"
+            print(f"{slug}: {state}")
+        return 1 if args.check and drifted else 0
+
+    return run_once(settings.database_url, work)

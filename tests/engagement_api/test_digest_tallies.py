@@ -250,3 +250,42 @@ async def test_recount_repairs_the_totals_and_check_finds_what_drifted(api, db, 
     async with db.session() as s:
         assert not await tallies.check(s, consultation.id)
 
+
+async def test_the_recount_command_checks_and_repairs(sqlite_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    upgrade(sqlite_url)
+    db = Database.from_url(sqlite_url)
+    try:
+        await seed_consultation(db)
+        async with db.session() as s:
+            consultation = (await s.exec(select(Consultation))).one()
+            s.add_all([Response(consultation_id=consultation.id, reference=f"REF-{n}", withdrawal_token_hash="x",
+                                text=text) for n, text in enumerate(("Mae'r bysiau yn ofnadwy.",
+                                                                     "The library is wonderful."))])
+            await s.commit()
+        await AnalysisWorker(db).analyse_pending()
+        async with db.session() as s:  # changed behind the upkeep's back
+            await s.exec(DigestTally.__table__.update().where(DigestTally.kind == "count")
+                         .values(n=DigestTally.n + 1))
+            await s.commit()
+    finally:
+        await db.dispose()
+    env = {**os.environ, "CYSWLLT_DATABASE_URL": sqlite_url}
+    run = [sys.executable, "-m", "cyswllt.cli", "db", "recount"]
+    proc = subprocess.run(run + ["--check"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "bws: 2 total(s) and 0 quote candidate(s) differ"
+    proc = subprocess.run(run, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 0 and "counted again" in proc.stdout, proc.stderr[-2000:]
+    proc = subprocess.run(run + ["--check", "--consultation", "bws"], capture_output=True, text=True, timeout=120,
+                          env=env, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "bws: right")
+    proc = subprocess.run(run + ["--consultation", "nope"], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=tmp_path)
+    assert proc.returncode == 2 and "no consultation “nope”" in proc.stderr
