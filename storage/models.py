@@ -390,6 +390,8 @@ class Response(SQLModel, table=True):
     __table_args__ = (
         Index("ix_response_consultation_received", "consultation_id", "received_at"),
         Index("ix_response_analysis_state", "analysis_state"),
+        # A group's digest finds its latest responses (and those of one day) without reading the others'.
+        Index("ix_response_consultation_group_received", "consultation_id", "group_id", "received_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

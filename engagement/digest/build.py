@@ -107,10 +107,15 @@ def _tally_statement(dialect: str, kind: str, keys: tuple[str, ...], period: boo
     sqlite = dialect == "sqlite"
     parts: list[tuple[Any, str, int]] = []  # (select of the t_ columns, how it says 'in the period', sign)
 
-    def mine(*conditions, consultation=Response.consultation_id):
+    def mine(*conditions, waiting=False):
+        # SQLite's planner keeps no statistics: the few waiting are found through the analysis state's
+        # index, not by reading every response of the consultation or the group.
+        consultation, group = Response.consultation_id, Response.group_id
+        if waiting and sqlite:
+            consultation, group = consultation + 0, group + 0
         where = [consultation == cid, *conditions]
         if group_id is not None:
-            where.append(Response.group_id == group_id)
+            where.append(group == group_id)
         return select(Response.id).where(*where)
 
     if stale:
@@ -128,9 +133,7 @@ def _tally_statement(dialect: str, kind: str, keys: tuple[str, ...], period: boo
         names = ("t_kind", "t_group", "t_bucket", "t_theme", "t_question", "t_language", "t_sentiment", "t_state",
                  *_VALUES)
         parts.append((select(*[c.label(n) for c, n in zip(columns, names, strict=True)]).where(*stored), "day", 1))
-        # SQLite's planner keeps no statistics: the few waiting are found through their own index.
-        counted_here = mine(Response.analysis_state.in_(tallies.WAITING), Response.received_at <= end,
-                            consultation=Response.consultation_id + 0 if sqlite else Response.consultation_id)
+        counted_here = mine(Response.analysis_state.in_(tallies.WAITING), Response.received_at <= end, waiting=True)
         late = [Response.received_at > end, Response.analysis_state == tallies.DONE]
         if period:
             first, after = bindparam("first", type_=UTCDateTime()), bindparam("after", type_=UTCDateTime())

@@ -1,5 +1,6 @@
 """digest totals kept as analysis lands (digesttally), their lock and state per consultation, and the
-quotable texts ranked by index (quotecandidate), theme rows found by when they were made; consultations
+quotable texts ranked by index (quotecandidate), theme rows found by when they were made, a group's
+responses by when they came; consultations
 stored before are marked to be counted
 
 Revision ID: i17_01_digest_tallies
@@ -80,12 +81,14 @@ def upgrade() -> None:
                     ["consultation_id", "theme_id", "side", "language", "long", sa.text("confidence DESC"),
                      "response_id"])
     op.create_index("ix_responsetheme_consultation_created", "responsetheme", ["consultation_id", "created_at"])
+    op.create_index("ix_response_consultation_group_received", "response", ["consultation_id", "group_id", "received_at"])
     # Consultations stored before: counted by ``cyswllt db upgrade`` once the schema is at the head.
     op.execute(f"INSERT INTO digesttallystate (consultation_id, changes, stale) "
                f"SELECT id, 0, {sa.true().compile(dialect=op.get_bind().dialect)} FROM consultation")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_response_consultation_group_received", table_name="response")
     op.drop_index("ix_responsetheme_consultation_created", table_name="responsetheme")
     op.drop_index("ix_quotecandidate_summary", table_name="quotecandidate")
     op.drop_index("ix_quotecandidate_quote", table_name="quotecandidate")
