@@ -4,7 +4,7 @@ responses by when they came; consultations
 stored before are marked to be counted
 
 Revision ID: i17_01_digest_tallies
-Revises: i13_01_calendar_key
+Revises: i13_02_addresses
 Create Date: 2026-12-01
 
 The totals of consultations that already have responses are not counted here, in SQL frozen with this
@@ -19,7 +19,7 @@ from alembic import op
 import storage.models
 
 revision = "i17_01_digest_tallies"
-down_revision = "i13_01_calendar_key"
+down_revision = "i13_02_addresses"
 branch_labels = None
 depends_on = None
 
