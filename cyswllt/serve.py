@@ -24,6 +24,7 @@ from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy.engine import make_url
 
 from cyswllt.app import create_app
+from cyswllt.appkeys import SETTINGS
 from cyswllt.settings import Settings
 
 log = logging.getLogger("cyswllt")
@@ -81,8 +82,22 @@ def use_json_logs() -> None:
 async def settle(app: web.Application) -> None:
     """Start-up is over: what it loaded (modules, catalogues, the app) lives as long as the
     process, so it is frozen out of the collector's way. Full collections then scan only what
-    requests and sweeps make, instead of pausing for ~50 ms over everything loaded."""
+    requests and sweeps make, instead of pausing for ~50 ms over everything loaded. The analysers,
+    loaded in the background, are frozen too once they are."""
     gc.freeze()
+    from engagement.worker import ANALYSER
+
+    analyser = app.get(ANALYSER)
+    if analyser is not None and app[SETTINGS].analysis_enabled:
+        async def when_warm() -> None:
+            await analyser.warmed.wait()
+            gc.freeze()
+
+        _FREEZING.add(task := asyncio.create_task(when_warm(), name="freeze-analysers"))
+        task.add_done_callback(_FREEZING.discard)
+
+
+_FREEZING: set[asyncio.Task] = set()
 
 
 def run(settings: Settings, args=None) -> int:

@@ -36,6 +36,11 @@ REANALYSE_BATCH = 20
 REANALYSE_PAUSE = 0.05
 
 
+# Loads the English and Welsh analysers' models and dictionaries (see AnalysisWorker.warm_up).
+WARM_UP = ("The buses are late and the library should stay open.",
+           "Mae'r bysiau'n hwyr a dylai'r llyfrgell aros ar agor.")
+
+
 class AnalysisWorker:
     def __init__(self, db: Database, *, analyse: Callable = analysis.analyse, now: Callable[[], datetime] = utcnow,
                  poll_seconds: float = 2.0, health: DatabaseHealth | None = None,
@@ -44,6 +49,7 @@ class AnalysisWorker:
         self.health = health
         # True while this process is answering requests: analysis gives way to them (see give_way).
         self.busy = busy
+        self.warmed = asyncio.Event()  # set once the analysers are loaded (see warm_up)
         self.analyse = analyse
         self.now = now
         self.poll_seconds = poll_seconds
@@ -54,7 +60,17 @@ class AnalysisWorker:
         # that are waiting to be retried never hide newer ones behind them.
         self._cursor = 0
 
+    async def warm_up(self) -> None:
+        """The analysers' models and dictionaries load on first use, which held the event loop for up to
+        seconds in the middle of the first requests: load them now, off the loop (start-up does not
+        wait for it; analysis does)."""
+        if self.analyse is analysis.analyse:
+            for text in WARM_UP:
+                await asyncio.to_thread(analysis.analyse, text)
+        self.warmed.set()
+
     async def run(self) -> None:
+        await self.warm_up()
         while True:
             try:
                 done = await self.analyse_pending()
@@ -218,17 +234,8 @@ def wake_analysis(app: web.Application) -> None:
         worker.wake.set()
 
 
-WARM_UP = ("The buses are late and the library should stay open.",
-           "Mae'r bysiau'n hwyr a dylai'r llyfrgell aros ar agor.")
-
-
 async def analysis_ctx(app: web.Application):
     worker = app[ANALYSER]
-    # The analysers' models and dictionaries load on first use, which took the event loop for most of a
-    # second in the middle of the first requests: load them now, off the loop, before serving (and before
-    # the start-up objects are frozen out of the collector's way).
-    for text in WARM_UP:
-        await asyncio.to_thread(analysis.analyse, text)
     task = asyncio.create_task(worker.run(), name="analysis-worker")
     yield
     task.cancel()
