@@ -54,6 +54,7 @@ class AnalysisWorker:
         self.now = now
         self.poll_seconds = poll_seconds
         self.wake = asyncio.Event()
+        self.stopping = False  # set by stop(): finish the response in hand, then return
         # Responses that failed wait before their next try: id -> not before.
         self._not_before: dict[int, datetime] = {}
         # Where the next pass starts: passes walk the pending rows in id order and wrap around, so rows
@@ -69,9 +70,15 @@ class AnalysisWorker:
                 await asyncio.to_thread(analysis.analyse, text)
         self.warmed.set()
 
+    def stop(self) -> None:
+        """Stop after the response in hand (a pass cancelled in the middle of a query leaves the pool
+        to log a failed reset)."""
+        self.stopping = True
+        self.wake.set()
+
     async def run(self) -> None:
         await self.warm_up()
-        while True:
+        while not self.stopping:
             try:
                 done = await self.analyse_pending()
                 if not done and await self.reanalyse_stale():
@@ -110,6 +117,8 @@ class AnalysisWorker:
                 break
         for response_id in due:
             await self.give_way()
+            if self.stopping:
+                break
             await self.analyse_one(response_id)
         return len(due)
 
@@ -136,6 +145,8 @@ class AnalysisWorker:
             ids = (await session.exec(query)).all()
         for response_id in ids:
             await self.give_way()
+            if self.stopping:
+                break
             await self.analyse_one(response_id)
         return len(ids)
 
@@ -238,9 +249,11 @@ async def analysis_ctx(app: web.Application):
     worker = app[ANALYSER]
     task = asyncio.create_task(worker.run(), name="analysis-worker")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    worker.stop()
+    if not worker.warmed.is_set():
+        task.cancel()  # still loading the analysers in a thread: nothing of the database's is in hand
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, timeout=10)
 
 
 def setup(app: web.Application) -> None:
