@@ -14,7 +14,9 @@ family, place in general, "a fantastic job").
 
 A candidate becomes a theme of a consultation when ``MIN_RESPONSES`` responses raise it (``Promoter``),
 unless two thirds of its responses already raise an emergent theme (the same topic named another way:
-"bridge" and "closure"). It is labelled with its most common wording in each language it was raised in.
+"bridge" and "closure") or say it inside one longer phrase ("cafe" in "Repair Café": that phrase is the
+theme once it is raised often enough); such a key is weighed again each time its count doubles. It is
+labelled with its most common wording in each language it was raised in.
 Its key is ``+`` and its lemmas ("+pier", "+swyddfa post"): a topic raised in both languages shares a key
 only when both write it alike (a loan word or a name: pier, Glanrafon); otherwise each language has its
 own theme, which a person may merge.
@@ -404,7 +406,7 @@ class Promoter:
             theme = self.themes.get(key)
             if theme is not None:
                 theme.responses.add(response_id)
-            elif self.promotes(key):
+            elif considered(len(self.support[key]), self.min_responses) and self.promotes(key):
                 self.themes[key] = EmergentTheme(key, set(self.support[key]), self.wordings[key])
 
     def promotes(self, key: str) -> bool:
@@ -420,6 +422,13 @@ class Promoter:
 
     def links(self, response_id) -> list[str]:
         return [key for key, theme in self.themes.items() if response_id in theme.responses]
+
+
+def considered(count: int, min_responses: int = MIN_RESPONSES) -> bool:
+    """Whether a key raised by ``count`` responses is weighed for promotion now: when it reaches several,
+    and again each time that doubles (a key that waited for a longer phrase, or was another theme's, is
+    looked at again as it grows, not at every response)."""
+    return count == min_responses or count > min_responses and count & (count - 1) == 0
 
 
 def contains(longer: str, key: str) -> bool:
