@@ -17,7 +17,7 @@ unless two thirds of its responses already raise an emergent theme (the same top
 "bridge" and "closure") or say it inside one longer phrase ("cafe" in "Repair Café": that phrase is the
 theme once it is raised often enough); such a key is weighed again each time its count doubles. It is
 labelled with its most common wording in each language it was raised in.
-Its key is ``+`` and its lemmas ("+pier", "+swyddfa post"): a topic raised in both languages shares a key
+Its key is ``~`` and its lemmas ("~pier", "~swyddfa post"): a topic raised in both languages shares a key
 only when both write it alike (a loan word or a name: pier, Glanrafon); otherwise each language has its
 own theme, which a person may merge.
 """
@@ -38,7 +38,7 @@ from engagement.analysis.themes import ARTICLES, fold, term_mentions
 
 MIN_RESPONSES = 3  # "several": how many responses must raise a phrase before it is a theme
 COVERED = 2 / 3  # a candidate whose responses mostly raise an emergent theme already is that theme
-KEY_PREFIX = "+"
+KEY_PREFIX = "~"  # not "+", which starts a formula in a spreadsheet
 MAX_WORDS = 3  # a phrase is kept whole up to this many words (its head and the words nearest it)
 
 WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[.,;:!?()\[\]\"“”]|\s[-–—]\s")
@@ -63,7 +63,7 @@ CY_VERB_ENDINGS = re.compile(r"(?:odd|ais|aist|asom|asoch|asant|wch|wyd|iff|ech|
 class Phrase:
     """A noun phrase a text raises that the glossary does not name: a candidate emergent theme."""
 
-    key: str  # "+pier", "+christmas light", "+swyddfa post"
+    key: str  # "~pier", "~christmas light", "~swyddfa post"
     wording: str  # as written, without its article; a Welsh first word unmutated ("pont", "Canolfan Glanrafon")
     language: str
     start: int
