@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from engagement import theme_candidates
 from engagement.schemas import ResponseIn
 from engagement.writer import writer_for
 from storage import tallies
@@ -384,6 +385,7 @@ async def withdraw(session: AsyncSession, reference: str, token: str) -> bool:
         for answer in (await session.exec(select(Answer).where(Answer.response_id == response.id))).all():
             answer.text = answer.redacted_text = answer.themes = None
             session.add(answer)
+        await theme_candidates.forget(session, response.id)  # its phrases are its words too
     await session.commit()
     return True
 

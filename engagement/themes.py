@@ -1,5 +1,6 @@
 """A consultation's themes in storage: the analyser's topics as ``Theme`` rows, each response's themes
-with its sentiment toward them (``ResponseTheme``) and where it named them (``ThemeMention``).
+with its sentiment toward them (``ResponseTheme``) and where it named them (``ThemeMention``); phrases
+outside the glossary become emergent themes when several responses raise them (``theme_candidates``).
 
 Reanalysis replaces only the analyser's own ``ResponseTheme`` rows. A person's edits stay: labels,
 hidden and merged themes live on the ``Theme`` row; a theme a person added to a response, or took off it,
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from engagement import analysis
+from engagement import analysis, theme_candidates
 from engagement.analysis.sentiment import label
 from storage import tallies
 from storage.models import Response, ResponseTheme, Theme, ThemeEdit, ThemeMention, ThemePin, utcnow
@@ -86,11 +87,13 @@ async def store(session: AsyncSession, response: Response,
         session.add_all([ThemeMention(response_theme_id=link.id, question_id=question_id, sentiment=theme.sentiment,
                                       polarity=theme.polarity, start=start, end=end)
                          for link, found in links for question_id, theme in found for start, end in theme.spans])
-    return keys
+    # Phrases outside the glossary: emergent themes once several responses raise them.
+    return keys + await theme_candidates.store(session, response, parts, human)
 
 
 async def forget(session: AsyncSession, response_id: int) -> None:
     """Take every theme link of a response away (it was withdrawn: its words are gone)."""
+    await theme_candidates.forget(session, response_id)
     links = list((await session.exec(select(ResponseTheme.id).where(ResponseTheme.response_id == response_id))).all())
     if links:
         await session.exec(delete(ThemeMention).where(ThemeMention.response_theme_id.in_(links)))

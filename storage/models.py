@@ -483,6 +483,7 @@ class YouSaidWeDid(SQLModel, table=True):
 
 class ThemeOrigin(StrEnum):
     analyser = "analyser"  # a topic of the glossary, found by the analyser
+    emergent = "emergent"  # a phrase outside the glossary that several responses raised (key "~<lemmas>")
     split = "split"  # made by a person, from some of another theme's responses
 
 
@@ -495,7 +496,7 @@ class Theme(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     consultation_id: int = Field(foreign_key="consultation.id", index=True)
-    key: str = Field(max_length=80)  # the glossary's topic key, or "split-<n>"
+    key: str = Field(max_length=80)  # the glossary's topic key, "~<lemmas>" (emergent) or "split-<n>"
     origin: str = Field(default=ThemeOrigin.analyser, max_length=10)
     # The analyser's labels (refreshed on reanalysis) and a person's, which win when set.
     label_en: str = Field(max_length=200)
@@ -546,6 +547,39 @@ class ThemeMention(SQLModel, table=True):
     polarity: float = 0.0
     start: int = 0  # character offsets in the (redacted) text
     end: int = 0
+
+
+class ThemeCandidate(SQLModel, table=True):
+    """A phrase a response raises that no glossary topic names (``engagement.analysis.emergent``), one row
+    per mention. Once enough responses of a consultation share a key it becomes an emergent ``Theme``
+    (``engagement.theme_candidates``), whose links, mentions and labels come from these rows. Replaced
+    whenever the response is analysed again; gone when it is withdrawn."""
+
+    __table_args__ = (Index("ix_themecandidate_consultation_key", "consultation_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    response_id: int = Field(foreign_key="response.id", index=True)
+    question_id: int | None = Field(default=None, foreign_key="question.id")  # null: the general text
+    key: str = Field(max_length=80)  # "~pier", "~swyddfa post": lemmas, mutations undone
+    language: str = Field(default="en", max_length=4)
+    wording: str = Field(max_length=200)  # as written, without its article
+    sentiment: str = Field(default="neutral", max_length=10)
+    polarity: float = 0.0
+    start: int = 0  # character offsets in the (redacted) text
+    end: int = 0
+
+
+class ThemeCandidateKey(SQLModel, table=True):
+    """How many responses of a consultation raise a candidate key, kept as their candidate phrases are
+    stored, replaced and forgotten, so deciding whether a key is a theme yet never counts them again."""
+
+    __table_args__ = (UniqueConstraint("consultation_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    key: str = Field(max_length=80)
+    responses: int = 0
 
 
 class ThemeEdit(SQLModel, table=True):

@@ -29,7 +29,7 @@ __all__ = ["ANALYSER_VERSION", "Analysis", "MIN_RESPONSES", "Phrase", "Promoter"
            "MIN_CONFIDENCE", "THRESHOLD"]
 
 # Bump on any change to the lexicons, the glossary, the rules or the models behind ``analyse``.
-ANALYSER_VERSION = 4
+ANALYSER_VERSION = 5
 
 
 @dataclass(frozen=True)

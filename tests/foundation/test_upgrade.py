@@ -272,3 +272,16 @@ def test_digest_totals_are_counted_for_responses_stored_before_they_were_kept(po
     assert stored == counted
     assert ("count", 1, 20759, 0, 0, "cy", "negative", "counted", 1, 0, 0, 0) in stored  # 2 November 2026
     assert ("hour", 1, 20759 * 24 + 9, 0, 0, "", "", "", 1, 0, 0, 0) in stored  # 09:30 UTC
+
+
+def test_candidate_phrases_start_empty_and_older_analysis_is_done_again(populated):
+    """i12_02_theme_candidates: no response has candidate phrases (nor a key its count) yet, and every
+    response stored before it was analysed by an older analyser (or none), so the worker analyses it again
+    and fills them."""
+    from engagement.analysis import ANALYSER_VERSION
+
+    with populated.connect() as conn:
+        for table in ("themecandidate", "themecandidatekey"):
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0
+        versions = [v for (v,) in conn.exec_driver_sql("SELECT analyser_version FROM response").all()]
+    assert versions and all(v is None or v < ANALYSER_VERSION for v in versions)

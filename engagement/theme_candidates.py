@@ -1,0 +1,210 @@
+"""Emergent themes in storage: each response's candidate phrases (``ThemeCandidate``), how many responses
+of a consultation raise each key (``ThemeCandidateKey``, kept as phrases are stored, replaced and
+forgotten), and the consultation's themes promoted from them once several responses share a key.
+
+The rule is ``engagement.analysis.emergent.Promoter``'s, applied as responses are stored: a key becomes an
+emergent ``Theme`` (origin ``emergent``) when ``MIN_RESPONSES`` responses raise it, unless two thirds of
+them already raise an emergent theme, or mostly say it as part of a longer phrase (weighed when it reaches
+several and each time that doubles). Promotion links every response that raised it, with the mentions and
+sentiment of its candidate rows; later responses are linked as they are analysed. From then on it is a
+theme like any other: a person may rename, hide, merge, split, pin, reassign and sign it off, and
+reanalysis keeps those edits (``engagement.themes``). Its analyser labels are the most common wording in
+each language, refreshed as it grows."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import delete, distinct, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from engagement import analysis
+from engagement.analysis.emergent import COVERED, considered, contains, label_of
+from engagement.analysis.sentiment import label
+from storage import tallies
+from storage.models import (
+    Response,
+    ResponseTheme,
+    Theme,
+    ThemeCandidate,
+    ThemeCandidateKey,
+    ThemeMention,
+    ThemeOrigin,
+    utcnow,
+)
+
+PENDING = "emergent_theme_links"  # session.info: links made, whose mentions wait for their ids
+CHUNK = 500  # ids in one IN (...) list
+
+
+async def store(session: AsyncSession, response: Response, parts: Sequence[tuple[int | None, analysis.Analysis]],
+                decided: set[int]) -> list[str]:
+    """Replace the candidate phrases of ``response`` with those of ``parts`` and link it to the emergent
+    themes it raises (promoting any key enough responses now share), except where a person decided its
+    link (``decided``: theme ids). Returns the keys of the emergent themes it raises."""
+    consultation_id = response.consultation_id
+    before: set[str] = set()
+    if response.analysed_at is not None:  # analysed before (a response's first analysis has nothing to replace)
+        before = set((await session.exec(delete(ThemeCandidate).where(ThemeCandidate.response_id == response.id)
+                                         .returning(ThemeCandidate.key))).scalars().all())
+    rows = [ThemeCandidate(consultation_id=consultation_id, response_id=response.id, question_id=question_id,
+                           key=phrase.key, language=phrase.language, wording=phrase.wording,
+                           sentiment=phrase.sentiment, polarity=phrase.polarity, start=phrase.start, end=phrase.end)
+            for question_id, result in parts for phrase in result.phrases]
+    keys = list(dict.fromkeys(row.key for row in rows))
+    # Only the keys this response raises anew, or no longer raises, change their count.
+    counts = await _recount(session, consultation_id, added=set(keys) - before, removed=before - set(keys))
+    if not rows:
+        return []
+    session.add_all(rows)
+    await session.flush()
+    themes = {t.key: t for t in (await session.exec(select(Theme).where(
+        Theme.consultation_id == consultation_id, Theme.key.in_(keys)))).all()}
+    raised = []
+    for key in keys:
+        theme = themes.get(key)
+        count = counts.get(key)
+        if theme is None:
+            if count is None or not considered(count) or not await promotes(session, consultation_id, key, count):
+                continue
+            theme = await _promote(session, consultation_id, key, response.id)
+        elif theme.origin == ThemeOrigin.emergent and count is not None and _refresh_due(count):
+            await _relabel(session, theme)
+        raised.append(key)
+        if theme.id not in decided:
+            _link(session, response.id, consultation_id, theme, [r for r in rows if r.key == key])
+    await _write_mentions(session)
+    return raised
+
+
+async def forget(session: AsyncSession, response_id: int) -> None:
+    """A withdrawn response's phrases go with its words (and stop counting toward any key)."""
+    gone = (await session.exec(delete(ThemeCandidate).where(ThemeCandidate.response_id == response_id)
+                               .returning(ThemeCandidate.consultation_id, ThemeCandidate.key))).all()
+    by_consultation: dict[int, set[str]] = defaultdict(set)
+    for consultation_id, key in gone:
+        by_consultation[consultation_id].add(key)
+    for consultation_id, keys in by_consultation.items():
+        await _recount(session, consultation_id, added=set(), removed=keys)
+
+
+async def _recount(session: AsyncSession, consultation_id: int, added: set[str], removed: set[str]) -> dict[str, int]:
+    """Count one more response for each key of ``added`` and one fewer for each of ``removed``; returns
+    the new counts of ``added``. Keys are taken in order, so two workers never wait on each other's rows
+    the other way round."""
+    table = ThemeCandidateKey.__table__
+    if removed:
+        await session.exec(update(ThemeCandidateKey).where(  # type: ignore[call-overload]
+            ThemeCandidateKey.consultation_id == consultation_id, ThemeCandidateKey.key.in_(sorted(removed)))
+            .values(responses=ThemeCandidateKey.responses - 1))
+    if not added:
+        return {}
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(ThemeCandidateKey).values([{"consultation_id": consultation_id, "key": key, "responses": 1}
+                                             for key in sorted(added)])
+    stmt = stmt.on_conflict_do_update(index_elements=["consultation_id", "key"],
+                                      set_={"responses": table.c.responses + 1}).returning(table.c.key, table.c.responses)
+    return dict((await session.exec(stmt)).all())  # type: ignore[call-overload]
+
+
+async def promotes(session: AsyncSession, consultation_id: int, key: str, count: int) -> bool:
+    """Whether ``key``, raised by ``count`` responses, is an emergent theme now: not mostly raised by the
+    responses of an emergent theme already, and not mostly as part of a longer phrase
+    (``Promoter.promotes``). Only the keys that two thirds of its responses share are read."""
+    raised = select(ThemeCandidate.response_id).where(ThemeCandidate.consultation_id == consultation_id,
+                                                      ThemeCandidate.key == key)
+    together = list((await session.exec(
+        select(ThemeCandidate.key).where(ThemeCandidate.response_id.in_(raised), ThemeCandidate.key != key)
+        .group_by(ThemeCandidate.key).having(func.count(distinct(ThemeCandidate.response_id)) >= COVERED * count)
+    )).all())
+    if not together:
+        return True
+    if any(contains(other, key) for other in together):
+        return False
+    covering = (await session.exec(select(Theme.id).where(
+        Theme.consultation_id == consultation_id, Theme.origin == ThemeOrigin.emergent,
+        Theme.key.in_(together)).limit(1))).first()
+    return covering is None
+
+
+async def _wordings(session: AsyncSession, consultation_id: int, key: str) -> dict[str, Counter]:
+    found: dict[str, Counter] = defaultdict(Counter)
+    for language, wording, count in (await session.exec(
+            select(ThemeCandidate.language, ThemeCandidate.wording, func.count())
+            .where(ThemeCandidate.consultation_id == consultation_id, ThemeCandidate.key == key)
+            .group_by(ThemeCandidate.language, ThemeCandidate.wording))).all():
+        found[language][wording] += count
+    return found
+
+
+async def _promote(session: AsyncSession, consultation_id: int, key: str, skip: int) -> Theme:
+    """Make ``key`` a theme and link every response that raised it, but ``skip`` (linked by the caller)."""
+    wordings = await _wordings(session, consultation_id, key)
+    theme = Theme(consultation_id=consultation_id, key=key, origin=ThemeOrigin.emergent,
+                  label_en=label_of(wordings, "en")[:200], label_cy=label_of(wordings, "cy")[:200])
+    try:
+        async with session.begin_nested():  # another worker may promote the same key at once
+            session.add(theme)
+            await session.flush()
+    except IntegrityError:
+        theme = (await session.exec(select(Theme).where(Theme.consultation_id == consultation_id,
+                                                        Theme.key == key))).one()
+    linked = set((await session.exec(select(ResponseTheme.response_id).where(ResponseTheme.theme_id == theme.id))).all())
+    by_response: dict[int, list[ThemeCandidate]] = defaultdict(list)
+    for row in (await session.exec(select(ThemeCandidate).where(
+            ThemeCandidate.consultation_id == consultation_id, ThemeCandidate.key == key,
+            ThemeCandidate.response_id != skip))).all():
+        if row.response_id not in linked:  # a person's decision (added or removed) stands
+            by_response[row.response_id].append(row)
+    earlier_ids = list(by_response)
+    if not earlier_ids:
+        return theme
+    # Responses other than the one being analysed gain a theme: the digest's totals follow them.
+    async with tallies.keeping(session, consultation_id, earlier_ids):
+        for response_id, found in by_response.items():
+            _link(session, response_id, consultation_id, theme, found)
+        await _write_mentions(session)
+        for n in range(0, len(earlier_ids), CHUNK):
+            for earlier in (await session.exec(select(Response).where(Response.id.in_(earlier_ids[n:n + CHUNK])))).all():
+                earlier.themes = [*(earlier.themes or []), key]
+                session.add(earlier)
+    return theme
+
+
+def _link(session: AsyncSession, response_id: int, consultation_id: int, theme: Theme,
+          found: list[ThemeCandidate]) -> None:
+    polarity = round(sum(row.polarity for row in found) / len(found), 4)
+    link = ResponseTheme(response_id=response_id, theme_id=theme.id, consultation_id=consultation_id,
+                         sentiment=label(polarity), polarity=polarity, source="analyser",
+                         analyser_version=analysis.ANALYSER_VERSION)
+    session.add(link)
+    session.info.setdefault(PENDING, []).append((link, found))
+
+
+async def _write_mentions(session: AsyncSession) -> None:
+    """The mentions of the links made above, once the links have ids."""
+    pending = session.info.pop(PENDING, [])
+    if pending:
+        await session.flush()
+        session.add_all([ThemeMention(response_theme_id=link.id, question_id=row.question_id, sentiment=row.sentiment,
+                                      polarity=row.polarity, start=row.start, end=row.end)
+                         for link, found in pending for row in found])
+
+
+def _refresh_due(count: int) -> bool:
+    """Labels follow the most common wording as a theme grows: at 4, 8, 16… responses (so reading every
+    wording again costs about as much, all told, as storing them)."""
+    return count >= 4 and count & (count - 1) == 0
+
+
+async def _relabel(session: AsyncSession, theme: Theme) -> None:
+    wordings = await _wordings(session, theme.consultation_id, theme.key)
+    en, cy = label_of(wordings, "en")[:200], label_of(wordings, "cy")[:200]
+    if en and cy and (theme.label_en, theme.label_cy) != (en, cy):
+        theme.label_en, theme.label_cy, theme.updated_at = en, cy, utcnow()
+        session.add(theme)
