@@ -476,12 +476,16 @@ async def _summary_rows(session: AsyncSession, scope: Scope, theme_ids: list[int
 
 
 def _sentences_naming(body: str, key: str, language: str) -> list[str]:
-    """The sentences of a text that name the theme (all of them when none does by itself, e.g. after
-    a person split or renamed the theme)."""
+    """The sentences of a text that name the theme: a glossary topic's terms, or an emergent theme's phrase
+    (the first sentence when none does by itself, e.g. after a person split or renamed the theme)."""
+    from engagement.analysis.emergent import KEY_PREFIX, phrases
     from engagement.analysis.themes import mentions
 
     sentences = [s.strip() for s in _SENTENCE.findall(body or "") if len(s.strip()) >= 12]
-    naming = [s for s in sentences if any(m.topic == key for m in mentions(s, language))]
+    if key.startswith(KEY_PREFIX):
+        naming = [s for s in sentences if any(p.key == key for p in phrases(s, language))]
+    else:
+        naming = [s for s in sentences if any(m.topic == key for m in mentions(s, language))]
     return naming or sentences[:1]
 
 

@@ -183,6 +183,19 @@ async def test_a_withdrawn_responses_phrases_go_with_its_words(api, db):
     assert await _emergent(db) == {}
 
 
+async def test_an_emergent_themes_summary_quotes_the_sentences_that_name_it(api, db):
+    await seed_consultation(db)
+    for text in ["I have lived in this town all my life. Since the bridge closed my journey takes forty minutes longer.",
+                 "We moved here in the spring. Please reopen the bridge before the summer holidays.",
+                 "My mother is ninety this year. Nobody will tell us when the bridge will be repaired."]:
+        await _post(api, text=text)
+    await api.app[ANALYSER].analyse_pending()
+    data = await _digest(db)
+    bridge = next(t for t in data["themes"] if t["key"] == "~bridge")
+    sentences = [s["text"] for s in bridge["summary"]["en"]]
+    assert sentences and all("bridge" in s for s in sentences), sentences
+
+
 async def test_a_closed_consultations_outcome_and_open_data_show_its_emergent_themes(api, db):
     from datetime import timedelta
 
