@@ -19,7 +19,7 @@ from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.i18n import babel_locale, normalise_language, t
 from cyswllt.openapi import BEARER, describe
 from storage.models import AnnualReport, Board, utcnow
-from storage.reports import gather, parse_year, year_label
+from storage.reports import change_draft, gather, parse_year, report_row, year_label
 
 PARTS = ("intro", "aims", "progress", "wrong", "engagement")
 COMMENTARY_LIMIT = 10_000
@@ -252,16 +252,14 @@ async def put_commentary(request: web.Request) -> web.Response:
         board, start, problem = await _board_and_year(request, session)
         if problem:
             return problem
-        stored = (await session.exec(select(AnnualReport).where(
-            AnnualReport.board_id == board.id, AnnualReport.year_start == start))).first()
-        if stored is not None and stored.published_at is not None:
+        stored = await report_row(session, board.id, start)
+        merged = {**(stored.commentary or {}), **commentary}
+        if stored.published_at is not None or not await change_draft(session, stored.id, commentary=merged,
+                                                                      updated_at=utcnow()):
+            await session.rollback()
             return _error(409, f"the {year_label(start)} report is published and cannot change")
-        stored = stored or AnnualReport(board_id=board.id, year_start=start, commentary={})
-        stored.commentary = {**(stored.commentary or {}), **commentary}
-        stored.updated_at = utcnow()
-        session.add(stored)
         await session.commit()
-        return web.json_response({"year": year_label(start), "commentary": stored.commentary, "published": None})
+        return web.json_response({"year": year_label(start), "commentary": merged, "published": None})
 
 
 async def publish(request: web.Request) -> web.Response:
@@ -276,11 +274,14 @@ async def publish(request: web.Request) -> web.Response:
             return _error(409, f"the {year_label(start)} report was published on {stored.published_at.date()}")
         now = utcnow()
         data = await gather(session, board, start, now, request.app[SETTINGS].timezone)
-        stored = stored or AnnualReport(board_id=board.id, year_start=start, commentary={})
+        # Two publishes at once: one freezes the report, the other is told it is published.
+        stored = await report_row(session, board.id, start)
         data["commentary"] = stored.commentary or {}
         data["published"] = now.date().isoformat()
-        stored.snapshot, stored.published_at, stored.updated_at = data, now, now
-        session.add(stored)
+        if stored.published_at is not None or not await change_draft(session, stored.id, snapshot=data,
+                                                                      published_at=now, updated_at=now):
+            await session.rollback()
+            return _error(409, f"the {year_label(start)} report has just been published")
         await session.commit()
     url = f"{request.app[SETTINGS].public_base_url}/boards/{board.slug}/reports/{year_label(start)}"
     return web.json_response({"year": year_label(start), "published": data["published"], "url": url}, status=201)

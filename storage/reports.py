@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +22,7 @@ from storage.models import (
     Action,
     ActionLead,
     ActionUpdate,
+    AnnualReport,
     Board,
     Consultation,
     Organisation,
@@ -27,6 +30,7 @@ from storage.models import (
     Response,
     ScrutinyRequest,
     YouSaidWeDid,
+    utcnow,
 )
 from storage.queries import ref_number
 
@@ -169,3 +173,24 @@ def _episode(action: Action, red: ActionUpdate, back: ActionUpdate | None, zone:
             "red_on": _day(red.created_at, zone).isoformat(), "red_summary": red.public_summary,
             "back_on": _day(back.created_at, zone).isoformat() if back else None,
             "back_to": back.rag if back else None, "back_summary": back.public_summary if back else None}
+
+
+async def report_row(session: AsyncSession, board_id: int, start: int) -> AnnualReport:
+    """The board's report row for the year starting ``start``, made when there is none, and locked for
+    this transaction on PostgreSQL (SQLite has one writer at a time). Made by insert-or-nothing, so two
+    requests at once (a commentary and a publish, or two publishes) agree on one row instead of one of
+    them failing on the unique rule."""
+    insert = pg_insert if (await session.connection()).dialect.name == "postgresql" else sqlite_insert
+    await session.exec(insert(AnnualReport).values(  # type: ignore[call-overload]
+        board_id=board_id, year_start=start, commentary={}, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["board_id", "year_start"]))
+    return (await session.exec(select(AnnualReport).where(
+        AnnualReport.board_id == board_id, AnnualReport.year_start == start)
+        .with_for_update().execution_options(populate_existing=True))).one()
+
+
+async def change_draft(session: AsyncSession, report_id: int, **values: Any) -> bool:
+    """Change a report that is still a draft; False (nothing changed) when it was published meanwhile."""
+    result = await session.exec(update(AnnualReport).where(  # type: ignore[call-overload]
+        AnnualReport.id == report_id, AnnualReport.published_at.is_(None)).values(**values))
+    return result.rowcount == 1

@@ -142,6 +142,28 @@ async def test_commentary_publish_and_frozen(served, db, tmp_path):
         assert heading in welsh_pdf
 
 
+async def test_requests_at_once_agree_on_one_report(served, db):
+    """Commentary and publishes sent together, before any row exists: one publish freezes the report,
+    every other is refused with 409 (never a 500 on the unique rule), and the frozen report keeps the
+    commentary that was accepted before it."""
+    api = f"/api/v1/boards/{SLUG}/reports/2025-26"
+    statuses = await asyncio.gather(*[
+        call(served, "PUT", api, {"intro": {"en": f"Intro {n}", "cy": f"Cyflwyniad {n}"}}, AUTH) if n % 2 else
+        call(served, "POST", api + "/publish", None, AUTH) for n in range(8)])
+    published = [s for s, _, _ in statuses[0::2]]
+    assert sorted(published) == [201, 409, 409, 409]
+    assert {s for s, _, _ in statuses[1::2]} <= {200, 409}
+    status, _, raw = await call(served, "GET", f"/boards/{SLUG}/reports/2025-26?lang=en")
+    assert status == 200
+    kept = [n for n in range(1, 8, 2) if statuses[n][0] == 200]
+    if kept:  # the last commentary accepted before the publish is the one frozen
+        assert any(f"Intro {n}".encode() in raw for n in kept)
+    async with db.session() as s:
+        from storage.models import AnnualReport
+        rows = (await s.exec(select(AnnualReport).where(AnnualReport.year_start == 2025))).all()
+    assert len(rows) == 1 and rows[0].published_at is not None
+
+
 async def test_the_command_line(sqlite_url, tmp_path):
     from storage.db import Database
     from storage.migrate import upgrade
