@@ -1,6 +1,6 @@
 """The platform-neutral shape of a command and its reply.
 
-Slack, Teams and the local console each turn their input into a ``Command`` and render
+Each chat platform under ``bot/`` (and the local console) turns its input into a ``Command`` and renders
 the ``Reply`` their own way (Block Kit, Adaptive Card, terminal text). Every string in a
 ``Reply`` is plain text — user-supplied text included — so each adapter escapes *all* of
 it for its own markup and adds formatting itself; nothing in a reply can ping or inject.
@@ -25,10 +25,10 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Command:
-    platform: str  # "slack" | "teams" | "console"
-    user_id: str  # Slack user id, Teams AAD object id, or the console user's email
+    platform: str  # a registered platform's name (cyswllt.platforms), e.g. "console"
+    user_id: str  # the person's id on that platform (for the console, their email)
     text: str  # the words after /lsb, e.g. "update A-12 red Funding agreed"
-    channel_id: str | None = None  # Slack channel / Teams conversation, when not a DM
+    channel_id: str | None = None  # the platform's channel or conversation, when not a DM
     source: str = "command"  # "command" | "button" | "form" — how the words arrived
     # How many list items fit one message where the words came from (None: the usual page).
     page_size: int | None = None
@@ -39,7 +39,7 @@ class Button:
     label: str
     command: str  # the command words a click runs, e.g. "history A-12"
     style: Literal["primary", "danger"] | None = None
-    # When set, a click opens this form (Slack modal, Teams card inputs) instead of running.
+    # When set, a click opens this form (the platform's modal or card inputs) instead of running.
     form: Form | None = None
 
 

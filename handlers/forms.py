@@ -1,4 +1,4 @@
-"""The forms a button opens (a Slack modal, a Teams card), built in one place so a reminder's
+"""The forms a button opens (a modal or a card, as the platform draws them), built in one place so a reminder's
 "Update now" and a list's "Update" ask the same questions. Like ``handlers.core`` these are plain
 shapes: the scheduler draws them into reminders too."""
 

@@ -21,7 +21,7 @@ from storage.models import OutboxMessage, OutboxState, utcnow
 
 
 class RetryAfter(Exception):
-    """The platform asked us to wait (HTTP 429 Retry-After, Slack's ``ratelimited``)."""
+    """The platform asked us to wait (HTTP 429 Retry-After, or the platform's own rate-limit error)."""
 
     def __init__(self, seconds: float, reason: str = "rate limited", *, scope: str = "channel") -> None:
         super().__init__(f"{reason}; retry after {seconds}s")
@@ -51,7 +51,7 @@ class Sender(Protocol):
         ...
 
     # Optional: ``can_find(message) -> bool``, False when the platform cannot be asked what it
-    # received (Teams, SMTP, Slack's ephemeral answers). A row of such a platform left ``sending`` by a
+    # received (see each sender's ``can_find``). A row of such a platform left ``sending`` by a
     # crash is sent again, and may arrive twice: once at most per crash (decision 0017).
 
 

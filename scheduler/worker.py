@@ -9,7 +9,7 @@ never moves a row back in the queue. Instead the *channel* is held (``OutboxHold
 every replica): until the platform's Retry-After has passed, or after an error for an exponential
 backoff with jitter, while other channels go on. Two channels rate-limited at once mean a
 platform-wide limit, and hold the whole platform. A row is given up (``dead``) when it has been
-failing for ``CYSWLLT_OUTBOX_GIVE_UP_HOURS`` (a day), not after a number of tries, so a Slack
+failing for ``CYSWLLT_OUTBOX_GIVE_UP_HOURS`` (a day), not after a number of tries, so a platform's
 outage of an hour loses nothing. A row left ``sending`` by a crash is checked against the
 platform (``find_sent``) before it is sent again.
 """
@@ -63,7 +63,7 @@ def _aware(moment: datetime) -> datetime:
 def bundle(rows: list[OutboxMessage]) -> OutboxMessage:
     """What the sender is given for one message: the row itself, or for several of a person's
     rows a message standing for them all, under the first row's key with the others' keys in
-    ``payload["keys"]`` (Slack keeps them in the message's metadata, for ``find_sent``)."""
+    ``payload["keys"]`` (a platform that can be asked keeps them with the message, for ``find_sent``)."""
     if len(rows) == 1:
         return rows[0]
     head = rows[0]
@@ -349,7 +349,7 @@ class OutboxWorker:
             return
         await self._hold(row.platform, row.channel, until, reason, failed=False)
         # Another channel of the platform rate-limited right now too: the limit is the platform's
-        # (Slack's per-workspace limits, Teams' per-bot limit), so every channel waits.
+        # (a platform's per-workspace or per-bot limits), so every channel waits.
         async with self.db.session() as session:
             others = (await session.exec(select(func.max(OutboxHold.until)).where(
                 OutboxHold.platform == row.platform, OutboxHold.channel != row.channel,
@@ -391,7 +391,7 @@ class OutboxWorker:
     def _rest(self, row: OutboxMessage) -> None:
         """The platform has answered: the channel's next message may go a second later (counted
         from the answer, so the platform sees them a second apart however long each took)."""
-        # Each platform's sender says how many messages a second one channel may have (Slack about one).
+        # Each platform's sender says how many messages a second one channel may have (about one, for most).
         rate = getattr(self.senders.get(row.platform), "per_channel_per_second", None)
         if rate:
             self._cooling[(row.platform, row.channel)] = self.now() + timedelta(seconds=1.0 / rate)

@@ -20,7 +20,7 @@ HATCHES = {"positive": "", "neutral": "..", "negative": "//"}
 
 
 def render_png(data: dict[str, Any], language: str) -> bytes:
-    """The chart for chat (Slack uploads it, Teams shows it in a card): the same two panels as the page's
+    """The chart for chat (uploaded, linked or attached, as each platform's registration says): the same two panels as the page's
     SVG, side by side, each day once on the time axis, whole-number ticks and the legend above the bars."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

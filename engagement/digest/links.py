@@ -1,5 +1,5 @@
 """Signed, expiring links to a digest's page, chart and counts, for coordinators without the admin
-token and for the image of a Teams card (a data URI is too big for a Teams message)."""
+token and for the image in a chat card (a data URI is too big for some platforms' messages)."""
 
 from __future__ import annotations
 

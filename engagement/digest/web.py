@@ -173,7 +173,7 @@ async def chart_png(request: web.Request) -> web.Response:
     cache = request.app[CHARTS]
     png = cache.get((digest.id, language))
     if png is None:
-        # A digest never changes once stored; a Teams card's image is fetched once per viewer.
+        # A digest never changes once stored; a card's image is fetched once per viewer.
         png = await asyncio.to_thread(chart.render_png, digest.data, language)
         cache[(digest.id, language)] = png
         while len(cache) > CHART_CACHE_SIZE:

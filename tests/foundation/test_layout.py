@@ -1,7 +1,7 @@
 """The layout decision 0001 makes: ``handlers/``, ``engagement/`` and ``scheduler/`` never import from
-``bot/`` and never name a chat platform in their code (comments and docstrings may explain; contract
-names such as ``owner_email``, the ``CYSWLLT_SMTP_URL`` setting and the admin API's and members CSV's
-``slack_…``/``teams_…`` fields are fine). A platform lives in its folder under ``bot/`` and registers
+``bot/`` and never name a chat platform in their code, nor by name in their comments and docstrings
+(contract names such as ``owner_email``, the ``CYSWLLT_SMTP_URL`` setting and the admin API's and
+members CSV's ``slack_…``/``teams_…`` fields are fine). A platform lives in its folder under ``bot/`` and registers
 itself there (``cyswllt.platforms``); the neutral folders ask the registry. No file is excused."""
 
 import ast
@@ -54,6 +54,19 @@ def test_the_neutral_folders_name_no_platform():
             if found:
                 named[where] = found
     assert named == {}, {k: v[:3] for k, v in named.items()}
+
+
+PLATFORM_WORD = re.compile(r"\b(slack|teams)\b", re.IGNORECASE)  # a whole word: not slack_user_id
+
+
+def test_the_neutral_folders_prose_names_no_platform():
+    """Comments and docstrings explain the neutral code in its own terms (a platform, its sender, its
+    registration), so what they say stays true when a platform is added or taken away."""
+    named = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for folder in FOLDERS for path in sorted((ROOT / folder).rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if PLATFORM_WORD.search(line)]
+    assert named == []
 
 
 def test_the_test_would_see_a_platform_named():
