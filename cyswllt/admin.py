@@ -13,15 +13,20 @@ from storage.models import Action, Board
 from storage.queries import action_json, leads_for, ref_number
 
 
+def is_admin(request: web.Request) -> bool:
+    """Whether the request carries the admin token as its bearer token (never, with no token configured)."""
+    expected = request.app[SETTINGS].admin_token
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
+                                                                                 expected.encode())
+
+
 def require_admin(request: web.Request) -> None:
     """Refuse unless the request carries the admin token; with no token configured, refuse all."""
-    expected = request.app[SETTINGS].admin_token
-    given = request.headers.get("Authorization", "")
-    scheme, _, token = given.partition(" ")
-    if not expected:
+    if not request.app[SETTINGS].admin_token:
         raise web.HTTPForbidden(text='{"error": "the admin API is disabled: CYSWLLT_ADMIN_TOKEN is not set"}',
                                 content_type="application/json")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if not is_admin(request):
         raise web.HTTPUnauthorized(text='{"error": "a valid admin bearer token is required"}',
                                    content_type="application/json",
                                    headers={"WWW-Authenticate": "Bearer"})

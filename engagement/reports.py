@@ -14,7 +14,7 @@ from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel import select
 
-from cyswllt.admin import require_admin
+from cyswllt.admin import is_admin, require_admin
 from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.i18n import babel_locale, normalise_language, t
 from cyswllt.openapi import BEARER, describe
@@ -186,7 +186,7 @@ async def report_page(request: web.Request) -> web.Response:
         data, stored = await report_data(session, board, start, request.app[SETTINGS])
     if stored is None or stored.published_at is None:
         # A draft is the secretariat's: only the admin token sees it before it is published.
-        if not _is_admin(request):
+        if not is_admin(request):
             return render(request, "board_missing.html", lang, status=404)
     if request.query.get("format") == "pdf":
         from cyswllt.pdf import pdf_response
@@ -194,14 +194,6 @@ async def report_page(request: web.Request) -> web.Response:
         return await pdf_response(printable(data, lang), stylesheets=[print_stylesheet()], language=lang,
                                   filename=f"{board.slug}-annual-report-{data['year']}-{lang}.pdf")
     return render(request, "report.html", lang, r=view(data, lang), pdf_url=f"{request.path}?format=pdf&lang={lang}")
-
-
-def _is_admin(request: web.Request) -> bool:
-    try:
-        require_admin(request)
-    except web.HTTPException:
-        return False
-    return True
 
 
 # --- the admin API -------------------------------------------------------------------------------------

@@ -4,10 +4,7 @@ paper from ``cyswllt meetings pack``. What goes in it is gathered by ``storage.p
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -22,7 +19,9 @@ from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel import select
 
+from cyswllt.admin import is_admin
 from cyswllt.i18n import babel_locale, normalise_language, overdue_phrase, t
+from cyswllt.signing import check_expiring, sign
 from storage.models import Board, Meeting, MeetingPack, Person, utcnow
 from storage.packs import Pack, gather, next_board_meeting
 
@@ -44,18 +43,11 @@ def _key(settings, copy: MeetingPack) -> bytes:
 
 
 def signature(settings, copy: MeetingPack, expires: int) -> str:
-    return hmac.new(_key(settings, copy), f"pack:{copy.id}:{copy.meeting_id}:{expires}".encode(),
-                    hashlib.sha256).hexdigest()[:40]
+    return sign(_key(settings, copy), f"pack:{copy.id}:{copy.meeting_id}:{expires}")
 
 
 def verify(settings, copy: MeetingPack, expires: str | None, sig: str | None, now: float | None = None) -> bool:
-    try:
-        moment = int(expires or "")
-    except ValueError:
-        return False
-    if not sig or moment < (now if now is not None else time.time()):
-        return False
-    return hmac.compare_digest(signature(settings, copy, moment), sig)
+    return check_expiring(expires, sig, lambda moment: signature(settings, copy, moment), now)
 
 
 def link(settings, copy: MeetingPack, held_on: date, *, pdf: bool = False, language: str | None = None) -> str:
@@ -215,15 +207,6 @@ def chat_text(pack: Pack, language: str, url: str, pdf_url: str) -> str:
 # --- the web page --------------------------------------------------------------------------------
 
 
-def _is_admin(request: web.Request) -> bool:
-    from cyswllt.appkeys import SETTINGS
-
-    expected = request.app[SETTINGS].admin_token
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
-                                                                                 expected.encode())
-
-
 def _refused(language: str, status: int) -> web.Response:
     body = t(language, "pack.not_found" if status == 404 else "pack.refused")
     page = _templates().get_template("pack_refused.html").render(lang=language, title=t(language, "pack.refused_title"),
@@ -242,7 +225,7 @@ async def _authorised(request: web.Request) -> tuple[Meeting | None, MeetingPack
         return None, None, _refused(language, 404)
     if not 0 < meeting_id < 2**31 or not 0 <= copy_id < 2**31:  # ids are positive 32-bit integers
         return None, None, _refused(language, 404)
-    admin = _is_admin(request)
+    admin = is_admin(request)
     async with request.app[DB].session() as session:
         meeting = await session.get(Meeting, meeting_id)
         copy = await session.get(MeetingPack, copy_id) if copy_id else None

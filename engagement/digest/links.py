@@ -3,11 +3,11 @@ token and for the image in a chat card (a data URI is too big for some platforms
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
+
+from cyswllt.signing import check_expiring, sign
 
 # Scheduled digests are weekly: a link lasts until well after the next one arrives.
 LINK_DAYS = 30
@@ -21,18 +21,11 @@ def _key(settings, digest) -> bytes:
 
 
 def signature(settings, digest, expires: int) -> str:
-    message = f"digest:{digest.id}:{expires}".encode()
-    return hmac.new(_key(settings, digest), message, hashlib.sha256).hexdigest()[:40]
+    return sign(_key(settings, digest), f"digest:{digest.id}:{expires}")
 
 
 def verify(settings, digest, expires: str | None, sig: str | None, now: float | None = None) -> bool:
-    try:
-        moment = int(expires or "")
-    except ValueError:
-        return False
-    if not sig or moment < (now if now is not None else time.time()):
-        return False
-    return hmac.compare_digest(signature(settings, digest, moment), sig)
+    return check_expiring(expires, sig, lambda moment: signature(settings, digest, moment), now)
 
 
 def signed(settings, digest, suffix: str = "", *, language: str | None = None, now: datetime | None = None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import csv
-import hmac
 import io
 import json
 from collections import OrderedDict
@@ -21,7 +20,7 @@ from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
-from cyswllt.admin import require_admin
+from cyswllt.admin import is_admin, require_admin
 from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.i18n import babel_locale, normalise_language, t
 from cyswllt.openapi import ADMIN_DISABLED, BEARER, NOT_BLANK, UNAUTHORISED, describe, json_body, problem
@@ -50,13 +49,6 @@ def _json_error(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
 
 
-def _is_admin(request: web.Request) -> bool:
-    expected = request.app[SETTINGS].admin_token
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
-                                                                                 expected.encode())
-
-
 def _language(request: web.Request, digest: Digest) -> str:
     asked = request.query.get("lang")
     if asked in ("en", "cy"):
@@ -80,7 +72,7 @@ async def _authorised_digest(request: web.Request) -> tuple[Digest | None, web.R
         digest_id = int(request.match_info["id"])
     except ValueError:
         return None, _refused(request, language, 404)
-    admin = _is_admin(request)
+    admin = is_admin(request)
     digest = None
     if 0 < digest_id < 2**31:  # ids are positive 32-bit integers
         async with request.app[DB].session() as session:
