@@ -113,13 +113,11 @@ _FORGET_SQL = "DELETE FROM ratecount WHERE expires < ?"
 
 
 def _sqlite_count(conn, rows: list[tuple], now_ms: int, forget: bool) -> dict:
-    """On the counts' own SQLite thread: one upsert for every client in the batch, in one transaction."""
-    conn.execute("BEGIN IMMEDIATE")
+    """On the SQLite writer's thread, in its transaction: one upsert for every client in the batch."""
     found = conn.execute(_SQLITE_UPSERT_HEAD + ", ".join(["(?, ?, ?, ?, ?)"] * len(rows)) + _SQLITE_UPSERT_TAIL,
                          [v for row in rows for v in row]).fetchall()
     if forget:
         conn.execute(_FORGET_SQL, (now_ms,))
-    conn.execute("COMMIT")
     return {(r[0], r[1]): (r[2], r[3]) for r in found}
 
 

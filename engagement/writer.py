@@ -114,8 +114,8 @@ class ResponseWriter:
         return shape
 
     async def _insert_sqlite(self, batch: list[Pending]) -> list[int]:
-        """One hop to the writer's own thread: BEGIN IMMEDIATE, the responses (each flagged against earlier
-        words already stored), their answers, repeats within the batch flagged, COMMIT."""
+        """One hop to the writer's own thread, in its transaction (``Direct.sqlite``): the responses (each
+        flagged against earlier words already stored), their answers, repeats within the batch flagged."""
         responses = self._shape(batch)
         rows = [responses.values(p.response) for p in batch]
         references = [p.response["reference"] for p in batch]
@@ -131,7 +131,6 @@ class ResponseWriter:
         repeats = _repeats(batch)
 
         def work(conn) -> list[int]:
-            conn.execute("BEGIN IMMEDIATE")
             ids_by_reference = {ref: i for i, ref in conn.execute(
                 insert_responses, [v for row in rows for v in row]).fetchall()}
             ids = [ids_by_reference[ref] for ref in references]
@@ -142,7 +141,6 @@ class ResponseWriter:
             if repeats:
                 later = [ids[i] for i in repeats]
                 conn.execute(FLAG_DUPLICATES_SQL + " IN (" + ", ".join("?" * len(later)) + ")", later)
-            conn.execute("COMMIT")
             return ids
 
         return await self.direct.sqlite(work)

@@ -10,6 +10,7 @@ from sqlmodel import select
 from engagement import service
 from engagement.schemas import ResponseIn
 from engagement.writer import writer_for
+from storage.db import Database
 from storage.models import Answer, Question, Response, utcnow
 from tests.engagement_api.conftest import seed_consultation
 
@@ -167,3 +168,62 @@ async def test_a_response_withdrawn_during_its_analysis_keeps_nothing(api, db, d
     assert response.withdrawn_at is not None
     assert (response.redacted_text, response.themes, response.sentiment) == (None, None, None)
     assert (answer.redacted_text, answer.themes) == (None, None)
+
+
+# --- the SQLite writer's turns (storage.direct) ------------------------------------------------------------
+
+
+async def test_writes_that_share_a_turn_fail_alone(sqlite_url):
+    """Rate counts and responses waiting together go in one transaction; a write that fails is rolled back
+    alone (what it wrote before failing too), and its neighbours are committed."""
+    import sqlite3
+
+    from storage.direct import direct_for
+
+    database = Database.from_url(sqlite_url)
+    await database.create_all()
+    try:
+        direct = direct_for(database.engine, "responses")
+        assert direct is direct_for(database.engine, "rate-counts")  # one writer a process
+
+        def insert(*buckets):
+            def work(conn):
+                for bucket in buckets:
+                    conn.execute("INSERT INTO ratecount (bucket, client, window_start, expires, count) "
+                                 "VALUES (?, 'c', 0, 1, 1)", (bucket,))
+                return buckets
+            return work
+
+        outcomes = await asyncio.gather(direct.sqlite(insert("a")), direct.sqlite(insert("b", "a")),
+                                        direct.sqlite(insert("c")), return_exceptions=True)
+        assert outcomes[0] == ("a",) and outcomes[2] == ("c",)
+        assert isinstance(outcomes[1], IntegrityError)
+        with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
+            stored = sorted(b for (b,) in conn.execute("SELECT bucket FROM ratecount"))
+        assert stored == ["a", "c"]  # "b" went with the failed write
+    finally:
+        await database.dispose()
+
+
+async def test_the_log_is_copied_into_the_database_beside_the_writers(sqlite_url, monkeypatch):
+    """The writer never checkpoints while it holds the write lock; responses still reach the database
+    file itself (not only its write-ahead log) while they are being written."""
+    import sqlite3
+
+    from storage import direct as direct_module
+
+    monkeypatch.setattr(direct_module, "CHECKPOINT_EVERY", 0.05)
+    database = Database.from_url(sqlite_url)
+    await database.create_all()
+    await seed_consultation(database)
+    path = sqlite_url.removeprefix("sqlite:///")
+    try:
+        for i in range(5):
+            await submit(database, ResponseIn(text=f"The Sunday bus, please ({i})"))
+            await asyncio.sleep(0.1)
+        # Read the database file alone, as if the log were lost: the responses are in it.
+        with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+            in_file = conn.execute("SELECT count(*) FROM response").fetchone()[0]
+        assert in_file >= 4
+    finally:
+        await database.dispose()
