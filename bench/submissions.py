@@ -15,7 +15,7 @@ the same few seconds of load first (not counted), as a server that has been runn
 service's analysis backlog from its last round is reported, and how long it takes to drain.
 
     .venv/bin/python bench/submissions.py [--seconds 10] [--connections 50] [--rounds 2] [--workers 2]
-        [--postgres auto|URL|none] [--drain] [--smoke]
+        [--postgres auto|none] [--skip-sqlite] [--drain] [--smoke]
 
 wrk comes from Debian (``apt-get install wrk``). ``--postgres auto`` starts a throwaway cluster (as the
 tests do: fsync off, for the floor and the service alike).
@@ -377,7 +377,8 @@ async def main(options) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     print(f"CPUs: {os.cpu_count()}; {quiet_machine()}")
-    await bench("sqlite", "SQLite (file, WAL)", options)
+    if not options.skip_sqlite:
+        await bench("sqlite", "SQLite (file, WAL)", options)
     if options.postgres == "auto":
         from tests.pgserver import PostgresServer
 
@@ -399,6 +400,7 @@ if __name__ == "__main__":
     parser.add_argument("--warm-up", type=int, default=3, help="seconds of load before each measured round")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--postgres", default="auto", help="auto (a throwaway cluster) or none")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--drain", action=argparse.BooleanOptionalAction, default=True,
                         help="time the analysis backlog draining after the last round")
     parser.add_argument("--drain-limit", type=float, default=600.0)

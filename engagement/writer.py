@@ -32,16 +32,18 @@ RESPONSES = Response.__table__
 ANSWERS = Answer.__table__
 
 # Flag repeated text in the same consultation against its first live occurrence ("WHERE response.id" and
-# the ids follow).
+# the ids follow). The words' hash holds the consultation too (``service._text_hash``), so earlier copies
+# are found by the hash alone, through its index. (Naming the consultation as well let PostgreSQL, on a
+# table not yet analysed, choose the consultation's index and read every response in it for each row.)
 FLAG_DUPLICATES_SQL = (
     "UPDATE response SET duplicate_of_id = (SELECT min(earlier.id) FROM response AS earlier"
-    " WHERE earlier.consultation_id = response.consultation_id AND earlier.text_hash = response.text_hash"
+    " WHERE earlier.text_hash = response.text_hash"
     " AND earlier.id < response.id AND earlier.withdrawn_at IS NULL)"
     " WHERE response.text_hash IS NOT NULL AND response.id")
 FLAG_DUPLICATES_PG = FLAG_DUPLICATES_SQL + " = ANY($1::integer[])"
 FLAG_DUPLICATES = text(
     "UPDATE response SET duplicate_of_id = (SELECT min(earlier.id) FROM response AS earlier"
-    " WHERE earlier.consultation_id = response.consultation_id AND earlier.text_hash = response.text_hash"
+    " WHERE earlier.text_hash = response.text_hash"
     " AND earlier.id < response.id AND earlier.withdrawn_at IS NULL)"
     " WHERE response.id IN :ids AND response.text_hash IS NOT NULL"
 ).bindparams(bindparam("ids", expanding=True))
@@ -121,11 +123,10 @@ class ResponseWriter:
         references = [p.response["reference"] for p in batch]
         names = responses.names
         one = "(" + ", ".join("?" * len(names)) + ")"
-        consultation, words = names.index("consultation_id") + 1, names.index("text_hash") + 1
+        words = names.index("text_hash") + 1  # (it holds the consultation: see FLAG_DUPLICATES_SQL)
         insert_responses = (
             f"INSERT INTO response ({', '.join(names)}, duplicate_of_id) SELECT *, (SELECT min(e.id) FROM response "
-            f"AS e WHERE e.consultation_id = v.column{consultation} AND e.text_hash = v.column{words} "
-            f"AND e.withdrawn_at IS NULL) FROM (VALUES " + ", ".join([one] * len(rows)) + ") AS v "
+            f"AS e WHERE e.text_hash = v.column{words} AND e.withdrawn_at IS NULL) FROM (VALUES " + ", ".join([one] * len(rows)) + ") AS v "
             "RETURNING id, reference")
         insert_answers = ("INSERT INTO answer (response_id, question_id, text) VALUES (?, ?, ?)")
         repeats = _repeats(batch)
@@ -207,8 +208,8 @@ def _postgres_insert(shape: Shape) -> str:
     n = len(shape.names)
     return (
         f"WITH r AS (INSERT INTO response ({columns}, duplicate_of_id) "
-        f"SELECT t.*, (SELECT min(e.id) FROM response AS e WHERE e.consultation_id = t.consultation_id "
-        f"AND e.text_hash = t.text_hash AND e.withdrawn_at IS NULL) "
+        f"SELECT t.*, (SELECT min(e.id) FROM response AS e WHERE e.text_hash = t.text_hash "
+        f"AND e.withdrawn_at IS NULL) "
         f"FROM unnest({arrays}) AS t({columns}) RETURNING id, reference), "
         f"a AS (INSERT INTO answer (response_id, question_id, text) SELECT r.id, x.question_id, x.text "
         f"FROM unnest(CAST(${n + 1} AS VARCHAR[]), CAST(${n + 2} AS INTEGER[]), CAST(${n + 3} AS TEXT[])) "

@@ -227,3 +227,22 @@ async def test_the_log_is_copied_into_the_database_beside_the_writers(sqlite_url
         assert in_file >= 4
     finally:
         await database.dispose()
+
+
+async def test_earlier_copies_are_found_through_the_words_index(db):
+    """The duplicate check looks earlier copies up by their words' hash alone: naming the consultation as
+    well let PostgreSQL, on a table it had not yet analysed, read every response of the consultation for
+    each new one (submissions fell to a seventh of their rate as the table grew)."""
+    from sqlalchemy import text
+
+    from engagement.writer import FLAG_DUPLICATES_SQL
+
+    await seed_consultation(db)
+    submitted = await asyncio.gather(*(submit(db, ResponseIn(text=f"response number {i}")) for i in range(300)))
+    ids = ", ".join(str(r.response_id) for r in submitted[-3:])
+    explain = "EXPLAIN " if db.is_postgres else "EXPLAIN QUERY PLAN "
+    async with db.engine.connect() as conn:
+        plan = "\n".join(str(row[-1]) for row in (await conn.execute(text(
+            explain + FLAG_DUPLICATES_SQL + f" IN ({ids})"))).all())
+    assert "ix_response_text_hash" in plan
+    assert "ix_response_consultation" not in plan
