@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, distinct, func, update
+from sqlalchemy import delete, distinct, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,7 @@ from storage.models import (
 
 PENDING = "emergent_theme_links"  # session.info: links made, whose mentions wait for their ids
 CHUNK = 500  # ids in one IN (...) list
+CANDIDATE_COLUMNS = [c.name for c in ThemeCandidate.__table__.columns if c.name != "id"]
 
 
 async def store(session: AsyncSession, response: Response, parts: Sequence[tuple[int | None, analysis.Analysis]],
@@ -61,8 +63,9 @@ async def store(session: AsyncSession, response: Response, parts: Sequence[tuple
     counts = await _recount(session, consultation_id, added=set(keys) - before, removed=before - set(keys))
     if not rows:
         return []
-    session.add_all(rows)
-    await session.flush()
+    # In one statement (nothing reads their ids; added one by one, each was a round trip).
+    await session.exec(insert(ThemeCandidate), params=[  # type: ignore[call-overload]
+        {column: getattr(row, column) for column in CANDIDATE_COLUMNS} for row in rows])
     themes = {t.key: t for t in (await session.exec(select(Theme).where(
         Theme.consultation_id == consultation_id, Theme.key.in_(keys)))).all()}
     raised = []
@@ -191,9 +194,17 @@ async def _write_mentions(session: AsyncSession) -> None:
     pending = session.info.pop(PENDING, [])
     if pending:
         await session.flush()
-        session.add_all([ThemeMention(response_theme_id=link.id, question_id=row.question_id, sentiment=row.sentiment,
-                                      polarity=row.polarity, start=row.start, end=row.end)
-                         for link, found in pending for row in found])
+        await add_mentions(session, [
+            {"response_theme_id": link.id, "question_id": row.question_id, "sentiment": row.sentiment,
+             "polarity": row.polarity, "start": row.start, "end": row.end}
+            for link, found in pending for row in found])
+
+
+async def add_mentions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Store theme mentions in one statement (nothing reads their ids; one INSERT each was a round trip
+    each)."""
+    if rows:
+        await session.exec(insert(ThemeMention), params=rows)  # type: ignore[call-overload]
 
 
 def _refresh_due(count: int) -> bool:

@@ -84,9 +84,10 @@ async def store(session: AsyncSession, response: Response,
     if links:
         session.add_all([link for link, _ in links])
         await session.flush()
-        session.add_all([ThemeMention(response_theme_id=link.id, question_id=question_id, sentiment=theme.sentiment,
-                                      polarity=theme.polarity, start=start, end=end)
-                         for link, found in links for question_id, theme in found for start, end in theme.spans])
+        await theme_candidates.add_mentions(session, [
+            {"response_theme_id": link.id, "question_id": question_id, "sentiment": theme.sentiment,
+             "polarity": theme.polarity, "start": start, "end": end}
+            for link, found in links for question_id, theme in found for start, end in theme.spans])
     # Phrases outside the glossary: emergent themes once several responses raise them.
     return keys + await theme_candidates.store(session, response, parts, human)
 

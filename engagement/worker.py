@@ -164,7 +164,10 @@ class AnalysisWorker:
                 overall = self.analyse(whole, given, names)
                 # Each part in its own language unless the respondent chose one: a response may answer
                 # one question in Welsh and another in English.
-                parts = [(None, self.analyse(response.text, given, names))] if response.text else []
+                if response.text and whole == response.text:  # no answers: the whole is the text
+                    parts = [(None, overall)]
+                else:
+                    parts = [(None, self.analyse(response.text, given, names))] if response.text else []
                 for answer in answers:
                     result = self.analyse(answer.text or "", given, names)
                     answer.language, answer.sentiment = result.language, result.sentiment
