@@ -9,8 +9,10 @@ from sqlmodel import select
 
 from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.openapi import ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem
+from storage.imports import EMAIL
 from storage.models import Action, Board
 from storage.queries import action_json, leads_for, ref_number
+from storage.reach import MAIL, addresses_of, boards_addresses, set_address
 
 
 def is_admin(request: web.Request) -> bool:
@@ -36,16 +38,21 @@ async def list_boards(request: web.Request) -> web.Response:
     require_admin(request)
     async with request.app[DB].session() as s:
         boards = (await s.exec(select(Board).order_by(Board.name))).all()
-    return web.json_response({"items": [board_json(b) for b in boards]})
+        addresses = await boards_addresses(s, [b.id for b in boards])
+    return web.json_response({"items": [board_json(b, addresses.get(b.id, {})) for b in boards]})
 
 
-def board_json(board: Board) -> dict:
+def board_json(board: Board, addresses: dict[str, str]) -> dict:
     return {"id": board.id, "name": board.name, "name_cy": board.name_cy, "slug": board.slug,
-            "published": board.published}
+            "published": board.published, "email": addresses.get(MAIL)}
+
+
+BOARD_FIELDS = ("name_cy", "published", "email")
 
 
 async def change_board(request: web.Request) -> web.Response:
-    """``PATCH /api/v1/boards/{slug}``: the board's Welsh name and whether its public pages are served."""
+    """``PATCH /api/v1/boards/{slug}``: the board's Welsh name, whether its public pages are served, and the
+    email address its notices go to (a clerk's or a members' list; "" or null removes it)."""
     import json
 
     require_admin(request)
@@ -54,16 +61,21 @@ async def change_board(request: web.Request) -> web.Response:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return web.json_response({"error": "the body is not valid JSON"}, status=400)
     if not isinstance(body, dict) or not body:
-        return web.json_response({"error": "send a JSON object with name_cy and/or published"}, status=400)
-    unknown = sorted(set(body) - {"name_cy", "published"})
+        return web.json_response({"error": "send a JSON object with name_cy, published and/or email"}, status=400)
+    unknown = sorted(set(body) - set(BOARD_FIELDS))
     if unknown:
         return web.json_response({"error": f"unknown fields: {', '.join(unknown)}; "
-                                           "the fields are name_cy and published"}, status=400)
+                                           f"the fields are {', '.join(BOARD_FIELDS)}"}, status=400)
     if "published" in body and not isinstance(body["published"], bool):
         return web.json_response({"error": "published must be true or false"}, status=400)
     name_cy = body.get("name_cy")
     if "name_cy" in body and name_cy is not None and (not isinstance(name_cy, str) or len(name_cy.strip()) > 200):
         return web.json_response({"error": "name_cy must be text of up to 200 characters, or null"}, status=400)
+    email = body.get("email")
+    if "email" in body and email is not None:
+        if not isinstance(email, str) or len(email.strip()) > 320 or (email.strip() and not EMAIL.match(email.strip())):
+            return web.json_response({"error": "email must be an email address such as clerc@example.cymru, "
+                                               "or \"\" or null to remove it"}, status=400)
     async with request.app[DB].session() as s:
         board = (await s.exec(select(Board).where(Board.slug == request.match_info["slug"]))).first()
         if board is None:
@@ -73,8 +85,10 @@ async def change_board(request: web.Request) -> web.Response:
         if "name_cy" in body:
             board.name_cy = " ".join(name_cy.split()) or None if isinstance(name_cy, str) else None
         s.add(board)
+        if "email" in body:
+            await set_address(s, board, MAIL, (email or "").strip() or None)
         await s.commit()
-        return web.json_response(board_json(board))
+        return web.json_response(board_json(board, await addresses_of(s, board)))
 
 
 async def list_actions(request: web.Request) -> web.Response:
@@ -112,13 +126,17 @@ def setup(app: web.Application) -> None:
     app.router.add_patch("/api/v1/boards/{slug}", change_board)
     board_schema = {"type": "object", "required": ["id", "name", "name_cy", "slug", "published"], "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "name_cy": {"type": ["string", "null"]},
-        "slug": {"type": "string"}, "published": {"type": "boolean"}}}
+        "slug": {"type": "string"}, "published": {"type": "boolean"},
+        "email": {"type": ["string", "null"], "description": "where the board's notices go by email"}}}
     describe(app, "/api/v1/boards/{slug}", "patch", {
-        "summary": "Change a board's Welsh name or whether its public pages are published", "security": BEARER,
+        "summary": "Change a board's Welsh name, whether its public pages are published, or its email address",
+        "security": BEARER,
         "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
-                "name_cy": {"type": ["string", "null"], "maxLength": 200}, "published": {"type": "boolean"}}}}}},
+                "name_cy": {"type": ["string", "null"], "maxLength": 200}, "published": {"type": "boolean"},
+                "email": {"type": ["string", "null"], "maxLength": 320,
+                          "description": "where the board's notices go by email; \"\" or null removes it"}}}}}},
         "responses": {"200": {"description": "The board", "content": {"application/json": {"schema": board_schema}}},
                       "400": {"description": "Invalid body"}, "401": {"description": "No or wrong token"},
                       "404": {"description": "No such board"}}})
@@ -131,7 +149,9 @@ def setup(app: web.Application) -> None:
                                "name_cy": {"type": ["string", "null"], "description": "the board's name in Welsh"},
                                "slug": {"type": "string", "description": "the board's public address, /boards/{slug}"},
                                "published": {"type": "boolean",
-                                             "description": "whether the board's public pages are served"}}}}}}, "Boards"),
+                                             "description": "whether the board's public pages are served"},
+                               "email": {"type": ["string", "null"],
+                                         "description": "where the board's notices go by email"}}}}}}, "Boards"),
             "401": UNAUTHORISED, "403": ADMIN_DISABLED},
     })
     describe(app, "/api/v1/boards/{board_id}/actions", "get", {

@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     boards = group("boards", "Boards: their Welsh names and whether their public pages are published.")
     p = boards.add_parser("list", help="List boards with their address, Welsh name and publish setting.")
     p.set_defaults(target="boards list")
-    p = boards.add_parser("set", help="Set a board's Welsh name, or publish or unpublish its public pages.")
+    p = boards.add_parser("set", help="Set a board's Welsh name, publish or unpublish its public pages, or set its email address.")
     p.set_defaults(target="boards set")
     p.add_argument("--board", required=True, metavar="NAME")
     p.add_argument("--name-cy", metavar="ENW", help="the board's name in Welsh (an empty string clears it)")
@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="serve the board's public pages, scrutiny register, reports and open data")
     published.add_argument("--unpublish", dest="published", action="store_const", const=False,
                            help="stop serving them (404)")
+    p.add_argument("--email", metavar="ADDRESS",
+                   help="where the board's notices go by email, e.g. a members' list (an empty string removes it)")
 
     report = group("report", "Reports to citizens.")
     p = report.add_parser("annual", help="A board's annual report for a financial year (text, or --pdf).")

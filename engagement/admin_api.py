@@ -21,7 +21,7 @@ from cyswllt.appkeys import DB
 from cyswllt.i18n import t
 from cyswllt.openapi import ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem, schema_for
 from engagement.schemas import PlainText
-from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
+from engagement.service import EMAIL, WELSH_LANGUAGE_KEY, forget, public_counts
 from engagement.spreadsheet import cell
 from storage import tallies
 from storage.models import (
@@ -101,8 +101,20 @@ class GroupIn(PlainText):
     teams_conversation_id: str | None = Field(None, max_length=300)
     language: str | None = Field(None, pattern=r"^(en|cy|both)$")
     digest_schedule: str | None = Field(None, max_length=100)
+    # Where the group's digests go by email (a coordinator's address or a mailing list); "" removes it.
+    email: str | None = Field(None, max_length=320)
     # Emails of people already known to the service (cyswllt import members); replaces the list.
     coordinators: list[str] | None = Field(None, max_length=50)
+
+    @field_validator("email")
+    @classmethod
+    def address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if value and not EMAIL.match(value):
+            raise ValueError("give an email address such as pobl-ifanc@example.cymru, or \"\" to remove it")
+        return value
 
     @field_validator("coordinators")
     @classmethod
@@ -385,7 +397,7 @@ async def moderate(request: web.Request) -> web.Response:
 
 
 # A group's channels in the API, by their contract names ("<platform>_..."); stored as its addresses.
-GROUP_CHANNELS = ("slack_channel_id", "teams_conversation_id")
+GROUP_CHANNELS = ("slack_channel_id", "teams_conversation_id", "email")  # address fields, by platform
 
 
 def _platform(field: str) -> str:
@@ -504,7 +516,8 @@ ADMIN_RESPONSE = {
 GROUP = {
     "type": "object", "required": ["slug", "name_en", "name_cy"],
     "properties": {"slug": {"type": "string"}, "name_en": {"type": "string"}, "name_cy": {"type": "string"},
-                   "slack_channel_id": NULLABLE, "teams_conversation_id": NULLABLE, "language": NULLABLE,
+                   "slack_channel_id": NULLABLE, "teams_conversation_id": NULLABLE,
+                   "email": {**NULLABLE, "description": "where the group's digests go by email"}, "language": NULLABLE,
                    "digest_schedule": NULLABLE, "coordinators": {"type": "array", "items": {"type": "string"}}},
 }
 

@@ -31,7 +31,7 @@ from storage.models import (
     Role,
     utcnow,
 )
-from storage.reach import addresses_of, person_addresses, set_address
+from storage.reach import MAIL, addresses_of, person_addresses, set_address
 
 ACTION_COLUMNS = ("ref", "priority", "title", "lead", "owner_email", "due", "rag", "title_cy", "priority_cy")
 ACTION_REQUIRED = ("ref", "title")
@@ -541,13 +541,16 @@ def _run_boards(settings, work):
 
 
 def run_set_board(settings, args) -> int:
-    """``cyswllt boards set --board NAME [--name-cy ENW] [--publish|--unpublish]``."""
+    """``cyswllt boards set --board NAME [--name-cy ENW] [--publish|--unpublish] [--email ADDRESS]``."""
     from cyswllt.cli import CommandError
 
-    if args.name_cy is None and args.published is None:
-        raise CommandError("nothing to change: give --name-cy, --publish or --unpublish")
+    email = getattr(args, "email", None)
+    if args.name_cy is None and args.published is None and email is None:
+        raise CommandError("nothing to change: give --name-cy, --publish, --unpublish or --email")
     if args.name_cy is not None and len(args.name_cy.strip()) > 200:
         raise CommandError("the Welsh name is over 200 characters")
+    if email is not None and email.strip() and (len(email.strip()) > 320 or not EMAIL.match(email.strip())):
+        raise CommandError(f"“{email}” is not an email address (an empty string removes the board's)")
 
     async def work(session: AsyncSession):
         board, _ = await board_named(session, args.board, create=False)
@@ -558,12 +561,17 @@ def run_set_board(settings, args) -> int:
         if args.published is not None:
             board.published = args.published
         session.add(board)
-        return board.name, board.name_cy, board.slug, board.published
+        if email is not None:
+            await set_address(session, board, MAIL, email.strip() or None)
+        await session.flush()
+        return board.name, board.name_cy, board.slug, board.published, (await addresses_of(session, board)).get(MAIL)
 
     done = _run_boards(settings, work)
     if done is None:
         raise CommandError(f"no board called “{args.board}”")
-    name, name_cy, slug, published = done
+    name, name_cy, slug, published, address = done
     print(f"{name}: Welsh name {name_cy or '(none)'}; public pages at /boards/{slug} "
           f"{'published' if published else 'not published'}.")
+    if email is not None:
+        print(f"Its notices go by email to {address}." if address else "It has no email address now.")
     return 0

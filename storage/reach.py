@@ -48,6 +48,15 @@ async def groups_addresses(session: AsyncSession, group_ids: Iterable[int]) -> d
     return found
 
 
+async def boards_addresses(session: AsyncSession, board_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """{board id: {platform: address}} for several boards at once."""
+    found: dict[int, dict[str, str]] = {}
+    for board_id, platform, address in (await session.exec(select(Address.board_id, Address.platform, Address.address)
+                                                            .where(Address.board_id.in_(list(board_ids))))).all():
+        found.setdefault(board_id, {})[platform] = address
+    return found
+
+
 async def set_address(session: AsyncSession, owner: Person | Board | StakeholderGroup, platform: str,
                       address: str | None) -> None:
     """Give ``owner`` this address on ``platform`` (replacing any other there); None or "" removes it."""

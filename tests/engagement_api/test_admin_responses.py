@@ -4,6 +4,8 @@ spreadsheet, and group coordinators — over real HTTP on SQLite and PostgreSQL.
 import csv
 import io
 
+from sqlmodel import select
+
 from engagement.worker import ANALYSER
 from storage.models import Person
 from tests.engagement_api.conftest import seed_consultation
@@ -73,6 +75,31 @@ async def test_group_coordinators_are_known_people(api, db):
     status, group = await api.call("PATCH", "/api/v1/admin/groups/siaradwyr", headers=ADMIN,
                                    json={"coordinators": []})
     assert status == 200 and group["coordinators"] == []
+
+
+async def test_a_groups_email_address_is_where_its_digests_go(api, db):
+    """A group's email address (a coordinator's, or a list) is set, shown, refused when it is not an
+    address (nothing changed), and removed with ""; the digest's delivery reads it from the group's
+    addresses."""
+    from storage.models import StakeholderGroup
+    from storage.reach import addresses_of
+
+    status, group = await api.call("POST", "/api/v1/admin/groups", headers=ADMIN, json={
+        "slug": "pobl-ifanc", "name_en": "Young people", "name_cy": "Pobl ifanc",
+        "email": " pobl-ifanc@rhestr.example.cymru "})
+    assert status == 201 and group["email"] == "pobl-ifanc@rhestr.example.cymru"
+    status, reply = await api.call("PATCH", "/api/v1/admin/groups/pobl-ifanc", headers=ADMIN,
+                                   json={"email": "john at example dot com", "name_en": "Youth"})
+    assert status == 422 and "email" in str(reply)
+    _, groups = await api.call("GET", "/api/v1/admin/groups", headers=ADMIN)
+    assert [(g["name_en"], g["email"]) for g in groups["items"]] == [("Young people", "pobl-ifanc@rhestr.example.cymru")]
+    async with db.session() as s:
+        row = (await s.exec(select(StakeholderGroup))).one()
+        assert await addresses_of(s, row) == {"email": "pobl-ifanc@rhestr.example.cymru"}
+    status, group = await api.call("PATCH", "/api/v1/admin/groups/pobl-ifanc", headers=ADMIN, json={"email": ""})
+    assert status == 200 and group["email"] is None
+    async with db.session() as s:
+        assert await addresses_of(s, (await s.exec(select(StakeholderGroup))).one()) == {}
 
 
 async def test_public_count_leaves_out_hidden_and_withdrawn_responses(api, db):

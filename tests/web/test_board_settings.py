@@ -50,7 +50,7 @@ async def test_publish_and_welsh_name_through_the_admin_api(served, db):
             assert response.status == 404  # off by default
     status, body = await patch(served, "gwynedd-board", {"published": True, "name_cy": "  Bwrdd   Gwynedd "})
     assert status == 200 and body == {"id": 1, "name": "Gwynedd Board", "name_cy": "Bwrdd Gwynedd",
-                                      "slug": "gwynedd-board", "published": True}
+                                      "slug": "gwynedd-board", "published": True, "email": None}
     async with aiohttp.ClientSession() as http:
         async with http.get(served.make_url("/boards/gwynedd-board?lang=cy")) as response:
             assert response.status == 200 and "Bwrdd Gwynedd" in await response.text()
@@ -66,6 +66,35 @@ async def test_publish_and_welsh_name_through_the_admin_api(served, db):
         async with http.get(served.make_url("/api/v1/openapi.json")) as response:
             paths = (await response.json())["paths"]
     assert "patch" in paths["/api/v1/boards/{slug}"] and "/boards/{slug}/actions.json" in paths
+
+
+async def test_a_boards_email_address_is_set_through_the_admin_api(served, db):
+    """Where a board's notices go by email (a clerk's or the members' list): set, shown, refused when it is
+    not an address (nothing changed), and removed; a notice to the board is then queued to it by email."""
+    from handlers.core import Reply
+    from handlers.notify import to_board
+    from storage.models import OutboxMessage
+    from storage.reach import addresses_of
+
+    status, body = await patch(served, "gwynedd-board", {"email": " aelodau@bwrdd.example.cymru "})
+    assert status == 200 and body["email"] == "aelodau@bwrdd.example.cymru"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(served.make_url("/api/v1/boards"), headers={"Authorization": "Bearer admin-token"}) as r:
+            assert [b["email"] for b in (await r.json())["items"]] == ["aelodau@bwrdd.example.cymru"]
+    status, body = await patch(served, "gwynedd-board", {"email": "john at example dot com", "published": True})
+    assert status == 400 and "email" in body["error"]
+    async with db.session() as s:
+        board = (await s.exec(select(Board))).one()
+        assert board.published is False  # the refused body changed nothing
+        assert await addresses_of(s, board) == {"email": "aelodau@bwrdd.example.cymru"}
+        await to_board(s, board, Reply(text="The meeting pack is ready", language="en"), "pack:1")
+        await s.commit()
+        queued = (await s.exec(select(OutboxMessage))).all()
+    assert [(m.platform, m.channel) for m in queued] == [("email", "aelodau@bwrdd.example.cymru")]
+    status, body = await patch(served, "gwynedd-board", {"email": ""})
+    assert status == 200 and body["email"] is None
+    async with db.session() as s:
+        assert await addresses_of(s, (await s.exec(select(Board))).one()) == {}
 
 
 async def test_the_command_line_sets_them_too(sqlite_url):
@@ -89,6 +118,10 @@ async def test_the_command_line_sets_them_too(sqlite_url):
     assert "Welsh name Bwrdd Gwynedd; public pages at /boards/gwynedd-board published." in done.stdout
     listed = await asyncio.to_thread(run, "boards", "list")
     assert "Gwynedd Board / Bwrdd Gwynedd  /boards/gwynedd-board  published" in listed.stdout
+    mailed = await asyncio.to_thread(run, "boards", "set", "--board", "Gwynedd Board", "--email", "clerc@example.cymru")
+    assert mailed.returncode == 0 and "Its notices go by email to clerc@example.cymru." in mailed.stdout
+    wrong = await asyncio.to_thread(run, "boards", "set", "--board", "Gwynedd Board", "--email", "clerc at example")
+    assert wrong.returncode == 2 and "is not an email address" in wrong.stderr
     nothing = await asyncio.to_thread(run, "boards", "set", "--board", "Gwynedd Board")
     assert nothing.returncode == 2 and "nothing to change" in nothing.stderr
     unknown = await asyncio.to_thread(run, "boards", "set", "--board", "Nowhere", "--unpublish")
