@@ -273,21 +273,22 @@ class Direct:
             except Exception:
                 self._pg.terminate()
             self._pg = None
-        if self._executor is not None:
-            executor, self._executor = self._executor, None
-            if self._sqlite is not None:
-                conn, self._sqlite = self._sqlite, None
-                await asyncio.get_running_loop().run_in_executor(executor, conn.close)
-            executor.shutdown(wait=False)
+        executor, self._executor, conn, self._sqlite = self._executor, None, self._sqlite, None
+        await _close_on(executor, conn)
         if self._turn is not None:
             os.close(self._turn)
             self._turn = None
-        if self._checkpointer is not None:
-            checkpointer, self._checkpointer = self._checkpointer, None
-            if self._checkpoints is not None:
-                conn, self._checkpoints = self._checkpoints, None
-                await asyncio.get_running_loop().run_in_executor(checkpointer, conn.close)
-            checkpointer.shutdown(wait=False)
+        executor, self._checkpointer, conn, self._checkpoints = self._checkpointer, None, self._checkpoints, None
+        await _close_on(executor, conn)
+
+
+async def _close_on(executor: ThreadPoolExecutor | None, conn: sqlite3.Connection | None) -> None:
+    """Close a SQLite connection on the thread that uses it, then let that thread go."""
+    if executor is None:
+        return
+    if conn is not None:
+        await asyncio.get_running_loop().run_in_executor(executor, conn.close)
+    executor.shutdown(wait=False)
 
 
 def _postgres_errors() -> tuple[type, ...]:

@@ -41,19 +41,20 @@ async def addresses_of(session: AsyncSession, owner: Person | Board | Stakeholde
 
 async def groups_addresses(session: AsyncSession, group_ids: Iterable[int]) -> dict[int, dict[str, str]]:
     """{group id: {platform: channel}} for several stakeholder groups at once."""
-    found: dict[int, dict[str, str]] = {}
-    for group_id, platform, address in (await session.exec(select(Address.group_id, Address.platform, Address.address)
-                                                            .where(Address.group_id.in_(list(group_ids))))).all():
-        found.setdefault(group_id, {})[platform] = address
-    return found
+    return await _owners_addresses(session, "group", group_ids)
 
 
 async def boards_addresses(session: AsyncSession, board_ids: Iterable[int]) -> dict[int, dict[str, str]]:
     """{board id: {platform: address}} for several boards at once."""
+    return await _owners_addresses(session, "board", board_ids)
+
+
+async def _owners_addresses(session: AsyncSession, kind: str, ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    column = OWNERS[kind]
     found: dict[int, dict[str, str]] = {}
-    for board_id, platform, address in (await session.exec(select(Address.board_id, Address.platform, Address.address)
-                                                            .where(Address.board_id.in_(list(board_ids))))).all():
-        found.setdefault(board_id, {})[platform] = address
+    for owner_id, platform, address in (await session.exec(select(column, Address.platform, Address.address)
+                                                            .where(column.in_(list(ids))))).all():
+        found.setdefault(owner_id, {})[platform] = address
     return found
 
 
