@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlmodel import select
 
 from cyswllt.appkeys import DB, SETTINGS
-from cyswllt.openapi import ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem
+from cyswllt.openapi import ADDRESS, ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem
 from storage.imports import EMAIL
 from storage.models import Action, Board
 from storage.queries import action_json, leads_for, ref_number
@@ -135,8 +135,7 @@ def setup(app: web.Application) -> None:
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
                 "name_cy": {"type": ["string", "null"], "maxLength": 200}, "published": {"type": "boolean"},
-                "email": {"type": ["string", "null"], "maxLength": 320,
-                          "description": "where the board's notices go by email; \"\" or null removes it"}}}}}},
+                "email": {**ADDRESS, "description": "where the board's notices go by email; \"\" or null removes it"}}}}}},
         "responses": {"200": {"description": "The board", "content": {"application/json": {"schema": board_schema}}},
                       "400": {"description": "Invalid body"}, "401": {"description": "No or wrong token"},
                       "404": {"description": "No such board"}}})

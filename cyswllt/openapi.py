@@ -154,3 +154,9 @@ def setup(app: web.Application) -> None:
             "503": {"description": "The database does not answer", "headers": RETRY_AFTER,
                     "content": {"application/json": {"schema": {"type": "object", "properties": {
                         "status": {"const": "unavailable"}, "database": {"const": "unreachable"}}}}}}}})
+
+
+# An email address to set, or "" (or null) to remove one: what the admin API takes for a board's or a
+# group's address.
+ADDRESS = {"anyOf": [{"type": "string", "format": "email", "maxLength": 320}, {"type": "string", "maxLength": 0},
+                     {"type": "null"}]}

@@ -19,7 +19,7 @@ from sqlmodel import delete, select
 from cyswllt.admin import require_admin
 from cyswllt.appkeys import DB
 from cyswllt.i18n import t
-from cyswllt.openapi import ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem, schema_for
+from cyswllt.openapi import ADDRESS, ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem, schema_for
 from engagement.schemas import PlainText
 from engagement.service import EMAIL, WELSH_LANGUAGE_KEY, forget, public_counts
 from engagement.spreadsheet import cell
@@ -102,7 +102,7 @@ class GroupIn(PlainText):
     language: str | None = Field(None, pattern=r"^(en|cy|both)$")
     digest_schedule: str | None = Field(None, max_length=100)
     # Where the group's digests go by email (a coordinator's address or a mailing list); "" removes it.
-    email: str | None = Field(None, max_length=320)
+    email: str | None = Field(None, max_length=320, json_schema_extra=ADDRESS)
     # Emails of people already known to the service (cyswllt import members); replaces the list.
     coordinators: list[str] | None = Field(None, max_length=50)
 
