@@ -46,37 +46,34 @@ def _observer(app: web.Application):
     return lambda platform, outcome: counters[outcome].labels(platform).inc()
 
 
-async def outbox_ctx(app: web.Application):
-    worker = OutboxWorker(app[DB], app[SENDERS], app[SETTINGS], observe=_observer(app))
-    app[WORKER] = worker
-    task = asyncio.create_task(worker.run(), name="outbox-worker")
-    app[WORKER_TASK] = task
-    log.info("outbox worker started (senders: %s)", ", ".join(sorted(app[SENDERS])) or "none")
-    yield
-    # Let the message in hand finish (a cancelled send would leave its row "sending" until checked).
-    worker.stop()
-    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-        await asyncio.wait_for(task, timeout=10)
+def _outbox_ctx(answers_only: bool):
+    """The outbox worker for this process: all of it, or (when the outbox runs in another process) only
+    the answers to the commands this one took."""
 
+    async def ctx(app: web.Application):
+        worker = OutboxWorker(app[DB], app[SENDERS], app[SETTINGS], observe=_observer(app))
+        app[WORKER] = worker
+        if answers_only:
+            task = asyncio.create_task(worker.run_answers(), name="outbox-answers")
+            log.info("answers to commands sent from this process (the outbox runs in another)")
+        else:
+            task = app[WORKER_TASK] = asyncio.create_task(worker.run(), name="outbox-worker")
+            log.info("outbox worker started (senders: %s)", ", ".join(sorted(app[SENDERS])) or "none")
+        yield
+        # Let the message in hand finish (a cancelled send would leave its row "sending" until checked).
+        worker.stop()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=10)
 
-async def answers_ctx(app: web.Application):
-    """The outbox runs in another process: this one sends only the answers to the commands it took."""
-    worker = OutboxWorker(app[DB], app[SENDERS], app[SETTINGS], observe=_observer(app))
-    app[WORKER] = worker
-    task = asyncio.create_task(worker.run_answers(), name="outbox-answers")
-    log.info("answers to commands sent from this process (the outbox runs in another)")
-    yield
-    worker.stop()
-    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-        await asyncio.wait_for(task, timeout=10)
+    return ctx
 
 
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     if settings.outbox_enabled:
-        app.cleanup_ctx.append(outbox_ctx)
+        app.cleanup_ctx.append(_outbox_ctx(answers_only=False))
     elif settings.outbox_answers:
-        app.cleanup_ctx.append(answers_ctx)
+        app.cleanup_ctx.append(_outbox_ctx(answers_only=True))
     if settings.scheduler_enabled:
         from scheduler import jobs
 
