@@ -9,10 +9,10 @@ from sqlmodel import select
 
 from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.openapi import ADDRESS, ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem
-from storage.imports import EMAIL
+from engagement.schemas import plain_text
 from storage.models import Action, Board
 from storage.queries import action_json, leads_for, ref_number
-from storage.reach import MAIL, addresses_of, boards_addresses, set_address
+from storage.reach import MAIL, addresses_of, boards_addresses, is_address, set_address
 
 
 def is_admin(request: web.Request) -> bool:
@@ -69,11 +69,15 @@ async def change_board(request: web.Request) -> web.Response:
     if "published" in body and not isinstance(body["published"], bool):
         return web.json_response({"error": "published must be true or false"}, status=400)
     name_cy = body.get("name_cy")
-    if "name_cy" in body and name_cy is not None and (not isinstance(name_cy, str) or len(name_cy.strip()) > 200):
+    if isinstance(name_cy, str):
+        name_cy = plain_text(name_cy)  # NUL dropped; None when not text at all
+    if body.get("name_cy") is not None and (not isinstance(name_cy, str) or len(name_cy.strip()) > 200):
         return web.json_response({"error": "name_cy must be text of up to 200 characters, or null"}, status=400)
     email = body.get("email")
-    if "email" in body and email is not None:
-        if not isinstance(email, str) or len(email.strip()) > 320 or (email.strip() and not EMAIL.match(email.strip())):
+    if isinstance(email, str):
+        email = plain_text(email)
+    if body.get("email") is not None:
+        if not isinstance(email, str) or (email.strip() and not is_address(email.strip())):
             return web.json_response({"error": "email must be an email address such as clerc@example.cymru, "
                                                "or \"\" or null to remove it"}, status=400)
     async with request.app[DB].session() as s:

@@ -156,7 +156,8 @@ def setup(app: web.Application) -> None:
                         "status": {"const": "unavailable"}, "database": {"const": "unreachable"}}}}}}}})
 
 
-# An email address to set, or "" (or null) to remove one: what the admin API takes for a board's or a
-# group's address.
-ADDRESS = {"anyOf": [{"type": "string", "format": "email", "maxLength": 320}, {"type": "string", "maxLength": 0},
-                     {"type": "null"}]}
+# The server's own rule for an email address (storage.reach.EMAIL), surrounding white space allowed: it is
+# trimmed. An address given, or blank (or null) for none: respondents', boards' and groups' addresses.
+EMAIL_PATTERN = f"^[{SPACE}]*[^@{SPACE}<>,;]+@[^@{SPACE}<>,;]+\\.[^@{SPACE}<>,;]+[{SPACE}]*$"
+ADDRESS = {"anyOf": [{"type": "string", "maxLength": 320, "pattern": EMAIL_PATTERN},
+                     {"type": "string", "pattern": BLANK}, {"type": "null"}]}

@@ -21,7 +21,7 @@ from cyswllt.appkeys import DB
 from cyswllt.i18n import t
 from cyswllt.openapi import ADDRESS, ADMIN_DISABLED, BEARER, UNAUTHORISED, describe, json_body, problem, schema_for
 from engagement.schemas import PlainText
-from engagement.service import EMAIL, WELSH_LANGUAGE_KEY, forget, public_counts
+from engagement.service import WELSH_LANGUAGE_KEY, forget, public_counts
 from engagement.spreadsheet import cell
 from storage import tallies
 from storage.models import (
@@ -36,7 +36,7 @@ from storage.models import (
     StakeholderGroup,
     utcnow,
 )
-from storage.reach import addresses_of, groups_addresses, set_address
+from storage.reach import addresses_of, groups_addresses, is_address, set_address
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 MIN_WEEKS, DEFAULT_WEEKS = 8, 12
@@ -112,7 +112,7 @@ class GroupIn(PlainText):
         if value is None:
             return None
         value = value.strip()
-        if value and not EMAIL.match(value):
+        if value and not is_address(value):
             raise ValueError("give an email address such as pobl-ifanc@example.cymru, or \"\" to remove it")
         return value
 

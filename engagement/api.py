@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from cyswllt.appkeys import DB
 from cyswllt.i18n import t
-from cyswllt.openapi import BLANK, NOT_BLANK, RATE_LIMITED, SPACE, describe, json_body
+from cyswllt.openapi import ADDRESS, NOT_BLANK, RATE_LIMITED, describe, json_body
 from cyswllt.openapi import problem as documented
 from engagement import admin_api, ratelimit, service, worker
 from engagement.schemas import ResponseIn
@@ -158,8 +158,6 @@ CONSULTATION = {
             "name": BILINGUAL}}},
     },
 }
-# The server's own rule for an address (service.EMAIL), surrounding white space allowed: it is trimmed.
-EMAIL_PATTERN = f"^[{SPACE}]*[^@{SPACE}<>,;]+@[^@{SPACE}<>,;]+\\.[^@{SPACE}<>,;]+[{SPACE}]*$"
 RESPONSE_BODY = {
     "type": "object", "additionalProperties": False,
     "description": "At least one of text (a general response) or answers (by question id) must hold words. "
@@ -175,9 +173,7 @@ RESPONSE_BODY = {
                                                               "(its stakeholder_groups[].id); empty or null: none"},
         "anonymous": {"type": "boolean", "default": True},
         "name": {"type": ["string", "null"], "maxLength": service.NAME_LIMIT},
-        "email": {"anyOf": [{"type": "string", "maxLength": 320, "pattern": EMAIL_PATTERN},
-                            {"type": "string", "pattern": BLANK}, {"type": "null"}],
-                  "description": "For news of the outcome (with contact_consent); empty or null: none"},
+        "email": {**ADDRESS, "description": "For news of the outcome (with contact_consent); empty or null: none"},
         "contact_consent": {"type": "boolean", "default": False,
                             "description": "May we email you about the outcome? (needs email)"},
         "quote_consent": {"type": "boolean", "default": False,

@@ -60,3 +60,12 @@ def _plain(value: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("not valid Unicode text") from None
     return value.replace("\x00", "")
+
+
+def plain_text(value: str) -> str | None:
+    """``value`` as text a database can keep (``_plain``), or None when it is not Unicode text at all: for a
+    body read without a model."""
+    try:
+        return _plain(value)
+    except ValueError:
+        return None

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import os
-import re
 import secrets
 import time
 import weakref
@@ -38,10 +37,10 @@ from storage.models import (
     StakeholderGroup,
     utcnow,
 )
+from storage.reach import is_address
 
 TEXT_LIMIT = 5000  # characters per answer
 NAME_LIMIT = 200
-EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing to confuse: no 0/O, 1/I
 WELSH_LANGUAGE_KEY = "welsh-language"
 
@@ -228,7 +227,7 @@ def validate(view: ConsultationView, data: ResponseIn) -> list[FieldError]:
     if data.name and len(data.name) > NAME_LIMIT:
         errors.append(FieldError("name", "too_long", "name_too_long"))
     email = (data.email or "").strip()
-    if email and (len(email) > 320 or not EMAIL.match(email)):
+    if email and not is_address(email):
         errors.append(FieldError("email", "invalid", "email_invalid"))
     elif email and not data.contact_consent:
         errors.append(FieldError("contact_consent", "consent_required", "email_needs_consent"))

@@ -31,7 +31,7 @@ from storage.models import (
     Role,
     utcnow,
 )
-from storage.reach import MAIL, addresses_of, person_addresses, set_address
+from storage.reach import EMAIL, MAIL, addresses_of, is_address, person_addresses, set_address
 
 ACTION_COLUMNS = ("ref", "priority", "title", "lead", "owner_email", "due", "rag", "title_cy", "priority_cy")
 ACTION_REQUIRED = ("ref", "title")
@@ -49,7 +49,6 @@ RAG_WORDS = {"red": "red", "amber": "amber", "green": "green", "complete": "comp
 ROLES = {**{r.value: r.value for r in Role}, "cadeirydd": "chair", "ysgrifenyddiaeth": "secretariat",
          "craidd": "core", "ehangach": "wider", "swyddog": "officer", "craffu": "scrutiny", "cydlynydd": "coordinator"}
 LANGUAGES = {"en": "en", "english": "en", "saesneg": "en", "cy": "cy", "welsh": "cy", "cymraeg": "cy"}
-EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 ACTION_REF = re.compile(r"^[Aa]-?(\d{1,6})$")
 PRIORITY_REF = re.compile(r"^[Pp]-?(\d{1,6})$")
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -549,7 +548,7 @@ def run_set_board(settings, args) -> int:
         raise CommandError("nothing to change: give --name-cy, --publish, --unpublish or --email")
     if args.name_cy is not None and len(args.name_cy.strip()) > 200:
         raise CommandError("the Welsh name is over 200 characters")
-    if email is not None and email.strip() and (len(email.strip()) > 320 or not EMAIL.match(email.strip())):
+    if email is not None and email.strip() and not is_address(email.strip()):
         raise CommandError(f"“{email}” is not an email address (an empty string removes the board's)")
 
     async def work(session: AsyncSession):
@@ -563,15 +562,14 @@ def run_set_board(settings, args) -> int:
         session.add(board)
         if email is not None:
             await set_address(session, board, MAIL, email.strip() or None)
-        await session.flush()
-        return board.name, board.name_cy, board.slug, board.published, (await addresses_of(session, board)).get(MAIL)
+        return board.name, board.name_cy, board.slug, board.published
 
     done = _run_boards(settings, work)
     if done is None:
         raise CommandError(f"no board called “{args.board}”")
-    name, name_cy, slug, published, address = done
+    name, name_cy, slug, published = done
     print(f"{name}: Welsh name {name_cy or '(none)'}; public pages at /boards/{slug} "
           f"{'published' if published else 'not published'}.")
     if email is not None:
-        print(f"Its notices go by email to {address}." if address else "It has no email address now.")
+        print(f"Its notices go by email to {email.strip()}." if email.strip() else "It has no email address now.")
     return 0

@@ -12,6 +12,7 @@ a person's messages go to the local console (``cyswllt chat --as EMAIL`` shows t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 
 from sqlmodel import select
@@ -22,6 +23,15 @@ from storage.models import Address, Board, ConversationReference, Member, Person
 CONSOLE = "console"
 # A person's email address is their address for mail; it lives on the person, not in ``address``.
 MAIL = "email"
+# An email address as the service takes one (people, boards, groups, respondents).
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+def is_address(value: str) -> bool:
+    """Whether ``value`` (already trimmed) is an email address the service can send to."""
+    return len(value) <= 320 and EMAIL.match(value) is not None
+
+
 # What an address may belong to, and its column.
 OWNERS = {"person": Address.person_id, "board": Address.board_id, "group": Address.group_id}
 
