@@ -63,7 +63,6 @@ class Scope:
     families: dict[int, tuple[int, ...]] = field(default_factory=dict)
     # The stored totals are to be counted again (data from before they existed): count everything here.
     stale: bool = False
-    sqlite: bool = False
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -612,7 +611,7 @@ async def _scope(session: AsyncSession, consultation: Consultation, group: Stake
         families[merged_into or theme_id].append(theme_id)
     return Scope(consultation, group, start, end, welsh, ordinary, {i: key for i, key, _ in questions},
                  {theme_id: tuple(sorted(members)) for theme_id, members in families.items()},
-                 await tallies.stale(session, consultation.id), session.bind.dialect.name == "sqlite")
+                 await tallies.stale(session, consultation.id))
 
 
 async def build_data(session: AsyncSession, consultation: Consultation, group: StakeholderGroup | None,
