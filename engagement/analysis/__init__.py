@@ -22,7 +22,7 @@ from engagement.analysis.redact import find as find_personal_data
 from engagement.analysis.redact import redact
 from engagement.analysis.review import review
 from engagement.analysis.sentiment import MIN_CONFIDENCE, THRESHOLD, clauses, combine, label
-from engagement.analysis.themes import Theme, mentions, theme_key, topics
+from engagement.analysis.themes import Theme, resolve, term_mentions, theme_key, topics
 
 __all__ = ["ANALYSER_VERSION", "Analysis", "MIN_RESPONSES", "Phrase", "Promoter", "Theme", "analyse", "warm_up",
            "detect_language", "find_personal_data", "promote", "redact", "review", "score", "theme_key", "topics",
@@ -79,10 +79,11 @@ def themes_of(text: str, language: str, redacted: list[tuple[int, int]] | None =
 
 def _themes_and_phrases(text: str, language: str, redacted: list[tuple[int, int]] | None,
                         with_phrases: bool = True) -> tuple[list[Theme], list[Phrase]]:
-    found = mentions(text, language)
+    terms = term_mentions(text, language)  # once: the themes and the candidate phrases both use it
+    found = resolve(text, terms, language)
     if redacted:
         found = [m for m in found if not any(m.start < end and start < m.end for start, end in redacted)]
-    candidates = phrases(text, language, redacted) if with_phrases else []
+    candidates = phrases(text, language, redacted, terms=terms) if with_phrases else []
     if not found and not candidates:
         return [], []
     parts = clauses(text, language, lambda piece: score(piece, language))

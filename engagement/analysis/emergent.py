@@ -34,7 +34,7 @@ import simplemma
 
 from engagement.analysis import welsh
 from engagement.analysis.data_files import lines
-from engagement.analysis.themes import ARTICLES, fold, term_mentions
+from engagement.analysis.themes import ARTICLES, Mention, fold, term_mentions
 
 MIN_RESPONSES = 3  # "several": how many responses must raise a phrase before it is a theme
 COVERED = 2 / 3  # a candidate whose responses mostly raise an emergent theme already is that theme
@@ -366,11 +366,15 @@ def _welsh_units(text: str, blocked: list[tuple[int, int]]) -> list[tuple[list[s
     return out
 
 
-def phrases(text: str, language: str, redacted: list[tuple[int, int]] | None = None) -> list[Phrase]:
-    """The candidate phrases of ``text``: one per key and noun phrase, in order (sentiment not yet set)."""
+def phrases(text: str, language: str, redacted: list[tuple[int, int]] | None = None,
+            terms: list[Mention] | None = None) -> list[Phrase]:
+    """The candidate phrases of ``text``: one per key and noun phrase, in order (sentiment not yet set).
+    ``terms`` are ``term_mentions(text, language)`` when the caller has them already."""
     if not text:
         return []
-    blocked = [(m.start, m.end) for m in term_mentions(text, language)] + list(redacted or [])
+    if terms is None:
+        terms = term_mentions(text, language)
+    blocked = [(m.start, m.end) for m in terms] + list(redacted or [])
     units = _welsh_units(text, blocked) if language == "cy" else _english_units(text, blocked)
     out = []
     for keys, wording, start, end in units:
