@@ -159,6 +159,12 @@ def welsh_verbnouns() -> frozenset[str]:
     return frozenset(fold(lemma.decode()) for lemma, found in kinds.items() if len(found) >= 3)
 
 
+@cache
+def _welsh_verbs() -> frozenset[str]:
+    """Every Welsh verb-noun: simplemma's (``welsh_verbnouns``) and the package's own list."""
+    return welsh_verbnouns() | _words("welsh_verbnouns.txt")
+
+
 # --- keys ---------------------------------------------------------------------------------------
 
 
@@ -307,7 +313,7 @@ def _welsh_units(text: str, blocked: list[tuple[int, int]]) -> list[tuple[list[s
     tokens = _tokens(text.replace("’", "'"), "cy", blocked)
     function = _welsh_function_words()
     incidental, describing = _incidental("cy")
-    verbs = welsh_verbnouns() | _words("welsh_verbnouns.txt")
+    verbs = _welsh_verbs()
     evaluative = _welsh_evaluative()
 
     def content(i: int) -> bool:
