@@ -34,6 +34,7 @@ import simplemma
 
 from engagement.analysis import welsh
 from engagement.analysis.data_files import lines
+from engagement.analysis.redact import first_names
 from engagement.analysis.themes import ARTICLES, Mention, fold, term_mentions
 
 MIN_RESPONSES = 3  # "several": how many responses must raise a phrase before it is a theme
@@ -116,11 +117,6 @@ def _incidental(language: str) -> tuple[frozenset[str], frozenset[str]]:
 @cache
 def _welsh_evaluative() -> frozenset[str]:
     return frozenset(welsh.lexicon())
-
-
-@cache
-def _first_names() -> frozenset[str]:
-    return _words("first_names.txt")
 
 
 @cache
@@ -245,7 +241,7 @@ def _named(tokens: list[_Token], i: int) -> bool:
     word = tokens[i].text
     if not word[:1].isupper():
         return False
-    if fold(word) in _first_names():
+    if fold(word) in first_names():
         return True
     j = i - 1
     while j >= 0 and tokens[j].text[:1].isupper() and not tokens[j].boundary and fold(tokens[j].text) not in TITLES:
