@@ -36,11 +36,6 @@ REANALYSE_BATCH = 20
 REANALYSE_PAUSE = 0.05
 
 
-# Loads the English and Welsh analysers' models and dictionaries (see AnalysisWorker.warm_up).
-WARM_UP = ("The buses are late and the library should stay open.",
-           "Mae'r bysiau'n hwyr a dylai'r llyfrgell aros ar agor.")
-
-
 class AnalysisWorker:
     def __init__(self, db: Database, *, analyse: Callable = analysis.analyse, now: Callable[[], datetime] = utcnow,
                  poll_seconds: float = 2.0, health: DatabaseHealth | None = None,
@@ -66,8 +61,7 @@ class AnalysisWorker:
         seconds in the middle of the first requests: load them now, off the loop (start-up does not
         wait for it; analysis does)."""
         if self.analyse is analysis.analyse:
-            for text in WARM_UP:
-                await asyncio.to_thread(analysis.analyse, text)
+            await asyncio.to_thread(analysis.warm_up)
         self.warmed.set()
 
     def stop(self) -> None:
