@@ -210,7 +210,7 @@ async def add_mentions(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
 def _refresh_due(count: int) -> bool:
     """Labels follow the most common wording as a theme grows: at 4, 8, 16… responses (so reading every
     wording again costs about as much, all told, as storing them)."""
-    return count >= 4 and count & (count - 1) == 0
+    return considered(count, 4)
 
 
 async def _relabel(session: AsyncSession, theme: Theme) -> None:
