@@ -145,18 +145,25 @@ async def _wordings(session: AsyncSession, consultation_id: int, key: str) -> di
     return found
 
 
-async def _promote(session: AsyncSession, consultation_id: int, key: str, skip: int) -> Theme:
-    """Make ``key`` a theme and link every response that raised it, but ``skip`` (linked by the caller)."""
-    wordings = await _wordings(session, consultation_id, key)
-    theme = Theme(consultation_id=consultation_id, key=key, origin=ThemeOrigin.emergent,
-                  label_en=label_of(wordings, "en")[:200], label_cy=label_of(wordings, "cy")[:200])
+async def add_theme(session: AsyncSession, theme: Theme) -> Theme:
+    """Store a new theme of a consultation, or take the one with its key that another worker stored at the
+    same moment."""
     try:
-        async with session.begin_nested():  # another worker may promote the same key at once
+        async with session.begin_nested():
             session.add(theme)
             await session.flush()
     except IntegrityError:
-        theme = (await session.exec(select(Theme).where(Theme.consultation_id == consultation_id,
-                                                        Theme.key == key))).one()
+        return (await session.exec(select(Theme).where(Theme.consultation_id == theme.consultation_id,
+                                                       Theme.key == theme.key))).one()
+    return theme
+
+
+async def _promote(session: AsyncSession, consultation_id: int, key: str, skip: int) -> Theme:
+    """Make ``key`` a theme and link every response that raised it, but ``skip`` (linked by the caller)."""
+    wordings = await _wordings(session, consultation_id, key)
+    theme = await add_theme(session, Theme(consultation_id=consultation_id, key=key, origin=ThemeOrigin.emergent,
+                                           label_en=label_of(wordings, "en")[:200],
+                                           label_cy=label_of(wordings, "cy")[:200]))
     linked = set((await session.exec(select(ResponseTheme.response_id).where(ResponseTheme.theme_id == theme.id))).all())
     by_response: dict[int, list[ThemeCandidate]] = defaultdict(list)
     for row in (await session.exec(select(ThemeCandidate).where(

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,15 +37,8 @@ async def theme_rows(session: AsyncSession, consultation_id: int, keys: Sequence
             continue
         row = found.get(key)
         if row is None:
-            row = Theme(consultation_id=consultation_id, key=key, label_en=topic.label_en, label_cy=topic.label_cy)
-            try:
-                async with session.begin_nested():  # another worker may add the same theme at once
-                    session.add(row)
-                    await session.flush()
-            except IntegrityError:
-                row = (await session.exec(select(Theme).where(Theme.consultation_id == consultation_id,
-                                                              Theme.key == key))).one()
-            found[key] = row
+            row = found[key] = await theme_candidates.add_theme(session, Theme(
+                consultation_id=consultation_id, key=key, label_en=topic.label_en, label_cy=topic.label_cy))
         elif (row.label_en, row.label_cy) != (topic.label_en, topic.label_cy):
             row.label_en, row.label_cy, row.updated_at = topic.label_en, topic.label_cy, utcnow()
             session.add(row)
