@@ -145,77 +145,80 @@ class AnalysisWorker:
         return len(ids)
 
     async def analyse_one(self, response_id: int) -> None:
-        async with self.db.session() as session:
+        # Dozens of small statements: on SQLite, all of them in one hop to the database's thread.
+        await self.db.run(lambda session: self._analyse(session, response_id))
+
+    async def _analyse(self, session, response_id: int) -> None:
+        response = await session.get(Response, response_id)
+        if response is None or response.withdrawn_at is not None:
+            return
+        answers = (await session.exec(select(Answer).where(Answer.response_id == response_id))).all()
+        names = [response.name] if response.name else []
+        try:
+            texts = [response.text or ""] + [a.text or "" for a in answers]
+            whole = "\n".join(t for t in texts if t)
+            given = response.language if response.language_given else None
+            overall = self.analyse(whole, given, names)
+            # Each part in its own language unless the respondent chose one: a response may answer
+            # one question in Welsh and another in English.
+            if response.text and whole == response.text:  # no answers: the whole is the text
+                parts = [(None, overall)]
+            else:
+                parts = [(None, self.analyse(response.text, given, names))] if response.text else []
+            for answer in answers:
+                result = self.analyse(answer.text or "", given, names)
+                answer.language, answer.sentiment = result.language, result.sentiment
+                answer.polarity, answer.confidence = result.polarity, result.confidence
+                answer.themes = result.theme_keys
+                answer.redacted_text = analysis.redact(answer.text or "", names)
+                session.add(answer)
+                parts.append((answer.question_id, result))
+            # From here to the commit, the digest's totals are kept right (after the analysis itself, so
+            # the lock is held for as short a time as before).
+            upkeep = await tallies.start(session, response.consultation_id, [response_id])
+            keys = await theme_store.store(session, response, parts)
+        except Exception as exc:  # the response stays, listed as pending, and is tried again later
+            await session.rollback()
             response = await session.get(Response, response_id)
-            if response is None or response.withdrawn_at is not None:
+            if response is None:
                 return
-            answers = (await session.exec(select(Answer).where(Answer.response_id == response_id))).all()
-            names = [response.name] if response.name else []
-            try:
-                texts = [response.text or ""] + [a.text or "" for a in answers]
-                whole = "\n".join(t for t in texts if t)
-                given = response.language if response.language_given else None
-                overall = self.analyse(whole, given, names)
-                # Each part in its own language unless the respondent chose one: a response may answer
-                # one question in Welsh and another in English.
-                if response.text and whole == response.text:  # no answers: the whole is the text
-                    parts = [(None, overall)]
-                else:
-                    parts = [(None, self.analyse(response.text, given, names))] if response.text else []
-                for answer in answers:
-                    result = self.analyse(answer.text or "", given, names)
-                    answer.language, answer.sentiment = result.language, result.sentiment
-                    answer.polarity, answer.confidence = result.polarity, result.confidence
-                    answer.themes = result.theme_keys
-                    answer.redacted_text = analysis.redact(answer.text or "", names)
-                    session.add(answer)
-                    parts.append((answer.question_id, result))
-                # From here to the commit, the digest's totals are kept right (after the analysis itself, so
-                # the lock is held for as short a time as before).
-                upkeep = await tallies.start(session, response.consultation_id, [response_id])
-                keys = await theme_store.store(session, response, parts)
-            except Exception as exc:  # the response stays, listed as pending, and is tried again later
-                await session.rollback()
-                response = await session.get(Response, response_id)
-                if response is None:
-                    return
-                # A response analysed before that fails again for good leaves what the digest counts.
-                upkeep = await tallies.start(session, response.consultation_id, [response_id])
-                response.analysis_attempts += 1
-                response.analysis_error = repr(exc)[:2000]
-                if response.analysis_attempts >= MAX_ATTEMPTS:
-                    response.analysis_state = AnalysisState.failed
-                delay = min(3600, 5 * 2 ** response.analysis_attempts) * random.uniform(0.5, 1.5)
-                if response.analysis_state == AnalysisState.failed:
-                    self._not_before.pop(response_id, None)
-                else:
-                    self._not_before[response_id] = self.now() + timedelta(seconds=delay)
-                log.warning("analysis of response %s failed (attempt %s): %r", response_id,
-                            response.analysis_attempts, exc)
-                session.add(response)
-                await upkeep.finish(session)
-                await _commit_unless_withdrawn(session, response_id)
-                return
-            response.language = overall.language
-            response.sentiment, response.polarity, response.confidence = overall.sentiment, overall.polarity, overall.confidence
-            response.themes = keys
-            response.redacted_text = analysis.redact(response.text or "", names) if response.text else None
-            held = sorted({reason for _, result in parts for reason in result.held} | set(overall.held))
-            if response.reviewed_at is None:  # a person's decision is never undone by the analyser
-                if held and response.moderation_state == ModerationState.visible:
-                    response.moderation_state = ModerationState.held
-                    response.moderation_reason = "held: " + ", ".join(held)
-                elif not held and response.moderation_state == ModerationState.held:
-                    response.moderation_state = ModerationState.visible
-                    response.moderation_reason = None
-            response.analysis_state = AnalysisState.done
-            response.analysis_error = None
-            response.analysed_at = self.now()
-            response.analyser_version = analysis.ANALYSER_VERSION
+            # A response analysed before that fails again for good leaves what the digest counts.
+            upkeep = await tallies.start(session, response.consultation_id, [response_id])
+            response.analysis_attempts += 1
+            response.analysis_error = repr(exc)[:2000]
+            if response.analysis_attempts >= MAX_ATTEMPTS:
+                response.analysis_state = AnalysisState.failed
+            delay = min(3600, 5 * 2 ** response.analysis_attempts) * random.uniform(0.5, 1.5)
+            if response.analysis_state == AnalysisState.failed:
+                self._not_before.pop(response_id, None)
+            else:
+                self._not_before[response_id] = self.now() + timedelta(seconds=delay)
+            log.warning("analysis of response %s failed (attempt %s): %r", response_id,
+                        response.analysis_attempts, exc)
             session.add(response)
             await upkeep.finish(session)
             await _commit_unless_withdrawn(session, response_id)
-            self._not_before.pop(response_id, None)
+            return
+        response.language = overall.language
+        response.sentiment, response.polarity, response.confidence = overall.sentiment, overall.polarity, overall.confidence
+        response.themes = keys
+        response.redacted_text = analysis.redact(response.text or "", names) if response.text else None
+        held = sorted({reason for _, result in parts for reason in result.held} | set(overall.held))
+        if response.reviewed_at is None:  # a person's decision is never undone by the analyser
+            if held and response.moderation_state == ModerationState.visible:
+                response.moderation_state = ModerationState.held
+                response.moderation_reason = "held: " + ", ".join(held)
+            elif not held and response.moderation_state == ModerationState.held:
+                response.moderation_state = ModerationState.visible
+                response.moderation_reason = None
+        response.analysis_state = AnalysisState.done
+        response.analysis_error = None
+        response.analysed_at = self.now()
+        response.analyser_version = analysis.ANALYSER_VERSION
+        session.add(response)
+        await upkeep.finish(session)
+        await _commit_unless_withdrawn(session, response_id)
+        self._not_before.pop(response_id, None)
 
 
 async def _commit_unless_withdrawn(session, response_id: int) -> bool:

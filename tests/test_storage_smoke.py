@@ -30,3 +30,50 @@ async def test_outbox_enqueue_is_idempotent_by_key(db):
     async with db.session() as s:
         rows = (await s.exec(select(OutboxMessage))).all()
         assert [r.payload for r in rows] == [{"t": 1}]
+
+
+async def test_work_run_by_the_database_is_committed_when_it_commits_and_rolled_back_when_it_fails(db):
+    """``Database.run``: on SQLite a blocking session on a thread of its own; on PostgreSQL an async one.
+    Either way the work sees its own writes, keeps what it commits and loses what it does not."""
+    import threading
+
+    import pytest
+
+    async def add(session, name, fail=False):
+        session.add(Board(name=name))
+        await session.flush()
+        assert (await session.exec(select(Board.name).where(Board.name == name))).one() == name
+        if fail:
+            raise ValueError("refused")
+        await session.commit()
+        return threading.current_thread().name
+
+    thread = await db.run(lambda s: add(s, "Bwrdd Gwynedd"))
+    with pytest.raises(ValueError):
+        await db.run(lambda s: add(s, "Bwrdd Conwy", fail=True))
+    assert thread.startswith("database") == (not db.is_postgres)
+    async with db.session() as s:
+        assert (await s.exec(select(Board.name))).all() == ["Bwrdd Gwynedd"]
+
+
+async def test_work_that_awaits_more_than_its_session_is_refused_on_sqlite(sqlite_url):
+    import asyncio
+
+    import pytest
+
+    from storage.db import Database
+
+    database = Database.from_url(sqlite_url)
+    await database.create_all()
+
+    async def waits(session):
+        session.add(Board(name="Bwrdd Môn"))
+        await asyncio.sleep(0)
+
+    try:
+        with pytest.raises(RuntimeError, match="only its session"):
+            await database.run(waits)
+        async with database.session() as s:
+            assert (await s.exec(select(Board))).all() == []
+    finally:
+        await database.dispose()
