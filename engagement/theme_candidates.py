@@ -13,8 +13,9 @@ each language, refreshed as it grows."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import delete, distinct, func, insert, update
@@ -45,10 +46,11 @@ CANDIDATE_COLUMNS = [c.name for c in ThemeCandidate.__table__.columns if c.name 
 
 
 async def store(session: AsyncSession, response: Response, parts: Sequence[tuple[int | None, analysis.Analysis]],
-                decided: set[int]) -> list[str]:
+                decided: set[int], kept: Collection[int] = ()) -> list[str]:
     """Replace the candidate phrases of ``response`` with those of ``parts`` and link it to the emergent
     themes it raises (promoting any key enough responses now share), except where a person decided its
-    link (``decided``: theme ids). Returns the keys of the emergent themes it raises."""
+    link (``decided``: theme ids). Returns the keys of the emergent themes it raises. ``kept``: responses
+    whose digest totals the caller keeps in this transaction (the others a promotion links, it keeps)."""
     consultation_id = response.consultation_id
     before: set[str] = set()
     if response.analysed_at is not None:  # analysed before (a response's first analysis has nothing to replace)
@@ -75,7 +77,7 @@ async def store(session: AsyncSession, response: Response, parts: Sequence[tuple
         if theme is None:
             if count is None or not considered(count) or not await promotes(session, consultation_id, key, count):
                 continue
-            theme = await _promote(session, consultation_id, key, response.id)
+            theme = await _promote(session, consultation_id, key, response.id, kept)
         elif theme.origin == ThemeOrigin.emergent and count is not None and _refresh_due(count):
             await _relabel(session, theme)
         raised.append(key)
@@ -158,8 +160,9 @@ async def add_theme(session: AsyncSession, theme: Theme) -> Theme:
     return theme
 
 
-async def _promote(session: AsyncSession, consultation_id: int, key: str, skip: int) -> Theme:
-    """Make ``key`` a theme and link every response that raised it, but ``skip`` (linked by the caller)."""
+async def _promote(session: AsyncSession, consultation_id: int, key: str, skip: int, kept: Collection[int]) -> Theme:
+    """Make ``key`` a theme and link every response that raised it, but ``skip`` (linked by the caller);
+    the digest's totals of those not ``kept`` by the caller are kept here."""
     wordings = await _wordings(session, consultation_id, key)
     theme = await add_theme(session, Theme(consultation_id=consultation_id, key=key, origin=ThemeOrigin.emergent,
                                            label_en=label_of(wordings, "en")[:200],
@@ -174,8 +177,10 @@ async def _promote(session: AsyncSession, consultation_id: int, key: str, skip: 
     earlier_ids = list(by_response)
     if not earlier_ids:
         return theme
-    # Responses other than the one being analysed gain a theme: the digest's totals follow them.
-    async with tallies.keeping(session, consultation_id, earlier_ids):
+    # Responses other than those being analysed gain a theme: the digest's totals follow them. Those the
+    # caller keeps are counted by its own upkeep; counted here as well, their change would count twice.
+    outside = [i for i in earlier_ids if i not in kept]
+    async with tallies.keeping(session, consultation_id, outside) if outside else contextlib.nullcontext():
         for response_id, found in by_response.items():
             _link(session, response_id, consultation_id, theme, found)
         await _write_mentions(session)

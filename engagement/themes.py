@@ -9,7 +9,7 @@ is a ``human`` row that the analyser never overwrites (a removed theme is not ad
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, or_, update
@@ -45,10 +45,11 @@ async def theme_rows(session: AsyncSession, consultation_id: int, keys: Sequence
     return found
 
 
-async def store(session: AsyncSession, response: Response,
-                parts: Sequence[tuple[int | None, analysis.Analysis]]) -> list[str]:
+async def store(session: AsyncSession, response: Response, parts: Sequence[tuple[int | None, analysis.Analysis]],
+                kept: Collection[int] = ()) -> list[str]:
     """Replace the analyser's themes of ``response`` with those of ``parts`` — (question id or None for
-    the general text, its analysis) — keeping a person's. Returns the response's theme keys."""
+    the general text, its analysis) — keeping a person's. Returns the response's theme keys.
+    ``kept``: responses whose digest totals the caller keeps (``tallies.start``) in this transaction."""
     by_key: dict[str, list[tuple[int | None, analysis.Theme]]] = {}
     for question_id, result in parts:
         for theme in result.themes:
@@ -81,7 +82,7 @@ async def store(session: AsyncSession, response: Response,
              "polarity": theme.polarity, "start": start, "end": end}
             for link, found in links for question_id, theme in found for start, end in theme.spans])
     # Phrases outside the glossary: emergent themes once several responses raise them.
-    return keys + await theme_candidates.store(session, response, parts, human)
+    return keys + await theme_candidates.store(session, response, parts, human, kept)
 
 
 async def forget(session: AsyncSession, response_id: int) -> None:

@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -31,6 +33,9 @@ log = logging.getLogger("cyswllt.analysis")
 MAX_ATTEMPTS = 5
 # Seconds analysis waits at most for a moment with no request in flight (see AnalysisWorker.give_way).
 GIVE_WAY = 1.0
+# Responses analysed and stored in one transaction: the digest's upkeep and the commit serve them all,
+# and the write lock is held for a few tens of milliseconds.
+BATCH = 10
 # Responses analysed again per pass, and the pause after such a pass, when nothing new is waiting.
 REANALYSE_BATCH = 20
 REANALYSE_PAUSE = 0.05
@@ -109,11 +114,11 @@ class AnalysisWorker:
                 self._cursor = ids[-1] if len(ids) == page else 0
             if due or self._cursor == 0:
                 break
-        for response_id in due:
+        for n in range(0, len(due), BATCH):
             await self.give_way()
             if self.stopping:
                 break
-            await self.analyse_one(response_id)
+            await self.analyse_batch(due[n:n + BATCH])
         return len(due)
 
     async def give_way(self) -> None:
@@ -137,73 +142,58 @@ class AnalysisWorker:
             if consultation_id is not None:
                 query = query.where(Response.consultation_id == consultation_id)
             ids = (await session.exec(query)).all()
-        for response_id in ids:
+        for n in range(0, len(ids), BATCH):
             await self.give_way()
             if self.stopping:
                 break
-            await self.analyse_one(response_id)
+            await self.analyse_batch(ids[n:n + BATCH])
         return len(ids)
 
-    async def analyse_one(self, response_id: int) -> None:
-        # Dozens of small statements: on SQLite, all of them in one hop to the database's thread.
-        await self.db.run(lambda session: self._analyse(session, response_id))
+    async def analyse_batch(self, ids: Sequence[int]) -> None:
+        """Analyse these responses in one transaction (each statement of the digest's upkeep, and the
+        commit, then serves them all). One whose analysis fails, or a batch whose storing fails or meets
+        a withdrawal, is analysed again one response at a time, where a failure is that response's own."""
+        # Dozens of small statements a response: on SQLite, all of them in one hop to the database's thread.
+        alone = await self.db.run(lambda session: self._analyse_together(session, ids))
+        for response_id in alone:
+            if self.stopping:
+                break
+            await self.analyse_one(response_id)
 
-    async def _analyse(self, session, response_id: int) -> None:
-        response = await session.get(Response, response_id)
-        if response is None or response.withdrawn_at is not None:
-            return
-        answers = (await session.exec(select(Answer).where(Answer.response_id == response_id))).all()
+    async def analyse_one(self, response_id: int) -> None:
+        await self.db.run(lambda session: self._analyse_alone(session, response_id))
+
+    def _results(self, response: Response, answers: Sequence[Answer]) -> Results:
+        """The analysis of a response as a whole, of its general text and of each answer (raises as the
+        analyser does; changes nothing)."""
         names = [response.name] if response.name else []
-        try:
-            texts = [response.text or ""] + [a.text or "" for a in answers]
-            whole = "\n".join(t for t in texts if t)
-            given = response.language if response.language_given else None
-            overall = self.analyse(whole, given, names)
-            # Each part in its own language unless the respondent chose one: a response may answer
-            # one question in Welsh and another in English.
-            if response.text and whole == response.text:  # no answers: the whole is the text
-                parts = [(None, overall)]
-            else:
-                parts = [(None, self.analyse(response.text, given, names))] if response.text else []
-            for answer in answers:
-                result = self.analyse(answer.text or "", given, names)
-                answer.language, answer.sentiment = result.language, result.sentiment
-                answer.polarity, answer.confidence = result.polarity, result.confidence
-                answer.themes = result.theme_keys
-                answer.redacted_text = analysis.redact(answer.text or "", names)
-                session.add(answer)
-                parts.append((answer.question_id, result))
-            # From here to the commit, the digest's totals are kept right (after the analysis itself, so
-            # the lock is held for as short a time as before).
-            upkeep = await tallies.start(session, response.consultation_id, [response_id])
-            keys = await theme_store.store(session, response, parts)
-        except Exception as exc:  # the response stays, listed as pending, and is tried again later
-            await session.rollback()
-            response = await session.get(Response, response_id)
-            if response is None:
-                return
-            # A response analysed before that fails again for good leaves what the digest counts.
-            upkeep = await tallies.start(session, response.consultation_id, [response_id])
-            response.analysis_attempts += 1
-            response.analysis_error = repr(exc)[:2000]
-            if response.analysis_attempts >= MAX_ATTEMPTS:
-                response.analysis_state = AnalysisState.failed
-            delay = min(3600, 5 * 2 ** response.analysis_attempts) * random.uniform(0.5, 1.5)
-            if response.analysis_state == AnalysisState.failed:
-                self._not_before.pop(response_id, None)
-            else:
-                self._not_before[response_id] = self.now() + timedelta(seconds=delay)
-            log.warning("analysis of response %s failed (attempt %s): %r", response_id,
-                        response.analysis_attempts, exc)
-            session.add(response)
-            await upkeep.finish(session)
-            await _commit_unless_withdrawn(session, response_id)
-            return
+        texts = [response.text or ""] + [a.text or "" for a in answers]
+        whole = "\n".join(t for t in texts if t)
+        given = response.language if response.language_given else None
+        overall = self.analyse(whole, given, names)
+        # Each part in its own language unless the respondent chose one: a response may answer
+        # one question in Welsh and another in English.
+        if response.text and whole == response.text:  # no answers: the whole is the text
+            parts = [(None, overall)]
+        else:
+            parts = [(None, self.analyse(response.text, given, names))] if response.text else []
+        answered = [(answer, self.analyse(answer.text or "", given, names)) for answer in answers]
+        return Results(response, names, overall, parts + [(a.question_id, result) for a, result in answered], answered)
+
+    def _apply(self, session, found: Results, keys: list[str]) -> None:
+        response = found.response
+        for answer, result in found.answers:
+            answer.language, answer.sentiment = result.language, result.sentiment
+            answer.polarity, answer.confidence = result.polarity, result.confidence
+            answer.themes = result.theme_keys
+            answer.redacted_text = analysis.redact(answer.text or "", found.names)
+            session.add(answer)
+        overall = found.overall
         response.language = overall.language
         response.sentiment, response.polarity, response.confidence = overall.sentiment, overall.polarity, overall.confidence
         response.themes = keys
-        response.redacted_text = analysis.redact(response.text or "", names) if response.text else None
-        held = sorted({reason for _, result in parts for reason in result.held} | set(overall.held))
+        response.redacted_text = analysis.redact(response.text or "", found.names) if response.text else None
+        held = sorted({reason for _, result in found.parts for reason in result.held} | set(overall.held))
         if response.reviewed_at is None:  # a person's decision is never undone by the analyser
             if held and response.moderation_state == ModerationState.visible:
                 response.moderation_state = ModerationState.held
@@ -216,18 +206,107 @@ class AnalysisWorker:
         response.analysed_at = self.now()
         response.analyser_version = analysis.ANALYSER_VERSION
         session.add(response)
+
+    async def _analyse_together(self, session, ids: Sequence[int]) -> list[int]:
+        """Analyse and store ``ids`` in one transaction; returns those to be analysed alone."""
+        responses = (await session.exec(select(Response).where(Response.id.in_(ids), Response.withdrawn_at.is_(None))
+                                        .order_by(Response.id))).all()
+        answers: dict[int, list[Answer]] = defaultdict(list)
+        for answer in (await session.exec(select(Answer).where(Answer.response_id.in_([r.id for r in responses]))
+                                          .order_by(Answer.id))).all():
+            answers[answer.response_id].append(answer)
+        batch, alone = [], []
+        for response in responses:
+            try:
+                batch.append(self._results(response, answers[response.id]))
+            except Exception:
+                alone.append(response.id)  # analysed alone, where its failure is recorded
+        kept = [found.response.id for found in batch]
+        if not kept:
+            return alone
+        try:
+            # From here to the commit, the digest's totals are kept right (after the analysis itself, so
+            # the lock is held for as short a time as possible), for each consultation in turn.
+            upkeeps = [await tallies.start(session, consultation_id, [
+                found.response.id for found in batch if found.response.consultation_id == consultation_id])
+                for consultation_id in sorted({found.response.consultation_id for found in batch})]
+            for found in batch:
+                self._apply(session, found, await theme_store.store(session, found.response, found.parts, kept))
+            for upkeep in upkeeps:
+                await upkeep.finish(session)
+            committed = await _commit_unless_withdrawn(session, kept)
+        except Exception as exc:
+            await session.rollback()
+            log.info("storing the analysis of responses %s together failed (%r): each is stored alone", kept, exc)
+            committed = False
+        if not committed:
+            return alone + kept
+        for response_id in kept:
+            self._not_before.pop(response_id, None)
+        return alone
+
+    async def _analyse_alone(self, session, response_id: int) -> None:
+        response = await session.get(Response, response_id)
+        if response is None or response.withdrawn_at is not None:
+            return
+        answers = (await session.exec(select(Answer).where(Answer.response_id == response_id)
+                                      .order_by(Answer.id))).all()
+        try:
+            found = self._results(response, answers)
+            # From here to the commit, the digest's totals are kept right.
+            upkeep = await tallies.start(session, response.consultation_id, [response_id])
+            self._apply(session, found, await theme_store.store(session, response, found.parts))
+            await upkeep.finish(session)
+        except Exception as exc:  # the response stays, listed as pending, and is tried again later
+            await session.rollback()
+            await self._failed(session, response_id, exc)
+            return
+        if await _commit_unless_withdrawn(session, [response_id]):
+            self._not_before.pop(response_id, None)
+
+    async def _failed(self, session, response_id: int, exc: Exception) -> None:
+        """Record a failed attempt; the response waits longer before each next one, up to MAX_ATTEMPTS."""
+        response = await session.get(Response, response_id)
+        if response is None:
+            return
+        # A response analysed before that fails again for good leaves what the digest counts.
+        upkeep = await tallies.start(session, response.consultation_id, [response_id])
+        response.analysis_attempts += 1
+        response.analysis_error = repr(exc)[:2000]
+        if response.analysis_attempts >= MAX_ATTEMPTS:
+            response.analysis_state = AnalysisState.failed
+        delay = min(3600, 5 * 2 ** response.analysis_attempts) * random.uniform(0.5, 1.5)
+        if response.analysis_state == AnalysisState.failed:
+            self._not_before.pop(response_id, None)
+        else:
+            self._not_before[response_id] = self.now() + timedelta(seconds=delay)
+        log.warning("analysis of response %s failed (attempt %s): %r", response_id,
+                    response.analysis_attempts, exc)
+        session.add(response)
         await upkeep.finish(session)
-        await _commit_unless_withdrawn(session, response_id)
-        self._not_before.pop(response_id, None)
+        await _commit_unless_withdrawn(session, [response_id])
 
 
-async def _commit_unless_withdrawn(session, response_id: int) -> bool:
-    """Commit the analysis unless the response was withdrawn meanwhile: its words must stay deleted.
+@dataclass
+class Results:
+    """What the analyser found in a response: the whole, each part (question id or None, its analysis)
+    and each answer's own."""
+
+    response: Response
+    names: list[str]
+    overall: analysis.Analysis
+    parts: list[tuple[int | None, analysis.Analysis]]
+    answers: list[tuple[Answer, analysis.Analysis]]
+
+
+async def _commit_unless_withdrawn(session, response_ids: Sequence[int]) -> bool:
+    """Commit the analysis unless a response was withdrawn meanwhile: its words must stay deleted.
 
     Our UPDATEs go first, so the row is ours (PostgreSQL row lock; SQLite's one writer) until COMMIT;
     a withdrawal that committed before them is seen by the check, one after them waits and wins."""
     await session.flush()
-    withdrawn = (await session.exec(select(Response.withdrawn_at).where(Response.id == response_id)
+    withdrawn = (await session.exec(select(Response.id).where(Response.id.in_(response_ids),
+                                                              Response.withdrawn_at.is_not(None))
                                     .with_for_update())).first()
     if withdrawn is not None:
         await session.rollback()

@@ -134,6 +134,36 @@ async def test_responses_waiting_for_a_retry_do_not_hide_newer_ones(api, db):
     assert all("cannot analyse" in r.analysis_error for r in failing)
 
 
+async def test_a_response_the_database_refuses_to_store_fails_alone_and_its_batch_is_stored(api, db):
+    """Responses are analysed in batches, one transaction each; when storing one fails (here a trigger
+    refuses it), the others are stored and only that one records a failed attempt."""
+    from sqlalchemy import text
+
+    from engagement.worker import ANALYSER
+
+    await seed_consultation(db)
+    async with db.engine.begin() as conn:
+        if db.is_postgres:
+            await conn.execute(text("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                                    "RAISE EXCEPTION 'refused by the database'; END $$ LANGUAGE plpgsql"))
+            await conn.execute(text("CREATE TRIGGER refuse BEFORE UPDATE ON response FOR EACH ROW WHEN "
+                                    "(NEW.text LIKE '%crash%' AND NEW.analysis_state = 'done') EXECUTE FUNCTION refuse()"))
+        else:
+            await conn.execute(text("CREATE TRIGGER refuse BEFORE UPDATE ON response WHEN NEW.text LIKE '%crash%' "
+                                    "AND NEW.analysis_state = 'done' BEGIN SELECT RAISE(ABORT, 'refused by the "
+                                    "database'); END"))
+    texts = ["The new timetable is excellent", "The bus crash site needs a barrier",
+             "Litter in the park is awful", "Youth clubs are wonderful"]
+    ids = [(await submit(db, ResponseIn(text=t))).response_id for t in texts]
+    await api.app[ANALYSER].analyse_pending()
+    async with db.session() as s:
+        rows = {r.id: r for r in (await s.exec(select(Response))).all()}
+    assert [rows[i].analysis_state for i in ids] == ["done", "pending", "done", "done"]
+    assert [rows[i].sentiment for i in ids] == ["positive", None, "negative", "positive"]
+    assert rows[ids[1]].analysis_attempts == 1 and "refused by the database" in rows[ids[1]].analysis_error
+    assert all(rows[i].analysis_attempts == 0 for i in ids if i != ids[1])
+
+
 async def test_a_response_withdrawn_during_its_analysis_keeps_nothing(api, db, database_url):
     """The withdrawal commits (on another connection) while the analyser is working on the response."""
     from sqlalchemy import create_engine, text
