@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, distinct, func, insert, update
@@ -42,7 +43,6 @@ from storage.models import (
 
 PENDING = "emergent_theme_links"  # session.info: links made, whose mentions wait for their ids
 CHUNK = 500  # ids in one IN (...) list
-CANDIDATE_COLUMNS = [c.name for c in ThemeCandidate.__table__.columns if c.name != "id"]
 
 
 async def store(session: AsyncSession, response: Response, parts: Sequence[tuple[int | None, analysis.Analysis]],
@@ -56,18 +56,18 @@ async def store(session: AsyncSession, response: Response, parts: Sequence[tuple
     if response.analysed_at is not None:  # analysed before (a response's first analysis has nothing to replace)
         before = set((await session.exec(delete(ThemeCandidate).where(ThemeCandidate.response_id == response.id)
                                          .returning(ThemeCandidate.key))).scalars().all())
-    rows = [ThemeCandidate(consultation_id=consultation_id, response_id=response.id, question_id=question_id,
-                           key=phrase.key, language=phrase.language, wording=phrase.wording,
-                           sentiment=phrase.sentiment, polarity=phrase.polarity, start=phrase.start, end=phrase.end)
+    # As plain rows (a model instance each cost more than storing it).
+    rows = [{"consultation_id": consultation_id, "response_id": response.id, "question_id": question_id,
+             "key": phrase.key, "language": phrase.language, "wording": phrase.wording, "sentiment": phrase.sentiment,
+             "polarity": phrase.polarity, "start": phrase.start, "end": phrase.end}
             for question_id, result in parts for phrase in result.phrases]
-    keys = list(dict.fromkeys(row.key for row in rows))
+    keys = list(dict.fromkeys(row["key"] for row in rows))
     # Only the keys this response raises anew, or no longer raises, change their count.
     counts = await _recount(session, consultation_id, added=set(keys) - before, removed=before - set(keys))
     if not rows:
         return []
     # In one statement (nothing reads their ids; added one by one, each was a round trip).
-    await session.exec(insert(ThemeCandidate), params=[  # type: ignore[call-overload]
-        {column: getattr(row, column) for column in CANDIDATE_COLUMNS} for row in rows])
+    await session.exec(insert(ThemeCandidate), params=rows)  # type: ignore[call-overload]
     themes = {t.key: t for t in (await session.exec(select(Theme).where(
         Theme.consultation_id == consultation_id, Theme.key.in_(keys)))).all()}
     raised = []
@@ -82,7 +82,7 @@ async def store(session: AsyncSession, response: Response, parts: Sequence[tuple
             await _relabel(session, theme)
         raised.append(key)
         if theme.id not in decided:
-            _link(session, response.id, consultation_id, theme, [r for r in rows if r.key == key])
+            _link(session, response.id, consultation_id, theme, [SimpleNamespace(**r) for r in rows if r["key"] == key])
     await _write_mentions(session)
     return raised
 
@@ -192,7 +192,7 @@ async def _promote(session: AsyncSession, consultation_id: int, key: str, skip: 
 
 
 def _link(session: AsyncSession, response_id: int, consultation_id: int, theme: Theme,
-          found: list[ThemeCandidate]) -> None:
+          found: Sequence[ThemeCandidate | SimpleNamespace]) -> None:
     polarity = round(sum(row.polarity for row in found) / len(found), 4)
     link = ResponseTheme(response_id=response_id, theme_id=theme.id, consultation_id=consultation_id,
                          sentiment=label(polarity), polarity=polarity, source="analyser",

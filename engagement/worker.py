@@ -178,7 +178,7 @@ class AnalysisWorker:
         else:
             parts = [(None, self.analyse(response.text, given, names))] if response.text else []
         answered = [(answer, self.analyse(answer.text or "", given, names)) for answer in answers]
-        return Results(response, names, overall, parts + [(a.question_id, result) for a, result in answered], answered)
+        return Results(response, overall, parts + [(a.question_id, result) for a, result in answered], answered)
 
     def _apply(self, session, found: Results, keys: list[str]) -> None:
         response = found.response
@@ -186,13 +186,13 @@ class AnalysisWorker:
             answer.language, answer.sentiment = result.language, result.sentiment
             answer.polarity, answer.confidence = result.polarity, result.confidence
             answer.themes = result.theme_keys
-            answer.redacted_text = analysis.redact(answer.text or "", found.names)
+            answer.redacted_text = result.redacted
             session.add(answer)
         overall = found.overall
         response.language = overall.language
         response.sentiment, response.polarity, response.confidence = overall.sentiment, overall.polarity, overall.confidence
         response.themes = keys
-        response.redacted_text = analysis.redact(response.text or "", found.names) if response.text else None
+        response.redacted_text = found.parts[0][1].redacted if response.text else None
         held = sorted({reason for _, result in found.parts for reason in result.held} | set(overall.held))
         if response.reviewed_at is None:  # a person's decision is never undone by the analyser
             if held and response.moderation_state == ModerationState.visible:
@@ -293,7 +293,6 @@ class Results:
     and each answer's own."""
 
     response: Response
-    names: list[str]
     overall: analysis.Analysis
     parts: list[tuple[int | None, analysis.Analysis]]
     answers: list[tuple[Answer, analysis.Analysis]]

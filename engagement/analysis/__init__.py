@@ -19,7 +19,7 @@ from engagement.analysis import english, welsh
 from engagement.analysis.emergent import MIN_RESPONSES, Phrase, Promoter, phrases, promote
 from engagement.analysis.language import detect_language
 from engagement.analysis.redact import find as find_personal_data
-from engagement.analysis.redact import redact
+from engagement.analysis.redact import redact, redacted
 from engagement.analysis.review import review
 from engagement.analysis.sentiment import MIN_CONFIDENCE, THRESHOLD, clauses, combine, label
 from engagement.analysis.themes import Theme, resolve, term_mentions, theme_key, topics
@@ -41,6 +41,7 @@ class Analysis:
     themes: list[Theme] = field(default_factory=list)
     held: tuple[str, ...] = ()  # why a person must look at it first ('health', 'child'); empty: no need
     phrases: list[Phrase] = field(default_factory=list)  # candidate emergent themes (no glossary topic)
+    redacted: str = ""  # the text with personal data replaced (``redact``), as shown to others
 
     @property
     def theme_keys(self) -> list[str]:
@@ -116,7 +117,7 @@ def analyse(text: str, language: str | None = None, names: tuple[str, ...] | lis
     text = text or ""
     language = language if language in ("cy", "en") else detect_language(text)
     polarity, confidence = score(text, language)
-    personal = [(s.start, s.end) for s in find_personal_data(text, names)]
-    themes, candidates = _themes_and_phrases(text, language, personal)
+    spans = find_personal_data(text, names)
+    themes, candidates = _themes_and_phrases(text, language, [(s.start, s.end) for s in spans])
     return Analysis(language=language, sentiment=label(polarity), polarity=polarity, confidence=confidence,
-                    themes=themes, held=tuple(review(text)), phrases=candidates)
+                    themes=themes, held=tuple(review(text)), phrases=candidates, redacted=redacted(text, spans))

@@ -280,11 +280,14 @@ def find(text: str, names: Iterable[str] = ()) -> list[Span]:
 
 
 def redact(text: str, names: Iterable[str] = ()) -> str:
-    if not text:
-        return text
+    return text and redacted(text, find(text, names))
+
+
+def redacted(text: str, spans: Iterable[Span]) -> str:
+    """``text`` with each span of personal data (``find``'s) replaced by the placeholder for its kind."""
     out = []
     last = 0
-    for span in find(text, names):
+    for span in spans:
         out.append(text[last:span.start])
         out.append(PLACEHOLDER[span.kind])
         last = span.end
