@@ -14,12 +14,13 @@ each language, refreshed as it grows."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, distinct, func, insert, update
+from sqlalchemy import bindparam, delete, distinct, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -102,31 +103,33 @@ async def _recount(session: AsyncSession, consultation_id: int, added: set[str],
     """Count one more response for each key of ``added`` and one fewer for each of ``removed``; returns
     the new counts of ``added``. Keys are taken in order, so two workers never wait on each other's rows
     the other way round."""
-    table = ThemeCandidateKey.__table__
     if removed:
         await session.exec(update(ThemeCandidateKey).where(  # type: ignore[call-overload]
             ThemeCandidateKey.consultation_id == consultation_id, ThemeCandidateKey.key.in_(sorted(removed)))
             .values(responses=ThemeCandidateKey.responses - 1))
     if not added:
         return {}
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(ThemeCandidateKey).values([{"consultation_id": consultation_id, "key": key, "responses": 1}
-                                             for key in sorted(added)])
-    stmt = stmt.on_conflict_do_update(index_elements=["consultation_id", "key"],
-                                      set_={"responses": table.c.responses + 1}).returning(table.c.key, table.c.responses)
-    return dict((await session.exec(stmt)).all())  # type: ignore[call-overload]
+    return dict((await session.exec(_counting(session.bind.dialect.name), params=[  # type: ignore[call-overload]
+        {"cid": consultation_id, "key": key} for key in sorted(added)])).all())
+
+
+@functools.cache
+def _counting(dialect: str):
+    """One more response for a key (made once: built anew for each response, with its rows as values,
+    the statement cost more than running it; run with many keys, it is still one statement)."""
+    table = ThemeCandidateKey.__table__
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (insert(table).values(consultation_id=bindparam("cid"), key=bindparam("key"), responses=1)
+            .on_conflict_do_update(index_elements=["consultation_id", "key"], set_={"responses": table.c.responses + 1})
+            .returning(table.c.key, table.c.responses))
 
 
 async def promotes(session: AsyncSession, consultation_id: int, key: str, count: int) -> bool:
     """Whether ``key``, raised by ``count`` responses, is an emergent theme now: not mostly raised by the
     responses of an emergent theme already, and not mostly as part of a longer phrase
     (``Promoter.promotes``). Only the keys that two thirds of its responses share are read."""
-    raised = select(ThemeCandidate.response_id).where(ThemeCandidate.consultation_id == consultation_id,
-                                                      ThemeCandidate.key == key)
-    together = list((await session.exec(
-        select(ThemeCandidate.key).where(ThemeCandidate.response_id.in_(raised), ThemeCandidate.key != key)
-        .group_by(ThemeCandidate.key).having(func.count(distinct(ThemeCandidate.response_id)) >= COVERED * count)
-    )).all())
+    together = list((await session.exec(_together(), params={  # type: ignore[call-overload]
+        "cid": consultation_id, "key": key, "least": COVERED * count})).all())
     if not together:
         return True
     if any(contains(other, key) for other in together):
@@ -135,6 +138,15 @@ async def promotes(session: AsyncSession, consultation_id: int, key: str, count:
         Theme.consultation_id == consultation_id, Theme.origin == ThemeOrigin.emergent,
         Theme.key.in_(together)).limit(1))).first()
     return covering is None
+
+
+@functools.cache
+def _together():
+    """The other keys that at least ``least`` of the responses raising ``key`` raise too (made once)."""
+    raised = select(ThemeCandidate.response_id).where(ThemeCandidate.consultation_id == bindparam("cid"),
+                                                      ThemeCandidate.key == bindparam("key"))
+    return (select(ThemeCandidate.key).where(ThemeCandidate.response_id.in_(raised), ThemeCandidate.key != bindparam("key"))
+            .group_by(ThemeCandidate.key).having(func.count(distinct(ThemeCandidate.response_id)) >= bindparam("least")))
 
 
 async def _wordings(session: AsyncSession, consultation_id: int, key: str) -> dict[str, Counter]:
