@@ -2,8 +2,8 @@
 retried with backoff when it fails, and never at the cost of the response itself.
 
 New responses come first. When the analyser changes (``ANALYSER_VERSION``), responses analysed by an
-older one are analysed again in the background, a few at a time between new ones, each in its own short
-transaction, so submissions are not held up; a person's edits to themes and moderation are kept."""
+older one are analysed again in the background, a few at a time between new ones, in short
+transactions of ten, so submissions are not held up; a person's edits to themes and moderation are kept."""
 
 from __future__ import annotations
 
