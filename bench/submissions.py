@@ -12,7 +12,9 @@ could do and the service as it is deployed, alternating in one run, on SQLite an
 Each server runs on its own copy of the same seeded database, started before its round and stopped
 after it, so nothing one leaves behind (an analysis backlog) runs during another's round; each gets
 the same few seconds of load first (not counted), as a server that has been running would have had. At the end the
-service's analysis backlog from its last round is reported, and how long it takes to drain.
+service's analysis backlog from its last round is reported, and how long it takes to drain. Each server's
+row says how many of the machine's cores were busy during its rounds (wrk, the server, PostgreSQL and
+anything else): a ratio between two servers that both kept every core busy is the machine's, not theirs.
 
     .venv/bin/python bench/submissions.py [--seconds 10] [--connections 50] [--rounds 2] [--workers 2]
         [--postgres auto|none] [--skip-sqlite] [--drain] [--smoke]
@@ -214,6 +216,7 @@ class Run:
     errors: int
     stored: int
     pending: int
+    cores: float  # how many of the machine's cores were busy during the round, on average (everything)
 
 
 @dataclass
@@ -280,10 +283,12 @@ async def one_round(server: Server, databases: Databases, seconds: int, connecti
             # Warm-up, the same for every server: connections, pools, lazily loaded code. Not counted.
             await asyncio.to_thread(wrk, base, warm_up, connections, script, label + "-warm-up")
         before = await rows(url)
+        busy = busy_cores()
         rate, p50, p99, requests, errors = await asyncio.to_thread(wrk, base, seconds, connections, script, label)
+        cores = busy_cores(busy)
         after = await rows(url)
         stored, floor, pending = after[0] - before[0], after[1] - before[1], after[2]
-        run = Run(rate, p50, p99, requests, errors, floor if server.kind == "floor" else stored, pending)
+        run = Run(rate, p50, p99, requests, errors, floor if server.kind == "floor" else stored, pending, cores)
     except BaseException:
         stop(process)
         raise
@@ -291,6 +296,18 @@ async def one_round(server: Server, databases: Databases, seconds: int, connecti
         return run, process, url
     stop(process)
     return run, None, url
+
+
+def busy_cores(since: tuple[int, int] | None = None):
+    """The machine's busy and total CPU time so far (/proc/stat, every core); given an earlier reading,
+    how many cores were busy on average since (1.0: one core's worth, whoever used it)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle, waiting for I/O
+    now = (sum(fields) - idle, sum(fields))
+    if since is None:
+        return now
+    busy, total = now[0] - since[0], now[1] - since[1]
+    return busy / total * (os.cpu_count() or 1) if total else 0.0
 
 
 async def drain(process: subprocess.Popen, url: str, limit: float) -> tuple[int, float | None]:
@@ -339,12 +356,14 @@ async def bench(kind: str, label: str, options, postgres=None) -> None:
                     last = (process, url)
         print(f"\n{label}: wrk -t1 -c{options.connections} -d{options.seconds}s, a different response each "
               f"request, {options.rounds} alternating round(s) per server")
-        print(f"  {'server':34s} {'req/s':>13s} {'p50 ms':>11s} {'p99 ms':>13s}  non-2xx  stored/acknowledged")
+        print(f"  {'server':34s} {'req/s':>13s} {'p50 ms':>11s} {'p99 ms':>13s}  non-2xx  stored/acknowledged"
+              f"  cores busy (of {os.cpu_count()})")
         for name, got in runs.items():
             acknowledged = sum(x.requests - x.errors for x in got)
             print(f"  {name:34s} {summary([x.rate for x in got]):>13s} {summary_ms([x.p50 for x in got]):>11s} "
                   f"{summary_ms([x.p99 for x in got]):>13s}  {sum(x.errors for x in got):7d}  "
-                  f"{sum(x.stored for x in got)}/{acknowledged}")
+                  f"{sum(x.stored for x in got)}/{acknowledged}  "
+                  f"{'–'.join(f'{c:.2f}' for c in sorted({min(x.cores for x in got), max(x.cores for x in got)}))}")
         floor = runs[servers[0].name]
         one = runs[servers[1].name]
         rates = ", ".join(f"{s.rate / f.rate:.2f}" for f, s in zip(floor, one))

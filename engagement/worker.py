@@ -114,12 +114,20 @@ class AnalysisWorker:
                 self._cursor = ids[-1] if len(ids) == page else 0
             if due or self._cursor == 0:
                 break
-        for n in range(0, len(due), BATCH):
+        await self._in_batches(due)
+        return len(due)
+
+    async def _in_batches(self, ids: Sequence[int]) -> None:
+        n = 0
+        while n < len(ids) and not self.stopping:
             await self.give_way()
             if self.stopping:
                 break
-            await self.analyse_batch(due[n:n + BATCH])
-        return len(due)
+            # Still answering requests after giving way (a long burst): one response at a time, since a
+            # batch holds the database's write lock for longer and the requests' writes would wait on it.
+            size = 1 if self.busy is not None and self.busy() else BATCH
+            await self.analyse_batch(ids[n:n + size])
+            n += size
 
     async def give_way(self) -> None:
         """Wait while requests are being answered, up to GIVE_WAY seconds: a response is stored before the
@@ -142,11 +150,7 @@ class AnalysisWorker:
             if consultation_id is not None:
                 query = query.where(Response.consultation_id == consultation_id)
             ids = (await session.exec(query)).all()
-        for n in range(0, len(ids), BATCH):
-            await self.give_way()
-            if self.stopping:
-                break
-            await self.analyse_batch(ids[n:n + BATCH])
+        await self._in_batches(ids)
         return len(ids)
 
     async def analyse_batch(self, ids: Sequence[int]) -> None:
