@@ -42,7 +42,7 @@ from storage.models import (
     utcnow,
 )
 
-PENDING = "emergent_theme_links"  # session.info: links made, whose mentions wait for their ids
+PENDING = "theme_links"  # session.info: links made, whose mentions wait for their ids
 CHUNK = 500  # ids in one IN (...) list
 
 
@@ -84,8 +84,7 @@ async def store(session: AsyncSession, response: Response, parts: Sequence[tuple
         raised.append(key)
         if theme.id not in decided:
             _link(session, response.id, consultation_id, theme, [SimpleNamespace(**r) for r in rows if r["key"] == key])
-    await _write_mentions(session)
-    return raised
+    return raised  # the mentions of its links are written by ``write_mentions``
 
 
 async def forget(session: AsyncSession, response_id: int) -> None:
@@ -195,7 +194,7 @@ async def _promote(session: AsyncSession, consultation_id: int, key: str, skip: 
     async with tallies.keeping(session, consultation_id, outside) if outside else contextlib.nullcontext():
         for response_id, found in by_response.items():
             _link(session, response_id, consultation_id, theme, found)
-        await _write_mentions(session)
+        await write_mentions(session)  # before this upkeep counts them
         for n in range(0, len(earlier_ids), CHUNK):
             for earlier in (await session.exec(select(Response).where(Response.id.in_(earlier_ids[n:n + CHUNK])))).all():
                 earlier.themes = [*(earlier.themes or []), key]
@@ -210,11 +209,21 @@ def _link(session: AsyncSession, response_id: int, consultation_id: int, theme: 
                          sentiment=label(polarity), polarity=polarity, source="analyser",
                          analyser_version=analysis.ANALYSER_VERSION)
     session.add(link)
+    mention_later(session, link, found)
+
+
+def mention_later(session: AsyncSession, link: ResponseTheme, found: Sequence[Any]) -> None:
+    """Keep the mentions of a new link (rows with question_id, sentiment, polarity, start and end) until
+    ``write_mentions``: one INSERT for all the links of a transaction, once they have ids."""
     session.info.setdefault(PENDING, []).append((link, found))
 
 
-async def _write_mentions(session: AsyncSession) -> None:
-    """The mentions of the links made above, once the links have ids."""
+def forget_pending(session: AsyncSession) -> None:
+    session.info.pop(PENDING, None)
+
+
+async def write_mentions(session: AsyncSession) -> None:
+    """The mentions of the links made since the last call, once the links have ids."""
     pending = session.info.pop(PENDING, [])
     if pending:
         await session.flush()

@@ -10,6 +10,7 @@ is a ``human`` row that the analyser never overwrites (a removed theme is not ad
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, func, or_, update
@@ -49,7 +50,8 @@ async def store(session: AsyncSession, response: Response, parts: Sequence[tuple
                 kept: Collection[int] = ()) -> list[str]:
     """Replace the analyser's themes of ``response`` with those of ``parts`` — (question id or None for
     the general text, its analysis) — keeping a person's. Returns the response's theme keys.
-    ``kept``: responses whose digest totals the caller keeps (``tallies.start``) in this transaction."""
+    ``kept``: responses whose digest totals the caller keeps (``tallies.start``) in this transaction.
+    Where each theme was named is stored by ``finish``, once for all the responses of a transaction."""
     by_key: dict[str, list[tuple[int | None, analysis.Theme]]] = {}
     for question_id, result in parts:
         for theme in result.themes:
@@ -74,15 +76,24 @@ async def store(session: AsyncSession, response: Response, parts: Sequence[tuple
         links.append((ResponseTheme(response_id=response.id, theme_id=row.id, consultation_id=response.consultation_id,
                                     sentiment=label(polarity), polarity=polarity, source="analyser",
                                     analyser_version=analysis.ANALYSER_VERSION), found))
-    if links:
-        session.add_all([link for link, _ in links])
-        await session.flush()
-        await theme_candidates.add_mentions(session, [
-            {"response_theme_id": link.id, "question_id": question_id, "sentiment": theme.sentiment,
-             "polarity": theme.polarity, "start": start, "end": end}
-            for link, found in links for question_id, theme in found for start, end in theme.spans])
+    for link, found in links:
+        session.add(link)
+        theme_candidates.mention_later(session, link, [
+            SimpleNamespace(question_id=question_id, sentiment=theme.sentiment, polarity=theme.polarity, start=start,
+                            end=end) for question_id, theme in found for start, end in theme.spans])
     # Phrases outside the glossary: emergent themes once several responses raise them.
     return keys + await theme_candidates.store(session, response, parts, human, kept)
+
+
+async def finish(session: AsyncSession) -> None:
+    """Store the mentions of the links ``store`` made, for every response it stored in this transaction,
+    in one statement: after the last ``store`` and before the digest's upkeep counts them."""
+    await theme_candidates.write_mentions(session)
+
+
+def discard(session: AsyncSession) -> None:
+    """Forget mentions waiting for ``finish`` (their transaction was rolled back)."""
+    theme_candidates.forget_pending(session)
 
 
 async def forget(session: AsyncSession, response_id: int) -> None:

@@ -236,11 +236,13 @@ class AnalysisWorker:
                 for consultation_id in sorted({found.response.consultation_id for found in batch})]
             for found in batch:
                 self._apply(session, found, await theme_store.store(session, found.response, found.parts, kept))
+            await theme_store.finish(session)
             for upkeep in upkeeps:
                 await upkeep.finish(session)
             committed = await _commit_unless_withdrawn(session, kept)
         except Exception as exc:
             await session.rollback()
+            theme_store.discard(session)
             log.info("storing the analysis of responses %s together failed (%r): each is stored alone", kept, exc)
             committed = False
         if not committed:
@@ -260,9 +262,11 @@ class AnalysisWorker:
             # From here to the commit, the digest's totals are kept right.
             upkeep = await tallies.start(session, response.consultation_id, [response_id])
             self._apply(session, found, await theme_store.store(session, response, found.parts))
+            await theme_store.finish(session)
             await upkeep.finish(session)
         except Exception as exc:  # the response stays, listed as pending, and is tried again later
             await session.rollback()
+            theme_store.discard(session)
             await self._failed(session, response_id, exc)
             return
         if await _commit_unless_withdrawn(session, [response_id]):
