@@ -33,6 +33,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.db import is_sqlite_file
+
 T = TypeVar("T")
 log = logging.getLogger("cyswllt.storage")
 CHECKPOINT_EVERY = 0.25  # seconds: at most this long between checkpoints while responses are written
@@ -110,10 +112,7 @@ class Direct:
 
     @classmethod
     def supports(cls, engine: AsyncEngine) -> bool:
-        url = engine.url
-        if url.get_backend_name() == "sqlite":
-            return bool(url.database) and url.database != ":memory:" and not url.database.startswith("file:")
-        return url.get_backend_name() == "postgresql"
+        return is_sqlite_file(engine.url) or engine.url.get_backend_name() == "postgresql"
 
     # --- SQLite -------------------------------------------------------------------------------------
 
