@@ -227,17 +227,11 @@ async def write_mentions(session: AsyncSession) -> None:
     pending = session.info.pop(PENDING, [])
     if pending:
         await session.flush()
-        await add_mentions(session, [
-            {"response_theme_id": link.id, "question_id": row.question_id, "sentiment": row.sentiment,
-             "polarity": row.polarity, "start": row.start, "end": row.end}
-            for link, found in pending for row in found])
-
-
-async def add_mentions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Store theme mentions in one statement (nothing reads their ids; one INSERT each was a round trip
-    each)."""
-    if rows:
-        await session.exec(insert(ThemeMention), params=rows)  # type: ignore[call-overload]
+        # In one statement (nothing reads their ids; one INSERT each was a round trip each).
+        rows = [{"response_theme_id": link.id, "question_id": row.question_id, "sentiment": row.sentiment,
+                 "polarity": row.polarity, "start": row.start, "end": row.end} for link, found in pending for row in found]
+        if rows:
+            await session.exec(insert(ThemeMention), params=rows)  # type: ignore[call-overload]
 
 
 def _refresh_due(count: int) -> bool:
