@@ -98,7 +98,17 @@ async def submit_response(request: web.Request) -> web.Response:
     language = request_language(request)
     body = await read_json(request, language)
     language = request_language(request, body if isinstance(body, dict) else None)
-    await ratelimit.check_rate(request, language)
+    # Every attempt counts towards the limit, stored or refused; a valid one is counted with its response.
+    rate = await ratelimit.with_write(request)
+    if rate is None:
+        await ratelimit.check_rate(request, language)
+    response = await _submit(request, body, language, rate)
+    if rate is not None:
+        await ratelimit.count_alone(request, language, rate)  # (not stored: counted on its own)
+    return response
+
+
+async def _submit(request: web.Request, body: Any, language: str, rate: ratelimit.WithWrite | None) -> web.Response:
     if not isinstance(body, dict):
         return problem(400, t(language, "consultation.invalid_fields"))
     try:
@@ -109,7 +119,9 @@ async def submit_response(request: web.Request) -> web.Response:
         return problem(400, t(language, "consultation.invalid_fields"), errors=details)
     try:
         submitted = await service.submit(request.app[DB], request.match_info["slug"], data, channel="api",
-                                         client_hash=await ratelimit.client_of(request), now=utcnow())
+                                         client_hash=await ratelimit.client_of(request), now=utcnow(), rate=rate)
+    except ratelimit.RateLimited as exc:
+        raise ratelimit.too_many(request, language, ratelimit.SUBMIT, exc.wait) from None
     except ConsultationNotFound:
         return problem(404, t(language, "consultation.not_found"))
     except ConsultationClosed as exc:

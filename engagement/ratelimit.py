@@ -8,7 +8,9 @@ Where the counts live: in memory when one process serves (SQLite, one worker: O(
 share); in the database (``ratecount``) whenever more than one process may serve — always on
 PostgreSQL, which replicas share, and on SQLite with ``cyswllt serve --workers N`` (N > 1) — so the
 limit holds across processes, replicas and restarts. Requests that arrive together are counted by
-one statement (an upsert that returns the new counts), as responses are stored by group commit.
+one statement (an upsert that returns the new counts), as responses are stored by group commit. In an
+SQLite file, a submission to the API is counted in the same transaction as its response (``WithWrite``):
+the file's writers take one turn for it, not two.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy import text
 from cyswllt.appkeys import DB, SECRET, SETTINGS
 from cyswllt.clients import client_address
 from cyswllt.i18n import t
-from storage.db import Database
+from storage.db import Database, is_sqlite_file
 from storage.direct import direct_for
 
 log = logging.getLogger("cyswllt.ratelimit")
@@ -121,6 +123,40 @@ def _sqlite_count(conn, rows: list[tuple], now_ms: int, forget: bool) -> dict:
     return {(r[0], r[1]): (r[2], r[3]) for r in found}
 
 
+def _rows(hits: list[tuple[Limit, str]], now_ms: int) -> tuple[dict, dict, list[tuple]]:
+    """The hits of a batch by client (each client's row once, with how many it adds)."""
+    per_key: dict[tuple[str, str], list[int]] = {}
+    limits: dict[tuple[str, str], Limit] = {}
+    for i, (limit, client) in enumerate(hits):
+        key = (limit.bucket, client)
+        per_key.setdefault(key, []).append(i)
+        limits[key] = limit
+    rows = [(bucket, client, now_ms, now_ms + limits[(bucket, client)].window * 1000, len(positions))
+            for (bucket, client), positions in per_key.items()]
+    return per_key, limits, rows
+
+
+def _waits(n: int, per_key: dict, limits: dict, counted: dict, now_ms: int) -> list[float]:
+    """Each hit's wait (0: allowed), from its client's count after the batch."""
+    waits = [0.0] * n
+    for key, positions in per_key.items():
+        count, expires = counted[key]
+        limit = limits[key]
+        first = count - len(positions) + 1  # the count this batch's first hit for the client was given
+        for offset, i in enumerate(positions):
+            if first + offset > limit.count:
+                waits[i] = max(1.0, (expires - now_ms) / 1000)
+    return waits
+
+
+def count_in(conn, hits: list[tuple[Limit, str]], forget: bool) -> list[float]:
+    """On the SQLite writer's thread, inside a transaction it is already in: count every hit (one upsert),
+    and return each one's wait (0: allowed)."""
+    now_ms = int(time.time() * 1000)
+    per_key, limits, rows = _rows(hits, now_ms)
+    return _waits(len(hits), per_key, limits, _sqlite_count(conn, rows, now_ms, forget), now_ms)
+
+
 FORGET_EVERY = 60.0  # seconds between clearing out ended windows
 
 
@@ -155,24 +191,23 @@ class DatabaseCounts:
                 if not hit.done.done():
                     hit.done.set_result(wait)
 
+    def forget_due(self) -> bool:
+        """Whether ended windows should be cleared out with the next count (once every FORGET_EVERY)."""
+        if time.monotonic() - self.forgotten_at <= FORGET_EVERY:
+            return False
+        self.forgotten_at = time.monotonic()
+        return True
+
     async def _count(self, batch: list[_Hit]) -> list[float]:
-        now_ms = int(time.time() * 1000)
-        per_key: dict[tuple[str, str], list[int]] = {}
-        limits: dict[tuple[str, str], Limit] = {}
-        for i, hit in enumerate(batch):
-            key = (hit.limit.bucket, hit.client)
-            per_key.setdefault(key, []).append(i)
-            limits[key] = hit.limit
-        rows = [(bucket, client, now_ms, now_ms + limits[(bucket, client)].window * 1000, len(hits))
-                for (bucket, client), hits in per_key.items()]
-        forget = time.monotonic() - self.forgotten_at > FORGET_EVERY
-        if forget:
-            self.forgotten_at = time.monotonic()
+        hits = [(hit.limit, hit.client) for hit in batch]
+        forget = self.forget_due()
         direct = direct_for(self.db.engine, "rate-counts", _SESSION_SETUP if self.db.is_postgres else ())
+        if direct is not None and direct.kind == "sqlite":
+            return await direct.sqlite(lambda conn: count_in(conn, hits, forget))
+        now_ms = int(time.time() * 1000)
+        per_key, limits, rows = _rows(hits, now_ms)
         if direct is None:
             counted = await self._count_through_engine(rows, now_ms, forget)
-        elif direct.kind == "sqlite":
-            counted = await direct.sqlite(lambda conn: _sqlite_count(conn, rows, now_ms, forget))
         else:
             async def work(conn) -> dict:
                 found = await conn.fetch(_PG_UPSERT_SQL, *[[r[i] for r in rows] for i in range(5)])
@@ -181,15 +216,7 @@ class DatabaseCounts:
                 return {(r[0], r[1]): (r[2], r[3]) for r in found}
 
             counted = await direct.pg_run(work)
-        waits = [0.0] * len(batch)
-        for key, hits in per_key.items():
-            count, expires = counted[key]
-            limit = limits[key]
-            first = count - len(hits) + 1  # the count this batch's first hit for the client was given
-            for offset, i in enumerate(hits):
-                if first + offset > limit.count:
-                    waits[i] = max(1.0, (expires - now_ms) / 1000)
-        return waits
+        return _waits(len(hits), per_key, limits, counted, now_ms)
 
     async def _count_through_engine(self, rows: list[tuple], now_ms: int, forget: bool) -> dict:
         async with self.db.engine.begin() as conn:
@@ -246,16 +273,60 @@ async def client_of(request: web.Request) -> str:
 async def check_rate(request: web.Request, language: str = "en", bucket: str = SUBMIT) -> None:
     """Raise 429 (with Retry-After) when this client has sent too many requests of this kind."""
     wait = await request.app[LIMITER].hit(bucket, await client_of(request))
-    if not wait:
-        return
+    if wait:
+        raise too_many(request, language, bucket, wait)
+
+
+def too_many(request: web.Request, language: str, bucket: str, wait: float) -> web.HTTPTooManyRequests:
+    """The 429 for a client that must wait ``wait`` seconds."""
     seconds = math.ceil(wait)
     message = t(language, "consultation.rate_limited" if bucket == SUBMIT else "consultation.withdraw_rate_limited",
                 seconds=seconds)
     headers = {"Retry-After": str(seconds)}
     if request.path.startswith("/api/"):
-        raise web.HTTPTooManyRequests(text=json.dumps({"error": message}, ensure_ascii=False),
-                                      content_type="application/json", headers=headers)
-    raise web.HTTPTooManyRequests(text=message, headers=headers)
+        return web.HTTPTooManyRequests(text=json.dumps({"error": message}, ensure_ascii=False),
+                                       content_type="application/json", headers=headers)
+    return web.HTTPTooManyRequests(text=message, headers=headers)
+
+
+class RateLimited(Exception):
+    """A submission whose count, taken with its response, was over the limit: the response was not stored."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"over the limit for {wait:.0f} s")
+        self.wait = wait
+
+
+@dataclass
+class WithWrite:
+    """A submission's count, taken in the same transaction as its response (``engagement.writer``) when
+    the counts are shared through an SQLite file: one turn of the file's writers a submission, not one
+    to count it and another to store it. A submission refused before it is written (not valid, closed)
+    is counted on its own, by ``count_alone``, so every attempt still counts."""
+    counts: DatabaseCounts
+    limit: Limit
+    client: str
+    counted: bool = False
+
+
+async def with_write(request: web.Request) -> WithWrite | None:
+    """This submission's count, to be taken with its response; None when the counts cannot go with it
+    (kept in memory, or in PostgreSQL): then ``check_rate`` counts it first, as any other request."""
+    limiter = request.app[LIMITER]
+    counts = limiter.counts
+    if not isinstance(counts, DatabaseCounts) or not is_sqlite_file(counts.db.engine.url):
+        return None
+    return WithWrite(counts, limiter.limits[SUBMIT], await client_of(request))
+
+
+async def count_alone(request: web.Request, language: str, pending: WithWrite) -> None:
+    """Count a submission that was not written (so its count did not go with it): 429 when over the limit."""
+    if pending.counted:
+        return
+    pending.counted = True
+    wait = await pending.counts.hit(pending.limit, pending.client)
+    if wait:
+        raise too_many(request, language, SUBMIT, wait)
 
 
 def shared_counts(settings, db: Database) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from engagement import theme_candidates
+from engagement import ratelimit, theme_candidates
 from engagement.schemas import ResponseIn
 from engagement.writer import writer_for
 from storage import tallies
@@ -274,9 +274,11 @@ async def _session(source: AsyncSession | Database) -> AsyncIterator[AsyncSessio
 
 async def submit(source: AsyncSession | Database, slug: str, data: ResponseIn, *, channel: str,
                  client_hash: str | None, now: datetime, received_at: datetime | None = None,
-                 check_open: bool = True, form_token: str | None = None) -> Submitted:
+                 check_open: bool = True, form_token: str | None = None,
+                 rate: ratelimit.WithWrite | None = None) -> Submitted:
     """Validate and store a response, committed before this returns. ``form_token`` names the web form
     it came from: the same form with the same words is stored once (``AlreadyReceived`` the next time).
+    ``rate`` is the submission's count, taken with the response (``ratelimit.WithWrite``).
 
     Given the Database rather than a session, a submission to a consultation read in the last few
     seconds opens no session at all: it is validated against the remembered consultation and handed
@@ -301,7 +303,7 @@ async def submit(source: AsyncSession | Database, slug: str, data: ResponseIn, *
             await _refuse_repeat(session, values["form_key"])
             await session.commit()  # end the read transaction before the writer takes a connection
     try:
-        response_id = await writer_for(engine).write(values, answers)
+        response_id = await writer_for(engine).write(values, answers, rate)
     except IntegrityError:
         if form_token:  # the same form sent twice at once: the other copy won
             async with _session(source) as session:

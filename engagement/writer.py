@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cyswllt.outage import is_unavailable
+from engagement import ratelimit
 from storage.direct import Shape, direct_for
 from storage.models import Answer, Response
 
@@ -54,6 +55,7 @@ class Pending:
     response: dict[str, Any]  # column values for the response row
     answers: list[dict[str, Any]]  # column values for its answers, without response_id
     done: asyncio.Future
+    rate: ratelimit.WithWrite | None = None  # the submission's count, taken in the same transaction
 
 
 class ResponseWriter:
@@ -67,9 +69,17 @@ class ResponseWriter:
         self._shapes: dict[tuple[str, ...], Shape] = {}
         self._pg_statements: dict[tuple[str, ...], str] = {}
 
-    async def write(self, response: dict[str, Any], answers: list[dict[str, Any]]) -> int:
-        """Store a response and its answers; returns the response id once committed."""
-        pending = Pending(response, answers, asyncio.get_running_loop().create_future())
+    async def write(self, response: dict[str, Any], answers: list[dict[str, Any]],
+                    rate: ratelimit.WithWrite | None = None) -> int:
+        """Store a response and its answers; returns the response id once committed. With ``rate``, the
+        submission is counted in the same transaction, and ``ratelimit.RateLimited`` raised (nothing
+        stored) when that puts its client over the limit."""
+        if rate is not None and (self.direct is None or self.direct.kind != "sqlite"):
+            rate.counted = True  # no transaction to share: counted first, on its own
+            if wait := await rate.counts.hit(rate.limit, rate.client):
+                raise ratelimit.RateLimited(wait)
+            rate = None
+        pending = Pending(response, answers, asyncio.get_running_loop().create_future(), rate)
         self.waiting.append(pending)
         if self.drain is None or self.drain.done():
             self.drain = asyncio.create_task(self._drain(), name="response-writer")
@@ -99,7 +109,10 @@ class ResponseWriter:
                         _settle(pending, result=response_id)
                 continue
             for pending, response_id in zip(batch, ids):
-                _settle(pending, result=response_id)
+                if isinstance(response_id, ratelimit.RateLimited):
+                    _settle(pending, exception=response_id)
+                else:
+                    _settle(pending, result=response_id)
 
     async def _insert(self, batch: list[Pending]) -> list[int]:
         if self.direct is None:
@@ -115,36 +128,51 @@ class ResponseWriter:
             shape = self._shapes[given] = Shape(RESPONSES, self.engine.dialect, given)
         return shape
 
-    async def _insert_sqlite(self, batch: list[Pending]) -> list[int]:
-        """One hop to the writer's own thread, in its transaction (``Direct.sqlite``): the responses (each
-        flagged against earlier words already stored), their answers, repeats within the batch flagged."""
+    async def _insert_sqlite(self, batch: list[Pending]) -> list[int | ratelimit.RateLimited]:
+        """One hop to the writer's own thread, in its transaction (``Direct.sqlite``): the submissions counted
+        (those that come with their count), then the responses still allowed (each flagged against earlier
+        words already stored), their answers, repeats within the batch flagged."""
         responses = self._shape(batch)
         rows = [responses.values(p.response) for p in batch]
-        references = [p.response["reference"] for p in batch]
         names = responses.names
         one = "(" + ", ".join("?" * len(names)) + ")"
         words = names.index("text_hash") + 1  # (it holds the consultation: see FLAG_DUPLICATES_SQL)
-        insert_responses = (
-            f"INSERT INTO response ({', '.join(names)}, duplicate_of_id) SELECT *, (SELECT min(e.id) FROM response "
-            f"AS e WHERE e.text_hash = v.column{words} AND e.withdrawn_at IS NULL) FROM (VALUES " + ", ".join([one] * len(rows)) + ") AS v "
-            "RETURNING id, reference")
+        counted = [i for i, p in enumerate(batch) if p.rate is not None]
+        forget = batch[counted[0]].rate.counts.forget_due() if counted else False
         insert_answers = ("INSERT INTO answer (response_id, question_id, text) VALUES (?, ?, ?)")
-        repeats = _repeats(batch)
 
-        def work(conn) -> list[int]:
+        def work(conn) -> list[int | ratelimit.RateLimited]:
+            outcomes: list[int | ratelimit.RateLimited] = [0] * len(batch)
+            if counted:
+                waits = ratelimit.count_in(conn, [(batch[i].rate.limit, batch[i].rate.client) for i in counted],
+                                           forget)
+                for i, wait in zip(counted, waits):
+                    if wait:
+                        outcomes[i] = ratelimit.RateLimited(wait)
+            kept = [i for i in range(len(batch)) if not outcomes[i]]
+            if not kept:
+                return outcomes
+            insert_responses = (
+                f"INSERT INTO response ({', '.join(names)}, duplicate_of_id) SELECT *, (SELECT min(e.id) FROM "
+                f"response AS e WHERE e.text_hash = v.column{words} AND e.withdrawn_at IS NULL) FROM (VALUES "
+                + ", ".join([one] * len(kept)) + ") AS v RETURNING id, reference")
             ids_by_reference = {ref: i for i, ref in conn.execute(
-                insert_responses, [v for row in rows for v in row]).fetchall()}
-            ids = [ids_by_reference[ref] for ref in references]
-            answer_rows = [(response_id, a["question_id"], a.get("text"))
-                           for p, response_id in zip(batch, ids) for a in p.answers]
+                insert_responses, [v for i in kept for v in rows[i]]).fetchall()}
+            for i in kept:
+                outcomes[i] = ids_by_reference[batch[i].response["reference"]]
+            answer_rows = [(outcomes[i], a["question_id"], a.get("text")) for i in kept for a in batch[i].answers]
             if answer_rows:
                 conn.executemany(insert_answers, answer_rows)
+            repeats = _repeats([batch[i] for i in kept])
             if repeats:
-                later = [ids[i] for i in repeats]
+                later = [outcomes[kept[i]] for i in repeats]
                 conn.execute(FLAG_DUPLICATES_SQL + " IN (" + ", ".join("?" * len(later)) + ")", later)
-            return ids
+            return outcomes
 
-        return await self.direct.sqlite(work)
+        outcomes = await self.direct.sqlite(work)
+        for i in counted:
+            batch[i].rate.counted = True
+        return outcomes
 
     async def _insert_postgres(self, batch: list[Pending]) -> list[int]:
         """One statement: the responses (each flagged against earlier text already stored) and their answers,

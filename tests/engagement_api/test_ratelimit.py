@@ -76,6 +76,32 @@ async def test_two_processes_share_one_limit_and_a_restart_keeps_it(db, database
         assert count.bucket == "submit" and len(count.client) == 32  # a salted hash, never the address
 
 
+async def test_every_attempt_counts_stored_or_refused(db, database_url):
+    """With the counts in an SQLite file a submission is counted in the same transaction as its response;
+    one refused before it is stored (not valid, no such consultation) is counted on its own. Every attempt
+    counts either way, and one over the limit is not stored."""
+    await seed_consultation(db)
+    app = create_app(settings_for(database_url, workers=2, CYSWLLT_RATE_LIMIT="4/minute"), db=db)
+    server, base = await started(app)
+    try:
+        async with aiohttp.ClientSession() as http:
+            async def post(slug: str, body) -> int:
+                async with http.post(f"{base}/api/v1/consultations/{slug}/responses", json=body) as r:
+                    await r.read()
+                    return r.status
+
+            statuses = [await post("bws", {"text": "Mwy o fysiau"}), await post("bws", {"text": 5}),
+                        await post("nowhere", {"text": "More buses"}), await post("bws", {"text": "More buses"}),
+                        await post("bws", {"text": "Even more buses"}), await post("bws", {"text": 5})]
+    finally:
+        await server.close()
+    assert statuses == [201, 400, 404, 201, 429, 429]
+    async with db.session() as s:
+        assert sorted(r.text for r in (await s.exec(select(Response))).all()) == ["More buses", "Mwy o fysiau"]
+        (count,) = (await s.exec(select(RateCount))).all()
+        assert count.count == 6
+
+
 async def test_an_ended_window_starts_afresh(db, database_url):
     await seed_consultation(db)
     app = create_app(settings_for(database_url, workers=2, CYSWLLT_RATE_LIMIT="2/second"), db=db)
