@@ -9,13 +9,14 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 from pydantic import ValidationError
 
-from cyswllt.appkeys import DB
+from cyswllt.appkeys import DB, SETTINGS
 from cyswllt.i18n import t
 from cyswllt.openapi import ADDRESS, NOT_BLANK, RATE_LIMITED, describe, json_body
 from cyswllt.openapi import problem as documented
 from engagement import admin_api, ratelimit, service, worker
 from engagement.schemas import ResponseIn
 from engagement.service import ConsultationClosed, ConsultationNotFound, ConsultationView, InvalidResponse
+from engagement.writer import writer_for
 from storage.models import utcnow
 
 
@@ -209,6 +210,8 @@ SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "stri
 def setup(app: web.Application) -> None:
     ratelimit.setup(app)
     worker.setup(app)
+    if app[SETTINGS].workers > 1 and not app[DB].is_postgres:  # several processes write one SQLite file
+        writer_for(app[DB].engine).under_way = 1
     app.router.add_get("/api/v1/consultations", list_consultations)
     app.router.add_get("/api/v1/consultations/{slug}", get_consultation)
     app.router.add_post("/api/v1/consultations/{slug}/responses", submit_response)

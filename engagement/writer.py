@@ -29,6 +29,8 @@ from storage.models import Answer, Response
 log = logging.getLogger("cyswllt.responses")
 
 MAX_BATCH = 200
+SPLIT_FROM = 8  # a burst of this many or more, with nothing under way, goes as two batches
+ANSWERS_A_STATEMENT = 300  # rows: 900 values, well within SQLite's limit
 RESPONSES = Response.__table__
 ANSWERS = Answer.__table__
 
@@ -68,6 +70,7 @@ class ResponseWriter:
         self.direct = direct_for(engine, "responses")
         self._shapes: dict[tuple[str, ...], Shape] = {}
         self._pg_statements: dict[tuple[str, ...], str] = {}
+        self.under_way = 2  # batches being written at once, at most (see _drain)
 
     async def write(self, response: dict[str, Any], answers: list[dict[str, Any]],
                     rate: ratelimit.WithWrite | None = None) -> int:
@@ -86,33 +89,51 @@ class ResponseWriter:
         return await pending.done
 
     async def _drain(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
-            batch = [p for p in batch if not p.done.cancelled()]
-            if not batch:
+        """Write what is waiting, a batch at a time, with up to two batches under way on the direct paths:
+        while one is written, the callers of the one before are answered (they have the event loop to
+        themselves then), and their next requests are read. With one batch at a time, every request in
+        flight waited for the same turn, and the loop sat idle while it was written. A burst that finds
+        nothing under way is split in two to start that.
+
+        Not where several processes write one SQLite file (``under_way`` is 1 there): each turn there
+        begins by reading again the pages the other process changed, so more turns cost more than they
+        give, and each process keeps its batches whole."""
+        flying: set[asyncio.Task] = set()
+        most = self.under_way if self.direct is not None else 1
+        while self.waiting or flying:
+            if self.waiting and len(flying) < most:
+                take = len(self.waiting) if flying or most == 1 or len(self.waiting) < SPLIT_FROM \
+                    else (len(self.waiting) + 1) // 2
+                batch, self.waiting = self.waiting[:min(take, MAX_BATCH)], self.waiting[min(take, MAX_BATCH):]
+                batch = [p for p in batch if not p.done.cancelled()]
+                if batch:
+                    flying.add(asyncio.create_task(self._write_batch(batch), name="response-batch"))
                 continue
-            try:
-                ids = await self._insert(batch)
-            except Exception as exc:
-                if len(batch) == 1 or is_unavailable(exc):  # the database is down: every row would fail alike
-                    for pending in batch:
-                        _settle(pending, exception=exc)
-                    continue
-                # One bad row must not fail its neighbours: write them one by one.
-                log.warning("a batch of %s responses failed (%r); writing them one by one", len(batch), exc)
+            _, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _write_batch(self, batch: list[Pending]) -> None:
+        try:
+            ids = await self._insert(batch)
+        except Exception as exc:
+            if len(batch) == 1 or is_unavailable(exc):  # the database is down: every row would fail alike
                 for pending in batch:
-                    try:
-                        (response_id,) = await self._insert([pending])
-                    except Exception as one:
-                        _settle(pending, exception=one)
-                    else:
-                        _settle(pending, result=response_id)
-                continue
-            for pending, response_id in zip(batch, ids):
-                if isinstance(response_id, ratelimit.RateLimited):
-                    _settle(pending, exception=response_id)
+                    _settle(pending, exception=exc)
+                return
+            # One bad row must not fail its neighbours: write them one by one.
+            log.warning("a batch of %s responses failed (%r); writing them one by one", len(batch), exc)
+            for pending in batch:
+                try:
+                    (response_id,) = await self._insert([pending])
+                except Exception as one:
+                    _settle(pending, exception=one)
                 else:
                     _settle(pending, result=response_id)
+            return
+        for pending, response_id in zip(batch, ids):
+            if isinstance(response_id, ratelimit.RateLimited):
+                _settle(pending, exception=response_id)
+            else:
+                _settle(pending, result=response_id)
 
     async def _insert(self, batch: list[Pending]) -> list[int]:
         if self.direct is None:
@@ -131,7 +152,9 @@ class ResponseWriter:
     async def _insert_sqlite(self, batch: list[Pending]) -> list[int | ratelimit.RateLimited]:
         """One hop to the writer's own thread, in its transaction (``Direct.sqlite``): the submissions counted
         (those that come with their count), then the responses still allowed (each flagged against earlier
-        words already stored), their answers, repeats within the batch flagged."""
+        words already stored), their answers, repeats within the batch flagged. A statement a step, not a
+        row: the thread lets go of the interpreter's lock for each statement it runs (and for each row it
+        reads back), and, while the event loop is busy, has to wait to get it back."""
         responses = self._shape(batch)
         rows = [responses.values(p.response) for p in batch]
         names = responses.names
@@ -139,7 +162,7 @@ class ResponseWriter:
         words = names.index("text_hash") + 1  # (it holds the consultation: see FLAG_DUPLICATES_SQL)
         counted = [i for i, p in enumerate(batch) if p.rate is not None]
         forget = batch[counted[0]].rate.counts.forget_due() if counted else False
-        insert_answers = ("INSERT INTO answer (response_id, question_id, text) VALUES (?, ?, ?)")
+        insert_answers = "INSERT INTO answer (response_id, question_id, text) VALUES "
 
         def work(conn) -> list[int | ratelimit.RateLimited]:
             outcomes: list[int | ratelimit.RateLimited] = [0] * len(batch)
@@ -152,24 +175,23 @@ class ResponseWriter:
             kept = [i for i in range(len(batch)) if not outcomes[i]]
             if not kept:
                 return outcomes
-            insert_responses = (
+            last = conn.execute(
                 f"INSERT INTO response ({', '.join(names)}, duplicate_of_id) SELECT *, (SELECT min(e.id) FROM "
                 f"response AS e WHERE e.text_hash = v.column{words} AND e.withdrawn_at IS NULL) FROM (VALUES "
-                + ", ".join([one] * len(kept)) + ") AS v RETURNING id, reference")
-            ids_by_reference = {ref: i for i, ref in conn.execute(
-                insert_responses, [v for i in kept for v in rows[i]]).fetchall()}
-            for i in kept:
-                outcomes[i] = ids_by_reference[batch[i].response["reference"]]
+                + ", ".join([one] * len(kept)) + ") AS v", [v for i in kept for v in rows[i]]).lastrowid
+            for i, response_id in zip(kept, _sqlite_ids(conn, [batch[i].response["reference"] for i in kept], last)):
+                outcomes[i] = response_id
             answer_rows = [(outcomes[i], a["question_id"], a.get("text")) for i in kept for a in batch[i].answers]
-            if answer_rows:
-                conn.executemany(insert_answers, answer_rows)
+            for at in range(0, len(answer_rows), ANSWERS_A_STATEMENT):
+                chunk = answer_rows[at:at + ANSWERS_A_STATEMENT]
+                conn.execute(insert_answers + ", ".join(["(?, ?, ?)"] * len(chunk)), [v for row in chunk for v in row])
             repeats = _repeats([batch[i] for i in kept])
             if repeats:
                 later = [outcomes[kept[i]] for i in repeats]
                 conn.execute(FLAG_DUPLICATES_SQL + " IN (" + ", ".join("?" * len(later)) + ")", later)
             return outcomes
 
-        outcomes = await self.direct.sqlite(work)
+        outcomes = await self.direct.sqlite(work, ends_turn=True)
         for i in counted:
             batch[i].rate.counted = True
         return outcomes
@@ -228,6 +250,20 @@ def _repeats(batch: list[Pending]) -> list[int]:
             repeats.append(i)
         seen.add(key)
     return repeats
+
+
+def _sqlite_ids(conn, references: list[str], last: int) -> list[int]:
+    """The ids the rows just inserted by one statement were given, in the order of their references. An
+    INSERT into a table whose key is its rowid numbers its rows one after another, ending at ``last``: one
+    read checks that, and the references are looked up by name only if it does not hold."""
+    first = last - len(references) + 1
+    (stored,) = conn.execute("SELECT group_concat(reference, ' ') FROM (SELECT reference FROM response "
+                             "WHERE id BETWEEN ? AND ? ORDER BY id)", (first, last)).fetchone()
+    if stored == " ".join(references):
+        return list(range(first, last + 1))
+    found = dict(conn.execute(f"SELECT reference, id FROM response WHERE reference IN "
+                              f"({', '.join('?' * len(references))})", references).fetchall())
+    return [found[reference] for reference in references]
 
 
 def _postgres_insert(shape: Shape) -> str:

@@ -99,7 +99,7 @@ class Direct:
         self._url = url
         self._sqlite: sqlite3.Connection | None = None
         self._turn: int | None = None  # the writers' turn file (SQLite), see ``sqlite``
-        self._works: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future]] = []
+        self._works: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future, bool]] = []
         self._turns: asyncio.Task | None = None
         self._checkpointer: ThreadPoolExecutor | None = None
         self._checkpoints: sqlite3.Connection | None = None
@@ -155,7 +155,7 @@ class Direct:
             self._turn = os.open(self._url.database + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._turn, fcntl.LOCK_EX)
 
-    async def sqlite(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def sqlite(self, work: Callable[[sqlite3.Connection], T], *, ends_turn: bool = False) -> T:
         """Run ``work(connection)`` inside a write transaction on this connection's own thread, and return
         what it returns once that transaction has committed.
 
@@ -166,9 +166,12 @@ class Direct:
         The writers, in this process and in any other serving the same file, take turns on a lock file
         before ``BEGIN IMMEDIATE``. Waiting in the kernel for that lock wakes the next writer the moment
         the last one commits; SQLite's own busy handler polls, sleeping 1, 2, 5, 10… ms between tries,
-        which with several processes writing left them idle about a third of the time."""
+        which with several processes writing left them idle about a third of the time.
+
+        ``ends_turn``: no work queued after this one joins its turn; they go in the next. (A caller with a
+        second batch ready can have it written while the first one's callers are answered.)"""
         done = asyncio.get_running_loop().create_future()
-        self._works.append((work, done))
+        self._works.append((work, done, ends_turn))
         if self._turns is None or self._turns.done():
             self._turns = asyncio.create_task(self._take_turns(), name=f"direct-{self.purpose}")
         return await done
@@ -178,12 +181,13 @@ class Direct:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"direct-{self.purpose}")
         loop = asyncio.get_running_loop()
         while self._works:
-            turn, self._works = self._works, []
+            end = next((i + 1 for i, (_, _, ends) in enumerate(self._works) if ends), len(self._works))
+            turn, self._works = self._works[:end], self._works[end:]
             try:
-                outcomes = await loop.run_in_executor(self._executor, self._turn_of, [work for work, _ in turn])
+                outcomes = await loop.run_in_executor(self._executor, self._turn_of, [work for work, _, _ in turn])
             except Exception as exc:  # BEGIN or COMMIT failed: nothing in this turn was stored
                 outcomes = [(False, exc)] * len(turn)
-            for (_, done), (ok, value) in zip(turn, outcomes):
+            for (_, done, _), (ok, value) in zip(turn, outcomes):
                 if done.done():  # the caller went away; what it wrote stays written
                     continue
                 if ok:

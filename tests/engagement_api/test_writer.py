@@ -276,3 +276,30 @@ async def test_earlier_copies_are_found_through_the_words_index(db):
             explain + FLAG_DUPLICATES_SQL + f" IN ({ids})"))).all())
     assert "ix_response_text_hash" in plan
     assert "ix_response_consultation" not in plan
+
+
+async def test_answers_stay_with_their_responses_when_ids_are_not_one_after_another(db, caplog):
+    """SQLite numbers the rows one statement inserts one after another, and the writer counts on that to
+    learn their ids without reading each back; when it does not hold (here: the largest id is taken, so
+    SQLite picks free ids at random), each response is found by its reference instead."""
+    from sqlalchemy import text
+
+    await seed_consultation(db)
+    first = await submit(db, ResponseIn(text="the first of them"))
+    if not db.is_postgres:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("UPDATE response SET id = 9223372036854775807 WHERE id = :id"),
+                               {"id": first.response_id})
+    plain = await asyncio.gather(*(submit(db, ResponseIn(text=f"plain {i}")) for i in range(40)))
+    answered = await asyncio.gather(*(submit(db, ResponseIn(text=f"general {i}", answers={"q1": f"answer {i}"}))
+                                      for i in range(40)))
+    async with db.session() as s:
+        responses = {r.id: r for r in (await s.exec(select(Response))).all()}
+        answers = (await s.exec(select(Answer))).all()
+    assert len(responses) == 81
+    for result in plain + answered:
+        assert responses[result.response_id].reference == result.reference
+    assert len(answers) == 40
+    for answer in answers:
+        assert answer.text.split()[-1] == responses[answer.response_id].text.split()[-1]
+    assert "one by one" not in caplog.text  # no batch failed on the way
