@@ -7,7 +7,9 @@ transaction makes writers queue (in SQLite's busy handler, which sleeps); batchi
 and the tail short under a burst, and costs nothing when submissions come one at a time (a batch of
 one). The batch goes through a dedicated driver connection (``storage.direct``): on SQLite the whole
 transaction is one hop to the writer's own thread, on PostgreSQL one statement (two when a batch holds
-the same words twice); elsewhere (an in-memory SQLite) through the engine as before.
+the same words twice); elsewhere (an in-memory SQLite) through the engine as before. Two batches may be
+under way at once, so that the event loop answers one batch's callers while the next is written
+(``ResponseWriter._drain``).
 """
 
 from __future__ import annotations
