@@ -129,13 +129,10 @@ class ResponseWriter:
                 except Exception as one:
                     _settle(pending, exception=one)
                 else:
-                    _settle(pending, result=response_id)
+                    _settle_with(pending, response_id)
             return
         for pending, response_id in zip(batch, ids):
-            if isinstance(response_id, ratelimit.RateLimited):
-                _settle(pending, exception=response_id)
-            else:
-                _settle(pending, result=response_id)
+            _settle_with(pending, response_id)
 
     async def _insert(self, batch: list[Pending]) -> list[int]:
         if self.direct is None:
@@ -281,6 +278,14 @@ def _postgres_insert(shape: Shape) -> str:
         f"FROM unnest(CAST(${n + 1} AS VARCHAR[]), CAST(${n + 2} AS INTEGER[]), CAST(${n + 3} AS TEXT[])) "
         f"AS x(reference, question_id, text) JOIN r ON r.reference = x.reference) "
         f"SELECT id, reference FROM r")
+
+
+def _settle_with(pending: Pending, outcome: int | ratelimit.RateLimited) -> None:
+    """Answer a caller with its response's id, or with the refusal its count met."""
+    if isinstance(outcome, ratelimit.RateLimited):
+        _settle(pending, exception=outcome)
+    else:
+        _settle(pending, result=outcome)
 
 
 def _settle(pending: Pending, *, result: int | None = None, exception: BaseException | None = None) -> None:

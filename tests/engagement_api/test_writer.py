@@ -75,6 +75,40 @@ async def test_one_bad_row_does_not_sink_its_batch(db):
     assert texts == [f"row {i}" for i in range(5)]
 
 
+async def test_a_submission_over_its_limit_is_refused_when_its_batch_is_redone_one_by_one(db):
+    """Counted with its response, a submission over its client's limit is refused (nothing stored), also
+    when a bad neighbour makes the writer redo the batch one response at a time."""
+    from engagement.ratelimit import DatabaseCounts, Limit, RateLimited, WithWrite
+
+    slug = await seed_consultation(db)
+    async with db.session() as s:
+        view = await service.get_view(s, slug, utcnow())
+    writer = writer_for(db.engine)
+    limit = Limit("submit", 1, 60)
+    counts = DatabaseCounts(db)
+
+    def row(i, consultation_id):
+        values, answers = service.response_rows(view, ResponseIn(text=f"row {i}"), token=f"t{i}", channel="api",
+                                                client_hash=None, received_at=utcnow())
+        return {**values, "consultation_id": consultation_id}, answers
+
+    async def outcome(write) -> tuple[str, object]:
+        try:
+            return "stored", await write
+        except Exception as exc:
+            return "refused", exc
+
+    same_client = [outcome(writer.write(*row(i, view.consultation.id), WithWrite(counts, limit, "one-client")))
+                   for i in range(3)]
+    bad = outcome(writer.write(*row(99, 987654)))  # no such consultation: the batch is redone one by one
+    outcomes = await asyncio.gather(*same_client, bad)
+    assert outcomes[0][0] == "stored" and isinstance(outcomes[0][1], int)
+    assert [(kind, type(value)) for kind, value in outcomes[1:]] == [
+        ("refused", RateLimited), ("refused", RateLimited), ("refused", IntegrityError)]
+    async with db.session() as s:
+        assert (await s.exec(select(Response.text))).all() == ["row 0"]
+
+
 async def test_an_admin_edit_is_seen_by_the_next_submission(api, db):
     await seed_consultation(db)
     url = "/api/v1/consultations/bws/responses"
