@@ -169,6 +169,8 @@ class DatabaseCounts:
         self.waiting: list[_Hit] = []
         self.drain: asyncio.Task | None = None
         self.forgotten_at = 0.0
+        # In an SQLite file a submission's count can go in its response's transaction (``WithWrite``).
+        self.with_writes = is_sqlite_file(db.engine.url)
 
     async def hit(self, limit: Limit, client: str, now: float | None = None) -> float:
         hit = _Hit(limit, client, asyncio.get_running_loop().create_future())
@@ -314,7 +316,7 @@ async def with_write(request: web.Request) -> WithWrite | None:
     (kept in memory, or in PostgreSQL): then ``check_rate`` counts it first, as any other request."""
     limiter = request.app[LIMITER]
     counts = limiter.counts
-    if not isinstance(counts, DatabaseCounts) or not is_sqlite_file(counts.db.engine.url):
+    if not isinstance(counts, DatabaseCounts) or not counts.with_writes:
         return None
     return WithWrite(counts, limiter.limits[SUBMIT], await client_of(request))
 
