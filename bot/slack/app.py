@@ -127,21 +127,24 @@ async def run_unfinished(app: web.Application) -> int:
 
 
 async def ledger_ctx(app: web.Application):
+    stop = asyncio.Event()
+
     async def loop() -> None:
-        while True:
+        while not stop.is_set():
             try:
                 await run_unfinished(app)
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("could not look at the Slack request ledger")
-            await asyncio.sleep(min(10.0, max(0.5, app[SETTINGS].outbox_lease_seconds / 2)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), min(10.0, max(0.5, app[SETTINGS].outbox_lease_seconds / 2)))
 
     task = asyncio.create_task(loop(), name="slack-ledger")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    # Let a look in hand finish: a query cancelled half way leaves its pooled connection to be reset
+    # while the process is stopping.
+    stop.set()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, timeout=10)
 
 
 def setup(app: web.Application) -> None:
