@@ -22,6 +22,7 @@ import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 
 from aiohttp import web
 from sqlalchemy import text
@@ -205,7 +206,7 @@ class DatabaseCounts:
         forget = self.forget_due()
         direct = direct_for(self.db.engine, "rate-counts", _SESSION_SETUP if self.db.is_postgres else ())
         if direct is not None and direct.kind == "sqlite":
-            return await direct.sqlite(lambda conn: count_in(conn, hits, forget))
+            return await direct.sqlite(partial(count_in, hits=hits, forget=forget))
         now_ms = int(time.time() * 1000)
         per_key, limits, rows = _rows(hits, now_ms)
         if direct is None:
@@ -297,6 +298,9 @@ class RateLimited(Exception):
     def __init__(self, wait: float) -> None:
         super().__init__(f"over the limit for {wait:.0f} s")
         self.wait = wait
+
+    def __reduce__(self):  # (it comes back from the writer process)
+        return RateLimited, (self.wait,)
 
 
 @dataclass

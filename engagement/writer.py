@@ -6,9 +6,9 @@ Why: SQLite has one writer at a time, and every statement is a round trip. Writi
 transaction makes writers queue (in SQLite's busy handler, which sleeps); batching keeps throughput up
 and the tail short under a burst, and costs nothing when submissions come one at a time (a batch of
 one). The batch goes through a dedicated driver connection (``storage.direct``): on SQLite the whole
-transaction is one hop to the writer's own thread, on PostgreSQL one statement (two when a batch holds
-the same words twice); elsewhere (an in-memory SQLite) through the engine as before. Two batches may be
-under way at once, so that the event loop answers one batch's callers while the next is written
+transaction is one message to the writer process, on PostgreSQL one statement (two when a batch holds
+the same words twice); elsewhere (an in-memory SQLite) through the engine as before. Several batches
+may be under way at once, so that the event loop answers one batch's callers while the next is written
 (``ResponseWriter._drain``).
 """
 
@@ -18,6 +18,7 @@ import asyncio
 import logging
 import weakref
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, insert, text
@@ -72,7 +73,10 @@ class ResponseWriter:
         self.direct = direct_for(engine, "responses")
         self._shapes: dict[tuple[str, ...], Shape] = {}
         self._pg_statements: dict[tuple[str, ...], str] = {}
-        self.under_way = 2  # batches being written at once, at most (see _drain)
+        # Batches handed to the database at once, at most (see _drain): SQLite's writer process takes them
+        # one after another without waiting for the loop, so more of them keep it busy; PostgreSQL's one
+        # connection runs one statement at a time.
+        self.under_way = 4 if self.direct is not None and self.direct.kind == "sqlite" else 2
 
     async def write(self, response: dict[str, Any], answers: list[dict[str, Any]],
                     rate: ratelimit.WithWrite | None = None) -> int:
@@ -90,12 +94,18 @@ class ResponseWriter:
             self.drain = asyncio.create_task(self._drain(), name="response-writer")
         return await pending.done
 
+    async def warm(self) -> None:
+        """Start SQLite's writer process with what it runs loaded (an empty turn), before it is needed."""
+        if self.direct is not None and self.direct.kind == "sqlite":
+            await self.direct.sqlite(partial(_store_sqlite, names=[], rows=[], references=[], answers=[], words=[],
+                                             counted=[], hits=[], forget=False))
+
     async def _drain(self) -> None:
-        """Write what is waiting, a batch at a time, with up to two batches under way on the direct paths:
-        while one is written, the callers of the one before are answered (they have the event loop to
-        themselves then), and their next requests are read. With one batch at a time, every request in
-        flight waited for the same turn, and the loop sat idle while it was written. A burst that finds
-        nothing under way is split in two to start that.
+        """Write what is waiting, a batch at a time, with several batches under way on the direct paths
+        (``under_way``): while one is written, the callers of the one before are answered (they have the
+        event loop to themselves then), and their next requests are read. With one batch at a time, every
+        request in flight waited for the same turn, and the loop sat idle while it was written. A burst
+        that finds nothing under way is split in two to start that.
 
         Not where several processes write one SQLite file (``under_way`` is 1 there): each turn there
         begins by reading again the pages the other process changed, so more turns cost more than they
@@ -149,47 +159,18 @@ class ResponseWriter:
         return shape
 
     async def _insert_sqlite(self, batch: list[Pending]) -> list[int | ratelimit.RateLimited]:
-        """One hop to the writer's own thread, in its transaction (``Direct.sqlite``): the submissions counted
-        (those that come with their count), then the responses still allowed (each flagged against earlier
-        words already stored), their answers, repeats within the batch flagged. A statement a step, not a
-        row: the thread lets go of the interpreter's lock for each statement it runs (and for each row it
-        reads back), and, while the event loop is busy, has to wait to get it back."""
+        """One turn of the writer process, in its transaction (``Direct.sqlite``): the submissions counted
+        (those that come with their count), then the responses still allowed, their answers, repeats
+        within the batch flagged (``_store_sqlite``)."""
         responses = self._shape(batch)
-        rows = [responses.values(p.response) for p in batch]
-        names = responses.names
-        one = "(" + ", ".join("?" * len(names)) + ")"
-        words = names.index("text_hash") + 1  # (it holds the consultation: see FLAG_DUPLICATES_SQL)
         counted = [i for i, p in enumerate(batch) if p.rate is not None]
-        forget = batch[counted[0]].rate.counts.forget_due() if counted else False
-        insert_answers = "INSERT INTO answer (response_id, question_id, text) VALUES "
-
-        def work(conn) -> list[int | ratelimit.RateLimited]:
-            outcomes: list[int | ratelimit.RateLimited] = [0] * len(batch)
-            if counted:
-                waits = ratelimit.count_in(conn, [(batch[i].rate.limit, batch[i].rate.client) for i in counted],
-                                           forget)
-                for i, wait in zip(counted, waits):
-                    if wait:
-                        outcomes[i] = ratelimit.RateLimited(wait)
-            kept = [i for i in range(len(batch)) if not outcomes[i]]
-            if not kept:
-                return outcomes
-            last = conn.execute(
-                f"INSERT INTO response ({', '.join(names)}, duplicate_of_id) SELECT *, (SELECT min(e.id) FROM "
-                f"response AS e WHERE e.text_hash = v.column{words} AND e.withdrawn_at IS NULL) FROM (VALUES "
-                + ", ".join([one] * len(kept)) + ") AS v", [v for i in kept for v in rows[i]]).lastrowid
-            for i, response_id in zip(kept, _sqlite_ids(conn, [batch[i].response["reference"] for i in kept], last)):
-                outcomes[i] = response_id
-            answer_rows = [(outcomes[i], a["question_id"], a.get("text")) for i in kept for a in batch[i].answers]
-            for at in range(0, len(answer_rows), ANSWERS_A_STATEMENT):
-                chunk = answer_rows[at:at + ANSWERS_A_STATEMENT]
-                conn.execute(insert_answers + ", ".join(["(?, ?, ?)"] * len(chunk)), [v for row in chunk for v in row])
-            repeats = _repeats([batch[i] for i in kept])
-            if repeats:
-                later = [outcomes[kept[i]] for i in repeats]
-                conn.execute(FLAG_DUPLICATES_SQL + " IN (" + ", ".join("?" * len(later)) + ")", later)
-            return outcomes
-
+        work = partial(
+            _store_sqlite, names=responses.names, rows=[responses.values(p.response) for p in batch],
+            references=[p.response["reference"] for p in batch],
+            answers=[[(a["question_id"], a.get("text")) for a in p.answers] for p in batch],
+            words=[(p.response["consultation_id"], p.response.get("text_hash")) for p in batch],
+            counted=counted, hits=[(batch[i].rate.limit, batch[i].rate.client) for i in counted],
+            forget=batch[counted[0]].rate.counts.forget_due() if counted else False)
         outcomes = await self.direct.sqlite(work, ends_turn=True)
         for i in counted:
             batch[i].rate.counted = True
@@ -207,7 +188,7 @@ class ResponseWriter:
         answer_rows = [(p.response["reference"], a["question_id"], a.get("text")) for p in batch for a in p.answers]
         params = [list(c) for c in columns] + [[r[0] for r in answer_rows], [r[1] for r in answer_rows],
                                                 [r[2] for r in answer_rows]]
-        repeats = _repeats(batch)
+        repeats = _repeats([(p.response["consultation_id"], p.response.get("text_hash")) for p in batch])
 
         async def work(conn) -> list[int]:
             if not repeats:
@@ -238,17 +219,50 @@ class ResponseWriter:
         return ids
 
 
-def _repeats(batch: list[Pending]) -> list[int]:
-    """Positions of responses whose words an earlier response in the same batch already holds (the insert
-    flags repeats of what was stored before; these are flagged after it)."""
+def _repeats(words: list[tuple]) -> list[int]:
+    """Positions of responses whose words (consultation, words' hash) an earlier response in the same batch
+    already holds (the insert flags repeats of what was stored before; these are flagged after it)."""
     seen: set[tuple] = set()
     repeats = []
-    for i, p in enumerate(batch):
-        key = (p.response["consultation_id"], p.response.get("text_hash"))
+    for i, key in enumerate(words):
         if key[1] is not None and key in seen:
             repeats.append(i)
         seen.add(key)
     return repeats
+
+
+def _store_sqlite(conn, *, names: list[str], rows: list[list], references: list[str], answers: list[list[tuple]],
+                  words: list[tuple], counted: list[int], hits: list[tuple], forget: bool
+                  ) -> list[int | ratelimit.RateLimited]:
+    """In the writer process, in its transaction: count the submissions that came with their count, store
+    the responses still allowed (each flagged against earlier words already stored) and their answers, and
+    flag repeats within the batch. A statement a step, not a row. Each response's id, or its refusal."""
+    outcomes: list[int | ratelimit.RateLimited] = [0] * len(rows)
+    if counted:
+        for i, wait in zip(counted, ratelimit.count_in(conn, hits, forget)):
+            if wait:
+                outcomes[i] = ratelimit.RateLimited(wait)
+    kept = [i for i in range(len(rows)) if not outcomes[i]]
+    if not kept:
+        return outcomes
+    one = "(" + ", ".join("?" * len(names)) + ")"
+    hashed = names.index("text_hash") + 1  # (it holds the consultation: see FLAG_DUPLICATES_SQL)
+    last = conn.execute(
+        f"INSERT INTO response ({', '.join(names)}, duplicate_of_id) SELECT *, (SELECT min(e.id) FROM "
+        f"response AS e WHERE e.text_hash = v.column{hashed} AND e.withdrawn_at IS NULL) FROM (VALUES "
+        + ", ".join([one] * len(kept)) + ") AS v", [v for i in kept for v in rows[i]]).lastrowid
+    for i, response_id in zip(kept, _sqlite_ids(conn, [references[i] for i in kept], last)):
+        outcomes[i] = response_id
+    answer_rows = [(outcomes[i], question_id, text) for i in kept for question_id, text in answers[i]]
+    for at in range(0, len(answer_rows), ANSWERS_A_STATEMENT):
+        chunk = answer_rows[at:at + ANSWERS_A_STATEMENT]
+        conn.execute("INSERT INTO answer (response_id, question_id, text) VALUES "
+                     + ", ".join(["(?, ?, ?)"] * len(chunk)), [v for row in chunk for v in row])
+    repeats = _repeats([words[i] for i in kept])
+    if repeats:
+        later = [outcomes[kept[i]] for i in repeats]
+        conn.execute(FLAG_DUPLICATES_SQL + " IN (" + ", ".join("?" * len(later)) + ")", later)
+    return outcomes
 
 
 def _sqlite_ids(conn, references: list[str], last: int) -> list[int]:

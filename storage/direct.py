@@ -3,24 +3,33 @@ beside the engine's pool.
 
 Why: through SQLAlchemy's async layer each statement is a greenlet switch and, with aiosqlite, a hop
 to the connection's thread and back; a batch of responses took about a dozen such hops. Here a whole
-SQLite transaction runs in one hop, on a thread of its own with the standard library's driver (one such
-writer a process, whose rate counts and responses share transactions; processes take turns on a lock
-file, and the log is checkpointed beside them), and a whole PostgreSQL batch is one statement on an
-asyncpg connection of its own. Values are converted
-exactly as SQLAlchemy would (each column's own bind processor), and driver errors are raised as
-SQLAlchemy's (``IntegrityError``, ``OperationalError``), so callers see what they always saw.
+SQLite transaction is one message to a writer process of this process's own, which runs it with the
+standard library's driver (one such writer a process, whose rate counts and responses share
+transactions; writers take turns on a lock file, and the log is checkpointed beside them), and a whole
+PostgreSQL batch is one statement on an asyncpg connection of its own. Values are converted exactly
+as SQLAlchemy would (each column's own bind processor), and driver errors are raised as SQLAlchemy's
+(``IntegrityError``, ``OperationalError``), so callers see what they always saw.
 
-A connection that fails is dropped and made again on next use, so a database that comes back after
-an outage is used again without a restart. ``storage.db.Database.dispose`` closes them.
+A connection (or writer process) that fails is dropped and made again on next use, so a database that
+comes back after an outage is used again without a restart. ``storage.db.Database.dispose`` closes
+them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import fcntl
+import json
 import logging
 import os
+import pickle
+import socket
 import sqlite3
+import struct
+import subprocess
+import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -86,52 +95,37 @@ def driver_error(exc: Exception, statement: str = "") -> Exception:
     return exc  # lost connections and refused connects: outage errors as they are
 
 
-class Direct:
-    """One dedicated connection (SQLite: with a thread of its own; PostgreSQL: asyncpg)."""
+class Turns:
+    """An SQLite connection that writes in turns: run in the writer process (``storage.writer_process``)."""
 
-    def __init__(self, engine: AsyncEngine, purpose: str, setup: tuple[str, ...] = ()) -> None:
-        self.engine = engine
-        self.dialect = engine.dialect
+    def __init__(self, path: str, setup: tuple[str, ...] = (), checkpoint_every: float = CHECKPOINT_EVERY,
+                 purpose: str = "writer") -> None:
+        self.path = path
+        self.setup = setup
+        self.checkpoint_every = checkpoint_every
         self.purpose = purpose
-        self.setup = setup  # statements run on each new connection (e.g. session settings)
-        url = make_url(str(engine.url.render_as_string(hide_password=False)))
-        self.kind = url.get_backend_name()
-        self._url = url
-        self._sqlite: sqlite3.Connection | None = None
-        self._turn: int | None = None  # the writers' turn file (SQLite), see ``sqlite``
-        self._works: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future, bool]] = []
-        self._turns: asyncio.Task | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._turn: int | None = None  # the writers' turn file, see ``run``
         self._checkpointer: ThreadPoolExecutor | None = None
         self._checkpoints: sqlite3.Connection | None = None
         self._checkpointed_at = 0.0
         self._checkpoint_due = False
-        self._executor: ThreadPoolExecutor | None = None
-        self._pg = None
-        self._connecting: asyncio.Lock | None = None
-        self._using: asyncio.Lock | None = None
 
-    @classmethod
-    def supports(cls, engine: AsyncEngine) -> bool:
-        return is_sqlite_file(engine.url) or engine.url.get_backend_name() == "postgresql"
-
-    # --- SQLite -------------------------------------------------------------------------------------
-
-    def _sqlite_connection(self) -> sqlite3.Connection:
-        if self._sqlite is None:
-            conn = sqlite3.connect(self._url.database, isolation_level=None, check_same_thread=False,
-                                   timeout=10.0)
+    def connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
             # wal_autocheckpoint=0: this writer never copies the log back into the database while it holds
             # the write lock (that, with its fsync, was half of each COMMIT); ``_checkpoint`` does it beside.
             for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=10000",
                            "wal_autocheckpoint=0", *self.setup):
                 conn.execute(f"PRAGMA {pragma}")
-            self._sqlite = conn
-        return self._sqlite
+            self._conn = conn
+        return self._conn
 
     def _checkpoint_soon(self) -> None:
         """Copy the write-ahead log into the database every so often, on a thread and connection of its
         own, outside the writers' turn: a passive checkpoint never blocks a writer or a reader."""
-        if self._checkpoint_due or time.monotonic() - self._checkpointed_at < CHECKPOINT_EVERY:
+        if self._checkpoint_due or time.monotonic() - self._checkpointed_at < self.checkpoint_every:
             return
         self._checkpoint_due = True
         if self._checkpointer is None:
@@ -141,8 +135,8 @@ class Direct:
     def _checkpoint(self) -> None:
         try:
             if self._checkpoints is None:
-                self._checkpoints = sqlite3.connect(self._url.database, isolation_level=None,
-                                                    check_same_thread=False, timeout=10.0)
+                self._checkpoints = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                                    timeout=10.0)
             self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error as exc:  # busy, or the file went away: the next one tries again
             log.debug("checkpoint not done: %r", exc)
@@ -152,52 +146,19 @@ class Direct:
 
     def _take_turn(self) -> None:
         if self._turn is None:
-            self._turn = os.open(self._url.database + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
+            self._turn = os.open(self.path + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._turn, fcntl.LOCK_EX)
 
-    async def sqlite(self, work: Callable[[sqlite3.Connection], T], *, ends_turn: bool = False) -> T:
-        """Run ``work(connection)`` inside a write transaction on this connection's own thread, and return
-        what it returns once that transaction has committed.
+    def run(self, works: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
+        """One transaction for every work given, each in a savepoint of its own (when there are several):
+        ``(True, what it returned)`` or ``(False, what it raised)`` for each. Raises when BEGIN or COMMIT
+        fails (nothing in the turn was stored).
 
-        Works that wait together share one transaction (one turn), each in a savepoint of its own: a work
-        that raises is rolled back alone and its caller gets the error, the others commit. So the rate
-        counts and the responses of a burst cost one transaction between them, not one each.
-
-        The writers, in this process and in any other serving the same file, take turns on a lock file
+        The writers, in this process and in any other writing the same file, take turns on a lock file
         before ``BEGIN IMMEDIATE``. Waiting in the kernel for that lock wakes the next writer the moment
         the last one commits; SQLite's own busy handler polls, sleeping 1, 2, 5, 10… ms between tries,
-        which with several processes writing left them idle about a third of the time.
-
-        ``ends_turn``: no work queued after this one joins its turn; they go in the next. (A caller with a
-        second batch ready can have it written while the first one's callers are answered.)"""
-        done = asyncio.get_running_loop().create_future()
-        self._works.append((work, done, ends_turn))
-        if self._turns is None or self._turns.done():
-            self._turns = asyncio.create_task(self._take_turns(), name=f"direct-{self.purpose}")
-        return await done
-
-    async def _take_turns(self) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"direct-{self.purpose}")
-        loop = asyncio.get_running_loop()
-        while self._works:
-            end = next((i + 1 for i, (_, _, ends) in enumerate(self._works) if ends), len(self._works))
-            turn, self._works = self._works[:end], self._works[end:]
-            try:
-                outcomes = await loop.run_in_executor(self._executor, self._turn_of, [work for work, _, _ in turn])
-            except Exception as exc:  # BEGIN or COMMIT failed: nothing in this turn was stored
-                outcomes = [(False, exc)] * len(turn)
-            for (_, done, _), (ok, value) in zip(turn, outcomes):
-                if done.done():  # the caller went away; what it wrote stays written
-                    continue
-                if ok:
-                    done.set_result(value)
-                else:
-                    done.set_exception(value)
-
-    def _turn_of(self, works: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
-        """On the connection's thread: one transaction for every work given."""
-        conn = self._sqlite_connection()
+        which with several processes writing left them idle about a third of the time."""
+        conn = self.connection()
         self._take_turn()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -207,11 +168,7 @@ class Direct:
                 outcomes = [self._in_savepoint(conn, work) for work in works]
             conn.execute("COMMIT")
             return outcomes
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise driver_error(exc) from exc
-        except Exception:
+        except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
@@ -227,9 +184,200 @@ class Direct:
         except Exception as exc:
             conn.execute("ROLLBACK TO work")
             conn.execute("RELEASE work")
-            return False, driver_error(exc) if isinstance(exc, sqlite3.Error) else exc
+            return False, exc
         conn.execute("RELEASE work")
         return True, value
+
+    def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.shutdown(wait=True)  # (a checkpoint under way finishes first)
+            self._checkpointer = None
+        for conn in (self._conn, self._checkpoints):
+            if conn is not None:
+                conn.close()
+        self._conn = self._checkpoints = None
+        if self._turn is not None:
+            os.close(self._turn)
+            self._turn = None
+
+
+class WriterProcess:
+    """The SQLite writer of this process, in a process of its own, spoken to over a socket pair.
+
+    Why a process and not a thread: a thread gives up the interpreter's lock for every statement it runs
+    and has to wait to get it back while the event loop runs, and the loop waits in turn for it; with
+    both on the same interpreter a batch of 17 responses took 4.5 ms to write for 1.8 ms of work, and the
+    loop lost a third of its time to the hand-overs. In a process of its own the writer's statements run
+    beside the loop, which only sends a batch and reads back its ids (``docs/decisions/0020``).
+
+    Turns go one after another, without waiting for the answers to the one before; answers come back in
+    the same order. If the process stops (killed, or out of memory), the turns in hand fail as an outage
+    (whether their last COMMIT happened is not known, so no caller is told they were stored) and the
+    next turn starts a new process. It stops itself when this process goes (its socket closes)."""
+
+    def __init__(self, process: asyncio.subprocess.Process, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.process = process
+        self.reader = reader
+        self.writer = writer
+        self.answers: collections.deque[asyncio.Future] = collections.deque()
+        self.reading: asyncio.Task | None = None
+        self.lost: BaseException | None = None
+
+    @classmethod
+    async def start(cls, path: str, setup: tuple[str, ...], purpose: str) -> WriterProcess:
+        ours, theirs = socket.socketpair()
+        try:
+            # (-P: not the working directory's packages, which could hold a ``storage`` of their own)
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))}
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-P", "-m", "storage.writer_process", path, str(theirs.fileno()), str(CHECKPOINT_EVERY),
+                json.dumps(list(setup)), purpose, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        reader, writer = await asyncio.open_connection(sock=ours, limit=2**26)
+        return cls(process, reader, writer)
+
+    @property
+    def alive(self) -> bool:
+        """False once the process has stopped, whether or not a turn was in hand."""
+        return (self.lost is None and self.process.returncode is None and not self.reader.at_eof()
+                and not self.writer.is_closing())
+
+    def send(self, works: list[Callable[[sqlite3.Connection], Any]]) -> asyncio.Future:
+        """Hand a turn over; the future gets its outcomes (see ``Turns.run``)."""
+        body = pickle.dumps(works, protocol=pickle.HIGHEST_PROTOCOL)
+        answer = asyncio.get_running_loop().create_future()
+        self.writer.write(FRAME.pack(len(body)) + body)
+        self.answers.append(answer)
+        if self.reading is None or self.reading.done():
+            self.reading = asyncio.create_task(self._read(), name="sqlite-writer-answers")
+        return answer
+
+    async def _read(self) -> None:
+        try:
+            while self.answers:
+                (size,) = FRAME.unpack(await self.reader.readexactly(FRAME.size))
+                kind, value = pickle.loads(await self.reader.readexactly(size))
+                answer = self.answers.popleft()
+                if answer.done():
+                    continue
+                if kind == "done":
+                    answer.set_result(value)
+                else:
+                    answer.set_exception(value)
+        except Exception as exc:  # it stopped, or what came back cannot be read: either way it is done with
+            self.lost = ConnectionError(f"the SQLite writer process stopped (exit code {self.process.returncode}): "
+                                        f"{exc!r}")
+            log.error("%s", self.lost)
+            if self.process.returncode is None:
+                self.process.kill()
+            while self.answers:
+                answer = self.answers.popleft()
+                if not answer.done():
+                    answer.set_exception(self.lost)
+
+    async def close(self) -> None:
+        """Let the process finish the turns in hand (their answers are read), then stop: it stops when it
+        reads the end of its socket."""
+        with contextlib.suppress(OSError, RuntimeError):
+            self.writer.write_eof()
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout=10)
+        except TimeoutError:
+            log.warning("the SQLite writer process did not stop: killing it")
+            self.process.kill()
+            await self.process.wait()
+        if self.reading is not None and not self.reading.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.reading, timeout=1)
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
+
+
+FRAME = struct.Struct("!I")  # each message: its length, then the pickle
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # where ``storage`` is found
+
+
+class Direct:
+    """One dedicated connection (SQLite: in a writer process of its own; PostgreSQL: asyncpg)."""
+
+    def __init__(self, engine: AsyncEngine, purpose: str, setup: tuple[str, ...] = ()) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect
+        self.purpose = purpose
+        self.setup = setup  # statements run on each new connection (e.g. session settings)
+        url = make_url(str(engine.url.render_as_string(hide_password=False)))
+        self.kind = url.get_backend_name()
+        self._url = url
+        self._works: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future, bool]] = []
+        self._turns: asyncio.Task | None = None
+        self._process: WriterProcess | None = None
+        self._starting: asyncio.Lock | None = None
+        self._pg = None
+        self._connecting: asyncio.Lock | None = None
+        self._using: asyncio.Lock | None = None
+
+    @classmethod
+    def supports(cls, engine: AsyncEngine) -> bool:
+        return is_sqlite_file(engine.url) or engine.url.get_backend_name() == "postgresql"
+
+    # --- SQLite -------------------------------------------------------------------------------------
+
+    async def writer_process(self) -> WriterProcess:
+        if self._process is not None and self._process.alive:
+            return self._process
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._process is None or not self._process.alive:
+                if self._process is not None:
+                    await self._process.close()
+                self._process = await WriterProcess.start(self._url.database, self.setup, self.purpose)
+        return self._process
+
+    async def sqlite(self, work: Callable[[sqlite3.Connection], T], *, ends_turn: bool = False) -> T:
+        """Run ``work(connection)`` inside a write transaction in the writer process, and return what it
+        returns once that transaction has committed. ``work`` goes there by pickle: a function of a module
+        (``functools.partial`` for its arguments), not a closure; what it returns comes back the same way.
+
+        Works that wait together share one transaction (one turn), each in a savepoint of its own: a work
+        that raises is rolled back alone and its caller gets the error, the others commit. So the rate
+        counts and the responses of a burst cost one transaction between them, not one each.
+
+        ``ends_turn``: no work queued after this one joins its turn; they go in the next. (A caller with a
+        second batch ready has it handed over while the first is written.)"""
+        done = asyncio.get_running_loop().create_future()
+        self._works.append((work, done, ends_turn))
+        if self._turns is None or self._turns.done():
+            self._turns = asyncio.create_task(self._take_turns(), name=f"direct-{self.purpose}")
+        return await done
+
+    async def _take_turns(self) -> None:
+        """Hand every turn that is ready to the writer process at once, in order, then settle each turn's
+        callers as its answer comes back."""
+        handed: collections.deque[tuple[asyncio.Future, list]] = collections.deque()
+        while self._works or handed:
+            while self._works:
+                end = next((i + 1 for i, (_, _, ends) in enumerate(self._works) if ends), len(self._works))
+                turn, self._works = self._works[:end], self._works[end:]
+                try:
+                    process = await self.writer_process()
+                    handed.append((process.send([work for work, _, _ in turn]), turn))
+                except Exception as exc:  # no process, or a work that cannot be sent: nothing was stored
+                    _settle_turn(turn, [(False, exc)] * len(turn))
+            if not handed:
+                continue
+            answer, turn = handed.popleft()
+            try:
+                outcomes = await answer
+            except Exception as exc:  # BEGIN or COMMIT failed, or the process stopped: nothing stored
+                outcomes = [(False, exc)] * len(turn)
+            _settle_turn(turn, outcomes)
 
     # --- PostgreSQL ---------------------------------------------------------------------------------
 
@@ -276,22 +424,19 @@ class Direct:
             except Exception:
                 self._pg.terminate()
             self._pg = None
-        executor, self._executor, conn, self._sqlite = self._executor, None, self._sqlite, None
-        await _close_on(executor, conn)
-        if self._turn is not None:
-            os.close(self._turn)
-            self._turn = None
-        executor, self._checkpointer, conn, self._checkpoints = self._checkpointer, None, self._checkpoints, None
-        await _close_on(executor, conn)
+        if self._process is not None:
+            process, self._process = self._process, None
+            await process.close()
 
 
-async def _close_on(executor: ThreadPoolExecutor | None, conn: sqlite3.Connection | None) -> None:
-    """Close a SQLite connection on the thread that uses it, then let that thread go."""
-    if executor is None:
-        return
-    if conn is not None:
-        await asyncio.get_running_loop().run_in_executor(executor, conn.close)
-    executor.shutdown(wait=False)
+def _settle_turn(turn: list, outcomes: list[tuple[bool, Any]]) -> None:
+    for (_, done, _), (ok, value) in zip(turn, outcomes):
+        if done.done():  # the caller went away; what it wrote stays written
+            continue
+        if ok:
+            done.set_result(value)
+        else:
+            done.set_exception(driver_error(value) if isinstance(value, sqlite3.Error) else value)
 
 
 def _postgres_errors() -> tuple[type, ...]:

@@ -2,6 +2,9 @@
 repeated text is flagged, one bad row does not sink its neighbours, and an admin edit is seen at once."""
 
 import asyncio
+import os
+import time
+from functools import partial
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -237,6 +240,13 @@ async def test_a_response_withdrawn_during_its_analysis_keeps_nothing(api, db, d
 # --- the SQLite writer's turns (storage.direct) ------------------------------------------------------------
 
 
+def _count_buckets(conn, buckets):
+    for bucket in buckets:
+        conn.execute("INSERT INTO ratecount (bucket, client, window_start, expires, count) "
+                     "VALUES (?, 'c', 0, 1, 1)", (bucket,))
+    return buckets
+
+
 async def test_writes_that_share_a_turn_fail_alone(sqlite_url):
     """Rate counts and responses waiting together go in one transaction; a write that fails is rolled back
     alone (what it wrote before failing too), and its neighbours are committed."""
@@ -251,12 +261,7 @@ async def test_writes_that_share_a_turn_fail_alone(sqlite_url):
         assert direct is direct_for(database.engine, "rate-counts")  # one writer a process
 
         def insert(*buckets):
-            def work(conn):
-                for bucket in buckets:
-                    conn.execute("INSERT INTO ratecount (bucket, client, window_start, expires, count) "
-                                 "VALUES (?, 'c', 0, 1, 1)", (bucket,))
-                return buckets
-            return work
+            return partial(_count_buckets, buckets=buckets)  # (a work goes to the writer process by pickle)
 
         outcomes = await asyncio.gather(direct.sqlite(insert("a")), direct.sqlite(insert("b", "a")),
                                         direct.sqlite(insert("c")), return_exceptions=True)
@@ -267,6 +272,52 @@ async def test_writes_that_share_a_turn_fail_alone(sqlite_url):
         assert stored == ["a", "c"]  # "b" went with the failed write
     finally:
         await database.dispose()
+
+
+def _wait_then_count(conn, seconds):
+    time.sleep(seconds)
+    return _count_buckets(conn, ("late",))
+
+
+async def test_a_writer_process_that_stops_is_an_outage_for_its_turn_and_is_started_again(sqlite_url):
+    """The SQLite writer is a process of its own. Killed with a turn in hand, that turn fails as the
+    database being unavailable (a 503, never a 201 for something perhaps not stored); killed between
+    turns, the next submission starts a new one and is stored; and it stops with the database."""
+    import signal
+
+    from cyswllt.outage import is_unavailable
+    from storage.direct import direct_for
+
+    database = Database.from_url(sqlite_url)
+    await database.create_all()
+    await seed_consultation(database)
+    try:
+        first = await submit(database, ResponseIn(text="The Sunday bus, please"))
+        direct = direct_for(database.engine, "responses")
+        process = direct._process.process
+
+        in_hand = asyncio.ensure_future(direct.sqlite(partial(_wait_then_count, seconds=5)))
+        await asyncio.sleep(0.5)
+        os.kill(process.pid, signal.SIGKILL)
+        with pytest.raises(ConnectionError) as lost:
+            await asyncio.wait_for(in_hand, timeout=10)
+        assert is_unavailable(lost.value)
+
+        second = await submit(database, ResponseIn(text="And the library on Saturdays"))
+        assert direct._process.process.pid != process.pid
+        os.kill(direct._process.process.pid, signal.SIGKILL)
+        await direct._process.process.wait()
+        third = await submit(database, ResponseIn(text="And a crossing by the school"))
+
+        async with database.session() as s:
+            stored = sorted((await s.exec(select(Response.id, Response.text))).all())
+        assert stored == [(first.response_id, "The Sunday bus, please"),
+                          (second.response_id, "And the library on Saturdays"),
+                          (third.response_id, "And a crossing by the school")]
+        last = direct._process.process
+    finally:
+        await database.dispose()
+    assert last.returncode == 0  # it stopped when its socket closed, with the database
 
 
 async def test_the_log_is_copied_into_the_database_beside_the_writers(sqlite_url, monkeypatch):
