@@ -95,6 +95,20 @@ async def settle(app: web.Application) -> None:
 
         _FREEZING.add(task := asyncio.create_task(when_warm(), name="freeze-analysers"))
         task.add_done_callback(_FREEZING.discard)
+    _FREEZING.add(task := asyncio.create_task(_ready_to_write(app), name="writer-ready"))
+    task.add_done_callback(_FREEZING.discard)
+
+
+async def _ready_to_write(app: web.Application) -> None:
+    """On an SQLite file, the writer process is started now, with what it runs loaded, rather than by
+    the first submission (which would wait about a second for it)."""
+    from cyswllt.appkeys import DB
+    from engagement.writer import writer_for
+
+    try:
+        await writer_for(app[DB].engine).warm()
+    except Exception as exc:  # the database is not there yet: the first submission starts it
+        log.warning("the writer could not be readied: %r", exc)
 
 
 _FREEZING: set[asyncio.Task] = set()
