@@ -337,7 +337,10 @@ class Direct:
             if self._process is None or not self._process.alive:
                 if self._process is not None:
                     await self._process.close()
-                self._process = await WriterProcess.start(self._url.database, self.setup, self.purpose)
+                try:
+                    self._process = await WriterProcess.start(self._url.database, self.setup, self.purpose)
+                except OSError as exc:  # out of processes or memory just now: an outage, not a fault
+                    raise ConnectionError(f"the SQLite writer process could not be started: {exc!r}") from exc
         return self._process
 
     async def sqlite(self, work: Callable[[sqlite3.Connection], T], *, ends_turn: bool = False) -> T:
