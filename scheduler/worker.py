@@ -104,9 +104,13 @@ class OutboxWorker:
         try:
             await self._main_lane()
         finally:
-            answers.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await answers
+            # Stopping, the answer lane ends by itself after the message in hand (``stop`` wakes it):
+            # cancelled half way through a query, it left its pooled connection to be reset while the
+            # process stopped, and the log a traceback. Cancelled only when the main lane did not stop.
+            if not self.stopping:
+                answers.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(answers, timeout=10)
 
     async def run_answers(self) -> None:
         """Only the lane for members' own answers: in a process that does not run the outbox but takes

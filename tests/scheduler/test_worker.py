@@ -204,6 +204,28 @@ async def test_stopping_finishes_the_message_in_hand_and_puts_the_rest_back(db):
     assert (await row(db, "k1")).attempts == 0
 
 
+async def test_stopping_lets_the_answer_in_hand_be_sent(db):
+    """A member's answer being sent when the service stops is sent: the answer lane is not cut off half
+    way (which left the row "sending" and, cancelled in a query, a traceback in the log)."""
+    class Slow(Recorder):
+        async def send(self, message):
+            worker.stop()  # the service is told to stop while the answer is being sent
+            await asyncio.sleep(0.3)
+            return await super().send(message)
+
+    sender = Slow()
+    worker = OutboxWorker(db, {"slack": sender}, settings(CYSWLLT_OUTBOX_POLL_SECONDS=60))
+    running = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.3)  # the main lane has looked, found nothing, and waits to be woken
+    async with db.session() as s:
+        await enqueue(s, key="answer:1", platform="slack", channel="answer:1", payload=REPLY, kind="answer")
+        await s.commit()
+    worker.urgent.set()  # as a command's answer wakes it
+    await asyncio.wait_for(running, timeout=10)
+    assert sender.sent == ["answer:1"]
+    assert (await row(db, "answer:1")).state == "sent"
+
+
 async def test_one_message_a_second_per_channel_and_no_channel_holds_up_the_others(db):
     async with FakeSlackAPI() as fake:
         worker = OutboxWorker(db, {"slack": SlackSender(AsyncWebClient(token="x", base_url=fake.base_url))},
