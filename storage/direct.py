@@ -21,6 +21,7 @@ import asyncio
 import collections
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -361,26 +362,19 @@ class Direct:
         return await done
 
     async def _take_turns(self) -> None:
-        """Hand every turn that is ready to the writer process at once, in order, then settle each turn's
-        callers as its answer comes back."""
-        handed: collections.deque[tuple[asyncio.Future, list]] = collections.deque()
-        while self._works or handed:
-            while self._works:
-                end = next((i + 1 for i, (_, _, ends) in enumerate(self._works) if ends), len(self._works))
-                turn, self._works = self._works[:end], self._works[end:]
-                try:
-                    process = await self.writer_process()
-                    handed.append((process.send([work for work, _, _ in turn]), turn))
-                except Exception as exc:  # no process, or a work that cannot be sent: nothing was stored
-                    _settle_turn(turn, [(False, exc)] * len(turn))
-            if not handed:
-                continue
-            answer, turn = handed.popleft()
+        """Hand the turns queued so far to the writer process, in order; each turn's callers are settled
+        as its answer comes back (the process answers in order: ``WriterProcess``). Works queued after
+        this pass start a pass of their own, so a turn is never held back waiting for an earlier answer."""
+        while self._works:
+            end = next((i + 1 for i, (_, _, ends) in enumerate(self._works) if ends), len(self._works))
+            turn, self._works = self._works[:end], self._works[end:]
             try:
-                outcomes = await answer
-            except Exception as exc:  # BEGIN or COMMIT failed, or the process stopped: nothing stored
-                outcomes = [(False, exc)] * len(turn)
-            _settle_turn(turn, outcomes)
+                process = await self.writer_process()
+                answer = process.send([work for work, _, _ in turn])
+            except Exception as exc:  # no process, or a work that cannot be sent: nothing was stored
+                _settle_turn(turn, [(False, exc)] * len(turn))
+                continue
+            answer.add_done_callback(functools.partial(_answered, turn))
 
     # --- PostgreSQL ---------------------------------------------------------------------------------
 
@@ -430,6 +424,15 @@ class Direct:
         if self._process is not None:
             process, self._process = self._process, None
             await process.close()
+
+
+def _answered(turn: list, answer: asyncio.Future) -> None:
+    if answer.cancelled():
+        _settle_turn(turn, [(False, ConnectionError("the SQLite writer process was stopped"))] * len(turn))
+    elif answer.exception() is not None:  # BEGIN or COMMIT failed, or the process stopped: nothing stored
+        _settle_turn(turn, [(False, answer.exception())] * len(turn))
+    else:
+        _settle_turn(turn, answer.result())
 
 
 def _settle_turn(turn: list, outcomes: list[tuple[bool, Any]]) -> None:
