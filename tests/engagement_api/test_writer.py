@@ -344,6 +344,36 @@ async def test_the_log_is_copied_into_the_database_beside_the_writers(sqlite_url
         await database.dispose()
 
 
+def test_a_log_written_to_without_pause_is_begun_again(tmp_path):
+    """Writers that never pause still let the write-ahead log be copied to its end and begun again, so
+    its file stays small. Copied only beside them, it never caught up with them, and grew by every page
+    written (600 MB in ten seconds of submissions)."""
+    import sqlite3
+
+    from storage.direct import Turns
+
+    path = str(tmp_path / "log.db")
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, words BLOB)")
+    turns = Turns(path, checkpoint_every=0.0)
+    words = os.urandom(6000)  # two pages of the log a turn at least
+
+    def add(conn):
+        conn.execute("INSERT INTO note (words) VALUES (?)", (words,))
+
+    largest = 0
+    try:
+        for _ in range(3000):  # 43 MB written to the log
+            turns.run([add])
+            largest = max(largest, os.path.getsize(path + "-wal"))
+    finally:
+        turns.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM note").fetchone() == (3000,)
+    assert largest < 15_000_000  # begun again, more than once (it holds everything written if never)
+
+
 async def test_earlier_copies_are_found_through_the_words_index(db):
     """The duplicate check looks earlier copies up by their words' hash alone: naming the consultation as
     well let PostgreSQL, on a table it had not yet analysed, read every response of the consultation for
