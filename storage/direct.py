@@ -108,7 +108,7 @@ class Turns:
         self.purpose = purpose
         self._conn: sqlite3.Connection | None = None
         self._turn: int | None = None  # the writers' turn file, see ``run``
-        self._tail_turn: int | None = None  # the same file, opened again for the checkpoints' turns
+        self._rest_due = False  # the checkpoint beside caught up: the writer copies the rest (``_copy_rest``)
         self._checkpointer: ThreadPoolExecutor | None = None
         self._checkpoints: sqlite3.Connection | None = None
         self._checkpointed_at = 0.0
@@ -141,29 +141,32 @@ class Turns:
         self._checkpointer.submit(self._checkpoint)
 
     def _checkpoint(self) -> None:
-        """Copy the log into the database beside the writers, then, if that caught up with the log as it
-        was, copy what was written meanwhile in a turn of its own: only a log copied to its last frame
-        is begun again from its start by the next writer. Without that second, short step, a log
-        written to without pause was never wholly copied, and grew without end (600 MB in ten seconds
-        of submissions), each commit writing to new pages of the file."""
+        """Copy the log into the database beside the writers. When that caught up with the log as it
+        was, the writer copies what was written meanwhile at the end of its next turn (``_copy_rest``):
+        only a log copied to its last frame is begun again from its start by the next writer. Without
+        that second, short step, a log written to without pause was never wholly copied, and grew
+        without end (600 MB in ten seconds of submissions), each commit writing to new pages of the file."""
         try:
             if self._checkpoints is None:
                 self._checkpoints = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                                     timeout=10.0)
             busy, frames, copied = self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if not busy and frames > 0 and copied == frames:
-                if self._tail_turn is None:
-                    self._tail_turn = os.open(self.path + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._tail_turn, fcntl.LOCK_EX)
-                try:
-                    self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                finally:
-                    fcntl.flock(self._tail_turn, fcntl.LOCK_UN)
+            self._rest_due = not busy and frames > 0 and copied == frames
         except sqlite3.Error as exc:  # busy, or the file went away: the next one tries again
             log.debug("checkpoint not done: %r", exc)
         finally:
             self._checkpointed_at = time.monotonic()
             self._checkpoint_due = False
+
+    def _copy_rest(self, conn: sqlite3.Connection) -> None:
+        """In the writer's turn, after its COMMIT: copy the few frames written since the checkpoint beside
+        it caught up, so the next turn begins the log again. (Taken by the checkpoint's own thread, the
+        turn could wait behind a writer taking its turns back to back, and the log grew meanwhile.)"""
+        self._rest_due = False
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:  # another process's checkpoint is under way: it copies them
+            log.debug("the rest of the log not copied: %r", exc)
 
     def _take_turn(self) -> None:
         if self._turn is None:
@@ -188,6 +191,8 @@ class Turns:
             else:
                 outcomes = [self._in_savepoint(conn, work) for work in works]
             conn.execute("COMMIT")
+            if self._rest_due and not self._checkpoint_due:
+                self._copy_rest(conn)
             return outcomes
         except BaseException:
             if conn.in_transaction:
@@ -217,10 +222,9 @@ class Turns:
             if conn is not None:
                 conn.close()
         self._conn = self._checkpoints = None
-        for fd in (self._turn, self._tail_turn):
-            if fd is not None:
-                os.close(fd)
-        self._turn = self._tail_turn = None
+        if self._turn is not None:
+            os.close(self._turn)
+            self._turn = None
 
 
 class WriterProcess:
