@@ -321,8 +321,9 @@ async def test_a_writer_process_that_stops_is_an_outage_for_its_turn_and_is_star
 
 
 async def test_the_log_is_copied_into_the_database_beside_the_writers(sqlite_url, monkeypatch):
-    """The writer never checkpoints while it holds the write lock; responses still reach the database
-    file itself (not only its write-ahead log) while they are being written."""
+    """The log is copied beside the writers, not in their turns (bar the last few frames: see
+    ``Turns._copy_rest``); responses still reach the database file itself (not only its write-ahead
+    log) while they are being written."""
     import sqlite3
 
     from storage import direct as direct_module
